@@ -1,0 +1,68 @@
+using System.Globalization;
+
+namespace DayTrading.Accounts;
+
+/// <summary>The input rules of SPEC §1: user ids, symbols and money on the wire.</summary>
+public static class Rules
+{
+    public const decimal MaxAmount = 1_000_000_000m;
+    public const int MaxUserIdLength = 64;
+    public const int MaxSymbolLength = 3;
+
+    public static bool IsValidUserId(ReadOnlySpan<char> id)
+    {
+        if (id.Length is 0 or > MaxUserIdLength) return false;
+        foreach (var c in id)
+        {
+            if (!(c is >= 'A' and <= 'Z' or >= 'a' and <= 'z' or >= '0' and <= '9' or '_' or '-')) return false;
+        }
+        return true;
+    }
+
+    public static bool IsValidSymbol(ReadOnlySpan<char> sym)
+    {
+        if (sym.Length is 0 or > MaxSymbolLength) return false;
+        foreach (var c in sym)
+        {
+            if (c is < 'A' or > 'Z') return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a wire amount: digits, optionally a dot and one or two decimals; &gt; 0 and ≤ 1,000,000,000.
+    /// Signs, exponents, thousands separators, NaN and a third decimal are all refused.
+    /// </summary>
+    public static bool TryParseAmount(ReadOnlySpan<char> text, out decimal amount, out string? error)
+    {
+        amount = 0;
+        error = null;
+        if (text.IsEmpty) { error = "amount is missing"; return false; }
+        var dot = text.IndexOf('.');
+        var whole = dot < 0 ? text : text[..dot];
+        var frac = dot < 0 ? ReadOnlySpan<char>.Empty : text[(dot + 1)..];
+        if (whole.IsEmpty || !AllDigits(whole) || (dot >= 0 && (frac.IsEmpty || !AllDigits(frac))))
+        {
+            error = $"'{text}' is not an amount (digits with at most two decimals)";
+            return false;
+        }
+        if (frac.Length > 2) { error = $"'{text}' has more than two decimals"; return false; }
+        if (whole.TrimStart('0').Length > 10) { error = $"'{text}' is above the limit of 1000000000"; return false; }
+        amount = decimal.Parse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        if (amount <= 0) { error = "amount must be greater than 0"; return false; }
+        if (amount > MaxAmount) { error = $"'{text}' is above the limit of 1000000000"; return false; }
+        return true;
+    }
+
+    private static bool AllDigits(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (c is < '0' or > '9') return false;
+        }
+        return true;
+    }
+
+    /// <summary>Money as the wire and the audit log show it: exactly two decimals, invariant culture.</summary>
+    public static string FormatMoney(decimal amount) => amount.ToString("0.00", CultureInfo.InvariantCulture);
+}
