@@ -1,0 +1,220 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using DayTrading.Quotes;
+using DayTrading.Serialization;
+
+namespace DayTrading.Accounts;
+
+/// <summary>What every account entity on a node shares: clock, quotes, node name and tuning.</summary>
+public sealed record AccountSettings(
+    TimeProvider Clock,
+    NodeQuoteCache Quotes,
+    IActorRef QuoteManager,
+    string ServerName,
+    string JournalPluginId,
+    string SnapshotPluginId,
+    int SnapshotEvery = 1000,
+    TimeSpan? IdleTimeout = null,
+    TimeSpan? QuoteTimeout = null);
+
+/// <summary>
+/// One trader: a sharded, event-sourced shell around <see cref="AccountDomain"/>. It fetches the quote a command
+/// needs, lets the domain decide, persists the decision and only then answers. Commands of one user are handled
+/// strictly one after another in arrival order (stashing while a quote or a write is outstanding).
+/// </summary>
+public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithStash
+{
+    private const string ExpiryTimer = "expiry";
+
+    private readonly AccountSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private AccountState _state;
+    private long _eventsSinceSnapshot;
+
+    private sealed record QuoteArrived(TradeRequest Request, IActorRef ReplyTo, Quote? Quote, string? Error);
+
+    private sealed class ExpiryDue
+    {
+        public static readonly ExpiryDue Instance = new();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
+    public override string PersistenceId { get; }
+
+    public AccountActor(string userId, AccountSettings settings)
+    {
+        _settings = settings;
+        _state = new AccountState(userId);
+        PersistenceId = PersistenceIdFor(userId);
+        JournalPluginId = settings.JournalPluginId;
+        SnapshotPluginId = settings.SnapshotPluginId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is AccountSnapshot snapshot) _state = snapshot.Restore();
+        });
+        Recover<AccountEvent>(e => AccountDomain.Apply(_state, e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            ScheduleExpiry();
+            Context.SetReceiveTimeout(_settings.IdleTimeout ?? TimeSpan.FromMinutes(2));
+        });
+
+        Ready();
+    }
+
+    public static string PersistenceIdFor(string userId) => "account-" + userId;
+
+    public static Props Props(string userId, AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(userId, settings));
+
+    private long Now => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Ready()
+    {
+        Command<TradeRequest>(OnRequest);
+        Command<ExecuteTrigger>(OnExecuteTrigger);
+        Command<ExpiryDue>(_ => ExpireDue());
+        Command<ReceiveTimeout>(_ =>
+        {
+            // An account with pending reservations stays alive: its expiry timer must fire even if the user is gone.
+            if (!_state.HasPending) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    private void AwaitingQuote()
+    {
+        Command<QuoteArrived>(q =>
+        {
+            Become(Ready);
+            Stash.UnstashAll();
+            Handle(q.Request, q.ReplyTo, q.Quote, q.Error);
+        });
+        Command<ReceiveTimeout>(_ => { });
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private void OnRequest(TradeRequest request)
+    {
+        MaybeSnapshot();
+        if (request.RunId is not null && _state.TryGetRemembered(request.RunId, request.TxNum, out var outcome))
+        {
+            // A retry of a request already applied: answer as the first time, change nothing (SPEC §4).
+            Sender.Tell(AccountReplies.For(request, _state, outcome, Now));
+            return;
+        }
+
+        if (_state.Exists && AccountDomain.NeedsQuote(request.Kind) && Rules.IsValidSymbol(request.Symbol))
+        {
+            if (_settings.Quotes.TryGetValid(request.Symbol!, Now, out var cached))
+            {
+                Handle(request, Sender, cached, null);
+                return;
+            }
+            var replyTo = Sender;
+            var timeout = _settings.QuoteTimeout ?? TimeSpan.FromSeconds(15);
+            _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId), timeout)
+                .PipeTo(Self,
+                    success: r => new QuoteArrived(request, replyTo, r.Quote, r.Error),
+                    failure: ex => new QuoteArrived(request, replyTo, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));
+            Become(AwaitingQuote);
+            return;
+        }
+
+        Handle(request, Sender, null, null);
+    }
+
+    // State is applied before the write and the answer after it. Persist stashes every other message until the
+    // write is done, so nobody sees the new state early; if the write fails the actor stops and recovers from the
+    // journal, discarding what was applied.
+    private void Handle(TradeRequest request, IActorRef replyTo, Quote? quote, string? quoteError)
+    {
+        if (quote is not null) _settings.Quotes.Put(quote);
+        var now = Now;
+        ApplyAndPersist(AccountDomain.Expire(_state, now, _settings.ServerName));
+
+        var handled = AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError);
+        AccountDomain.Apply(_state, handled);
+        var reply = handled.Ok
+            ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
+            : TradeReply.Failure(request, handled.Error!);
+        if (handled.Ok && handled.Changes.Length > 0) ScheduleExpiry();
+        Persist(handled, _ =>
+        {
+            replyTo.Tell(reply);
+            CountForSnapshot();
+        });
+    }
+
+    private void OnExecuteTrigger(ExecuteTrigger fire)
+    {
+        MaybeSnapshot();
+        var now = Now;
+        ApplyAndPersist(AccountDomain.Expire(_state, now, _settings.ServerName));
+        var executed = AccountDomain.DecideTrigger(_state, fire.Side, fire.Symbol, fire.Version, fire.Quote, now, _settings.ServerName);
+        if (executed is null)
+        {
+            Sender.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, false, "trigger not armed at that version, or the quote does not cross it"));
+            return;
+        }
+        AccountDomain.Apply(_state, executed);
+        var replyTo = Sender;
+        Persist(executed, _ =>
+        {
+            replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, true, null));
+            CountForSnapshot();
+        });
+    }
+
+    private void ExpireDue()
+    {
+        ApplyAndPersist(AccountDomain.Expire(_state, Now, _settings.ServerName));
+        ScheduleExpiry();
+    }
+
+    private void ApplyAndPersist(AccountEvent? e)
+    {
+        if (e is null) return;
+        AccountDomain.Apply(_state, e);
+        ScheduleExpiry();
+        Persist(e, _ => CountForSnapshot());
+    }
+
+    private void CountForSnapshot() => _eventsSinceSnapshot++;
+
+    // Called only when no write is outstanding (a new message is being handled), so the state captured is exactly
+    // the state at LastSequenceNr and no eagerly applied event slips into a snapshot before it is persisted.
+    private void MaybeSnapshot()
+    {
+        if (_eventsSinceSnapshot < _settings.SnapshotEvery) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(AccountSnapshot.Capture(_state));
+    }
+
+    private void ScheduleExpiry()
+    {
+        var next = _state.EarliestExpiryMs();
+        if (next is null)
+        {
+            Timers.Cancel(ExpiryTimer);
+            return;
+        }
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now) + 1);
+        Timers.StartSingleTimer(ExpiryTimer, ExpiryDue.Instance, delay);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "persisting event {0} of {1} failed; the account stops and recovers from the journal", sequenceNr, PersistenceId);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+}

@@ -1,0 +1,429 @@
+using System.Globalization;
+using DayTrading.Quotes;
+
+namespace DayTrading.Accounts;
+
+/// <summary>
+/// The trading rules of SPEC §1–2 as plain functions: decide what a request does to an account (events, or an
+/// error that changes nothing), and apply events to the books. No Akka, no clock, no I/O: time and quotes come in
+/// as arguments, so every rule is tested without an actor system.
+/// </summary>
+public static class AccountDomain
+{
+    public const long PendingLifetimeMs = 60_000;
+
+    public static bool NeedsQuote(CommandKind kind) => kind is CommandKind.Quote or CommandKind.Buy or CommandKind.Sell;
+
+    /// <summary>
+    /// Reservations whose time ran out by <paramref name="nowMs"/>, as one event, or null when there are none.
+    /// Run before every command so "the newest unexpired" never sees an expired one, and on the account's timer.
+    /// </summary>
+    public static ReservationsExpired? Expire(AccountState state, long nowMs, string server)
+    {
+        List<AccountChange>? changes = null;
+        foreach (var p in state.PendingBuys)
+        {
+            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Expired));
+        }
+        foreach (var p in state.PendingSells)
+        {
+            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Expired));
+        }
+        return changes is null ? null : new ReservationsExpired(nowMs, server, changes.ToArray());
+    }
+
+    /// <summary>
+    /// Decides one request. Always returns the event to persist: on error it carries the reason and no changes.
+    /// <paramref name="quote"/> must be given for QUOTE, BUY and SELL (a valid quote for the request's symbol); when
+    /// the quote could not be had, pass null and <paramref name="quoteError"/>.
+    /// Call <see cref="Expire"/> first and apply its result: this function assumes nothing pending is overdue.
+    /// </summary>
+    public static CommandHandled Decide(AccountState s, TradeRequest r, Quote? quote, long nowMs, string server, string? quoteError = null)
+    {
+        var used = quote is null ? null : new QuoteUsed(quote.Symbol, quote.Price, quote.TimestampMs, quote.CryptoKey);
+        CommandHandled Fail(string error) =>
+            new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, []);
+        CommandHandled Ok(params AccountChange[] changes) =>
+            new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, null, used, changes);
+
+        if (r.UserId != s.UserId) return Fail($"request for user '{r.UserId}' reached account '{s.UserId}'");
+        if (!s.Exists && r.Kind != CommandKind.Add) return Fail($"unknown user '{s.UserId}': the first command for a new user must be ADD");
+        if (RequiresSymbol(r.Kind) && !Rules.IsValidSymbol(r.Symbol)) return Fail($"'{r.Symbol}' is not a stock symbol (1-3 letters A-Z)");
+        if (RequiresAmount(r.Kind) && (r.Amount <= 0 || r.Amount > Rules.MaxAmount || decimal.Round(r.Amount, 2) != r.Amount))
+            return Fail($"amount {r.Amount.ToString(CultureInfo.InvariantCulture)} must be > 0, <= 1000000000, with at most two decimals");
+        if (NeedsQuote(r.Kind))
+        {
+            if (quote is null) return Fail(quoteError ?? "no quote available");
+            if (quote.Symbol != r.Symbol) return Fail($"quote is for {quote.Symbol}, not {r.Symbol}");
+            if (quote.Price <= 0) return Fail($"quote price {quote.Price} for {quote.Symbol} is not positive");
+            if (!quote.IsValidAt(nowMs)) return Fail($"quote for {quote.Symbol} has expired");
+        }
+
+        switch (r.Kind)
+        {
+            case CommandKind.Add:
+                if (s.Cash + s.ReservedCash + r.Amount > 1_000_000_000_000_000m) return Fail("balance would exceed the system limit");
+                return Ok(new CashAdded(r.Amount));
+
+            case CommandKind.Quote:
+            case CommandKind.DisplaySummary:
+            case CommandKind.DumpLog:
+                return Ok();
+
+            case CommandKind.Buy:
+            {
+                var shares = SharesFor(r.Amount, quote!.Price);
+                if (shares == 0) return Fail($"{Money(r.Amount)} buys no share of {r.Symbol} at {Money(quote.Price)}");
+                var cost = shares * quote.Price;
+                if (s.Cash < cost) return Fail($"insufficient funds: buying {shares} {r.Symbol} at {Money(quote.Price)} costs {Money(cost)}, cash is {Money(s.Cash)}");
+                return Ok(new BuyReserved(s.NextOrderId, r.Symbol!, shares, quote.Price, nowMs, nowMs + PendingLifetimeMs));
+            }
+
+            case CommandKind.CommitBuy:
+            {
+                if (s.PendingBuys.Count == 0) return Fail("no pending buy to commit");
+                var p = s.PendingBuys[^1];
+                return Ok(new BuyCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
+            }
+
+            case CommandKind.CancelBuy:
+            {
+                if (s.PendingBuys.Count == 0) return Fail("no pending buy to cancel");
+                var p = s.PendingBuys[^1];
+                return Ok(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Cancelled));
+            }
+
+            case CommandKind.Sell:
+            {
+                var shares = SharesFor(r.Amount, quote!.Price);
+                if (shares == 0) return Fail($"{Money(r.Amount)} is less than one share of {r.Symbol} at {Money(quote.Price)}");
+                var held = s.HoldingOf(r.Symbol!).Shares;
+                if (held < shares) return Fail($"insufficient shares: selling {Money(r.Amount)} of {r.Symbol} at {Money(quote.Price)} needs {shares} shares, {held} free");
+                return Ok(new SellReserved(s.NextOrderId, r.Symbol!, shares, quote.Price, nowMs, nowMs + PendingLifetimeMs));
+            }
+
+            case CommandKind.CommitSell:
+            {
+                if (s.PendingSells.Count == 0) return Fail("no pending sell to commit");
+                var p = s.PendingSells[^1];
+                return Ok(new SellCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
+            }
+
+            case CommandKind.CancelSell:
+            {
+                if (s.PendingSells.Count == 0) return Fail("no pending sell to cancel");
+                var p = s.PendingSells[^1];
+                return Ok(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Cancelled));
+            }
+
+            case CommandKind.SetBuyAmount:
+            {
+                var current = s.BuyTriggers.TryGetValue(r.Symbol!, out var t) ? t.Reserve : 0m;
+                var moved = r.Amount - current;
+                if (moved > s.Cash) return Fail($"insufficient funds: a buy reserve of {Money(r.Amount)} for {r.Symbol} needs {Money(moved)} more cash, cash is {Money(s.Cash)}");
+                return Ok(new BuyAmountSet(r.Symbol!, r.Amount, moved));
+            }
+
+            case CommandKind.SetBuyTrigger:
+            {
+                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no buy amount set for {r.Symbol}: send SET_BUY_AMOUNT first");
+                if (SharesFor(t.Reserve, r.Amount) == 0) return Fail($"a reserve of {Money(t.Reserve)} buys no share of {r.Symbol} at {Money(r.Amount)}");
+                return Ok(new BuyTriggerSet(r.Symbol!, r.Amount));
+            }
+
+            case CommandKind.CancelSetBuy:
+            {
+                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no buy amount or trigger set for {r.Symbol}");
+                return Ok(new BuyTriggerCancelled(r.Symbol!, t.Reserve));
+            }
+
+            case CommandKind.SetSellAmount:
+            {
+                var holding = s.HoldingOf(r.Symbol!);
+                if (holding.Total == 0) return Fail($"no shares of {r.Symbol} held");
+                var reserved = 0;
+                if (s.SellTriggers.TryGetValue(r.Symbol!, out var t) && t.Armed)
+                {
+                    reserved = SharesFor(r.Amount, t.Price!.Value);
+                    var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, r.Amount, t.Price.Value);
+                    if (error is not null) return Fail(error);
+                }
+                return Ok(new SellAmountSet(r.Symbol!, r.Amount, reserved));
+            }
+
+            case CommandKind.SetSellTrigger:
+            {
+                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no sell amount set for {r.Symbol}: send SET_SELL_AMOUNT first");
+                var reserved = SharesFor(t.Amount, r.Amount);
+                var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, t.Amount, r.Amount);
+                if (error is not null) return Fail(error);
+                return Ok(new SellTriggerSet(r.Symbol!, r.Amount, reserved));
+            }
+
+            case CommandKind.CancelSetSell:
+            {
+                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no sell amount or trigger set for {r.Symbol}");
+                return Ok(new SellTriggerCancelled(r.Symbol!, t.ReservedShares));
+            }
+
+            default:
+                return Fail($"unsupported command {r.Kind}");
+        }
+    }
+
+    /// <summary>
+    /// A quote crossed a trigger: execute it if it is still armed at <paramref name="version"/> and the quote really
+    /// crosses (≤ price for a buy, ≥ price for a sell). Null when there is nothing to do, so a late or repeated
+    /// fire request is harmless: a trigger fires at most once.
+    /// </summary>
+    public static TriggerExecuted? DecideTrigger(AccountState s, TradeSide side, string symbol, long version, Quote quote, long nowMs, string server)
+    {
+        if (quote.Symbol != symbol || quote.Price <= 0) return null;
+        var used = new QuoteUsed(quote.Symbol, quote.Price, quote.TimestampMs, quote.CryptoKey);
+        if (side == TradeSide.Buy)
+        {
+            if (!s.BuyTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
+            if (quote.Price > t.Price!.Value) return null;
+            var shares = SharesFor(t.Reserve, quote.Price);
+            var cost = shares * quote.Price;
+            return new TriggerExecuted(nowMs, server, used, new BuyTriggerFired(symbol, quote.Price, shares, cost, t.Reserve - cost));
+        }
+        else
+        {
+            if (!s.SellTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
+            if (quote.Price < t.Price!.Value) return null;
+            var shares = t.ReservedShares;
+            return new TriggerExecuted(nowMs, server, used, new SellTriggerFired(symbol, quote.Price, shares, shares * quote.Price));
+        }
+    }
+
+    private static string? CheckSellReservation(AccountState s, string symbol, int reserved, int currentlyReserved, decimal amount, decimal price)
+    {
+        if (reserved == 0) return $"a sell amount of {Money(amount)} is less than one share of {symbol} at {Money(price)}";
+        var available = s.HoldingOf(symbol).Shares + currentlyReserved;
+        if (reserved > available) return $"insufficient shares: selling {Money(amount)} of {symbol} at {Money(price)} needs {reserved} shares, {available} free";
+        return null;
+    }
+
+    public static int SharesFor(decimal dollars, decimal price) => price <= 0 ? 0 : (int)Math.Min(int.MaxValue, decimal.Floor(dollars / price));
+
+    private static bool RequiresSymbol(CommandKind k) => k is CommandKind.Quote or CommandKind.Buy or CommandKind.Sell
+        or CommandKind.SetBuyAmount or CommandKind.SetBuyTrigger or CommandKind.CancelSetBuy
+        or CommandKind.SetSellAmount or CommandKind.SetSellTrigger or CommandKind.CancelSetSell;
+
+    private static bool RequiresAmount(CommandKind k) => k is CommandKind.Add or CommandKind.Buy or CommandKind.Sell
+        or CommandKind.SetBuyAmount or CommandKind.SetBuyTrigger or CommandKind.SetSellAmount or CommandKind.SetSellTrigger;
+
+    private static string Money(decimal d) => Rules.FormatMoney(d);
+
+    // ---------------------------------------------------------------- apply
+
+    public static void Apply(AccountState s, AccountEvent e)
+    {
+        switch (e)
+        {
+            case CommandHandled c:
+                if (c.Ok)
+                {
+                    foreach (var change in c.Changes) ApplyChange(s, change, c.TimestampMs, c.TxNum);
+                }
+                if (c.RunId is not null) Remember(s, c);
+                break;
+            case ReservationsExpired x:
+                foreach (var change in x.Changes) ApplyChange(s, change, x.TimestampMs, 0);
+                break;
+            case TriggerExecuted t:
+                ApplyChange(s, t.Change, t.TimestampMs, 0);
+                break;
+        }
+    }
+
+    private static void Remember(AccountState s, CommandHandled c)
+    {
+        var key = new RequestKey(c.RunId!, c.TxNum);
+        if (s.Remembered.TryAdd(key, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c))))
+        {
+            s.RememberedOrder.Enqueue(key);
+            while (s.RememberedOrder.Count > AccountState.RememberedRequestsLimit)
+            {
+                s.Remembered.Remove(s.RememberedOrder.Dequeue());
+            }
+        }
+    }
+
+    private static void ApplyChange(AccountState s, AccountChange change, long ts, long tx)
+    {
+        switch (change)
+        {
+            case CashAdded a:
+                s.Exists = true;
+                s.Cash += a.Amount;
+                AddHistory(s, new HistoryEntry(ts, HistoryKind.Add, null, 0, 0m, a.Amount, tx));
+                break;
+
+            case BuyReserved b:
+                s.Cash -= b.Cost;
+                s.ReservedCash += b.Cost;
+                s.PendingBuys.Add(new PendingOrder(b.OrderId, b.Symbol, b.Shares, b.Price, b.IssuedMs, b.ExpiresMs));
+                s.NextOrderId = Math.Max(s.NextOrderId, b.OrderId + 1);
+                break;
+
+            case BuyCommitted bc:
+            {
+                var p = RemoveOrder(s.PendingBuys, bc.OrderId);
+                s.ReservedCash -= p.Amount;
+                var h = s.HoldingOf(p.Symbol);
+                s.Holdings[p.Symbol] = h with { Shares = h.Shares + p.Shares };
+                AddHistory(s, new HistoryEntry(ts, HistoryKind.Buy, p.Symbol, p.Shares, p.Price, p.Amount, tx));
+                break;
+            }
+
+            case BuyReleased br:
+            {
+                var p = RemoveOrder(s.PendingBuys, br.OrderId);
+                s.ReservedCash -= p.Amount;
+                s.Cash += p.Amount;
+                break;
+            }
+
+            case SellReserved sr:
+            {
+                var h = s.HoldingOf(sr.Symbol);
+                s.Holdings[sr.Symbol] = new Holding(h.Shares - sr.Shares, h.ReservedShares + sr.Shares);
+                s.PendingSells.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs));
+                s.NextOrderId = Math.Max(s.NextOrderId, sr.OrderId + 1);
+                break;
+            }
+
+            case SellCommitted sc:
+            {
+                var p = RemoveOrder(s.PendingSells, sc.OrderId);
+                var h = s.HoldingOf(p.Symbol);
+                SetHolding(s, p.Symbol, new Holding(h.Shares, h.ReservedShares - p.Shares));
+                s.Cash += p.Amount;
+                AddHistory(s, new HistoryEntry(ts, HistoryKind.Sell, p.Symbol, p.Shares, p.Price, p.Amount, tx));
+                break;
+            }
+
+            case SellReleased sl:
+            {
+                var p = RemoveOrder(s.PendingSells, sl.OrderId);
+                var h = s.HoldingOf(p.Symbol);
+                s.Holdings[p.Symbol] = new Holding(h.Shares + p.Shares, h.ReservedShares - p.Shares);
+                break;
+            }
+
+            case BuyAmountSet ba:
+            {
+                s.Cash -= ba.CashMoved;
+                s.ReservedCash += ba.CashMoved;
+                var version = ++s.TriggerVersion;
+                s.BuyTriggers[ba.Symbol] = s.BuyTriggers.TryGetValue(ba.Symbol, out var t)
+                    ? t with { Reserve = ba.Reserve, Version = version }
+                    : new BuyTrigger(ba.Symbol, ba.Reserve, null, version);
+                break;
+            }
+
+            case BuyTriggerSet bt:
+                s.BuyTriggers[bt.Symbol] = s.BuyTriggers[bt.Symbol] with { Price = bt.Price, Version = ++s.TriggerVersion };
+                break;
+
+            case BuyTriggerCancelled bx:
+                s.BuyTriggers.Remove(bx.Symbol);
+                s.ReservedCash -= bx.Refund;
+                s.Cash += bx.Refund;
+                s.TriggerVersion++;
+                break;
+
+            case BuyTriggerFired bf:
+            {
+                var t = s.BuyTriggers[bf.Symbol];
+                s.BuyTriggers.Remove(bf.Symbol);
+                s.ReservedCash -= t.Reserve;
+                s.Cash += bf.Refund;
+                s.TriggerVersion++;
+                if (bf.Shares > 0)
+                {
+                    var h = s.HoldingOf(bf.Symbol);
+                    s.Holdings[bf.Symbol] = h with { Shares = h.Shares + bf.Shares };
+                    AddHistory(s, new HistoryEntry(ts, HistoryKind.AutoBuy, bf.Symbol, bf.Shares, bf.Price, bf.Cost, tx));
+                }
+                break;
+            }
+
+            case SellAmountSet sa:
+            {
+                var existing = s.SellTriggers.TryGetValue(sa.Symbol, out var t) ? t : null;
+                var before = existing?.ReservedShares ?? 0;
+                MoveReservedShares(s, sa.Symbol, sa.ReservedShares - before);
+                s.SellTriggers[sa.Symbol] = existing is null
+                    ? new SellTrigger(sa.Symbol, sa.Amount, null, 0, ++s.TriggerVersion)
+                    : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion };
+                break;
+            }
+
+            case SellTriggerSet st:
+            {
+                var t = s.SellTriggers[st.Symbol];
+                MoveReservedShares(s, st.Symbol, st.ReservedShares - t.ReservedShares);
+                s.SellTriggers[st.Symbol] = t with { Price = st.Price, ReservedShares = st.ReservedShares, Version = ++s.TriggerVersion };
+                break;
+            }
+
+            case SellTriggerCancelled sx:
+                MoveReservedShares(s, sx.Symbol, -sx.ReturnedShares);
+                s.SellTriggers.Remove(sx.Symbol);
+                s.TriggerVersion++;
+                break;
+
+            case SellTriggerFired sf:
+            {
+                var h = s.HoldingOf(sf.Symbol);
+                SetHolding(s, sf.Symbol, new Holding(h.Shares, h.ReservedShares - sf.Shares));
+                s.SellTriggers.Remove(sf.Symbol);
+                s.TriggerVersion++;
+                s.Cash += sf.Proceeds;
+                AddHistory(s, new HistoryEntry(ts, HistoryKind.AutoSell, sf.Symbol, sf.Shares, sf.Price, sf.Proceeds, tx));
+                break;
+            }
+
+            default:
+                throw new InvalidOperationException($"unknown account change {change.GetType().Name}");
+        }
+    }
+
+    /// <summary>Positive: free shares become reserved; negative: reserved shares return.</summary>
+    private static void MoveReservedShares(AccountState s, string symbol, int delta)
+    {
+        if (delta == 0) return;
+        var h = s.HoldingOf(symbol);
+        SetHolding(s, symbol, new Holding(h.Shares - delta, h.ReservedShares + delta));
+    }
+
+    private static void SetHolding(AccountState s, string symbol, Holding h)
+    {
+        if (h.Total == 0) s.Holdings.Remove(symbol);
+        else s.Holdings[symbol] = h;
+    }
+
+    private static PendingOrder RemoveOrder(List<PendingOrder> orders, long orderId)
+    {
+        for (var i = orders.Count - 1; i >= 0; i--)
+        {
+            if (orders[i].OrderId == orderId)
+            {
+                var p = orders[i];
+                orders.RemoveAt(i);
+                return p;
+            }
+        }
+        throw new InvalidOperationException($"pending order {orderId} not found");
+    }
+
+    private static void AddHistory(AccountState s, HistoryEntry entry)
+    {
+        s.History.AddLast(entry);
+        s.HistoryTotal++;
+        if (s.History.Count > AccountState.HistoryLimit) s.History.RemoveFirst();
+    }
+}

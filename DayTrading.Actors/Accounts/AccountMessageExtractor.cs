@@ -1,0 +1,18 @@
+using Akka.Cluster.Sharding;
+
+namespace DayTrading.Accounts;
+
+/// <summary>
+/// Routes every message for a trader to that trader's entity. The one extractor shared by the shard region and
+/// every proxy, so all nodes agree on which shard holds a user.
+/// </summary>
+public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)
+{
+    public override string? EntityId(object message) => message switch
+    {
+        TradeRequest r => r.UserId,
+        ExecuteTrigger t => t.UserId,
+        ShardRegion.StartEntity s => s.EntityId,
+        _ => null,
+    };
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace DayTrading.Accounts;
+
+/// <summary>
+/// The bodies of successful replies, as the wire shows them (docs/PROTOCOL.md):
+/// QUOTE: <c>price,SYM,user,quoteTimeMs,cryptokey</c> (the legacy quote line);
+/// BUY / SELL: <c>shares,SYM,price,amount,quoteTimeMs,cryptokey</c>;
+/// DISPLAY_SUMMARY: the <see cref="AccountSummary"/> as one line of JSON; other commands: no body.
+/// </summary>
+public static class AccountReplies
+{
+    public static TradeReply For(TradeRequest request, AccountState state, RememberedOutcome outcome, long nowMs)
+    {
+        if (outcome.Error is not null) return TradeReply.Failure(request, outcome.Error);
+        return TradeReply.Success(request, Body(request.Kind, state, outcome.Quote, outcome.Shares, nowMs));
+    }
+
+    public static string? Body(CommandKind kind, AccountState state, QuoteUsed? quote, int shares, long nowMs)
+    {
+        switch (kind)
+        {
+            case CommandKind.Quote when quote is not null:
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{Rules.FormatMoney(quote.Price)},{quote.Symbol},{state.UserId},{quote.QuoteTimeMs},{quote.CryptoKey}");
+            case CommandKind.Buy or CommandKind.Sell when quote is not null:
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{shares},{quote.Symbol},{Rules.FormatMoney(quote.Price)},{Rules.FormatMoney(shares * quote.Price)},{quote.QuoteTimeMs},{quote.CryptoKey}");
+            case CommandKind.DisplaySummary:
+                return AccountSummary.From(state, nowMs).ToJson();
+            default:
+                return null;
+        }
+    }
+
+    public static int SharesOf(CommandHandled e)
+    {
+        foreach (var c in e.Changes)
+        {
+            if (c is BuyReserved b) return b.Shares;
+            if (c is SellReserved s) return s.Shares;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,103 @@
+namespace DayTrading.Accounts;
+
+/// <summary>
+/// The books of one trader. Mutated only by <see cref="AccountDomain.Apply"/>; read by the decide functions.
+/// Mutable on purpose: an account handles thousands of commands and copying its maps for each would be waste.
+/// </summary>
+public sealed class AccountState
+{
+    public const int HistoryLimit = 100;
+    public const int RememberedRequestsLimit = 4096;
+
+    public string UserId { get; }
+    public bool Exists { get; internal set; }
+
+    /// <summary>Cash free to spend.</summary>
+    public decimal Cash { get; internal set; }
+
+    /// <summary>Cash held by pending buys and buy reserves.</summary>
+    public decimal ReservedCash { get; internal set; }
+
+    public long NextOrderId { get; internal set; } = 1;
+
+    /// <summary>Shares per symbol: free, and reserved by pending sells and armed sell triggers.</summary>
+    public SortedDictionary<string, Holding> Holdings { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Pending buys, oldest first; the newest is the stack's top.</summary>
+    public List<PendingOrder> PendingBuys { get; } = [];
+
+    public List<PendingOrder> PendingSells { get; } = [];
+
+    public SortedDictionary<string, BuyTrigger> BuyTriggers { get; } = new(StringComparer.Ordinal);
+
+    public SortedDictionary<string, SellTrigger> SellTriggers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Newest last; at most <see cref="HistoryLimit"/>.</summary>
+    public LinkedList<HistoryEntry> History { get; } = new();
+
+    public long HistoryTotal { get; internal set; }
+
+    /// <summary>Outcomes of requests that carried a run id, for answering retries (bounded, oldest forgotten first).</summary>
+    internal Dictionary<RequestKey, RememberedOutcome> Remembered { get; } = new();
+
+    internal Queue<RequestKey> RememberedOrder { get; } = new();
+
+    /// <summary>Bumped on every change to any trigger, so a fire request made against an older arming is refused.</summary>
+    public long TriggerVersion { get; internal set; }
+
+    public AccountState(string userId) => UserId = userId;
+
+    public Holding HoldingOf(string symbol) => Holdings.TryGetValue(symbol, out var h) ? h : default;
+
+    public long? EarliestExpiryMs()
+    {
+        long? earliest = null;
+        foreach (var p in PendingBuys) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
+        foreach (var p in PendingSells) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
+        return earliest;
+    }
+
+    public bool HasPending => PendingBuys.Count > 0 || PendingSells.Count > 0;
+
+    public bool TryGetRemembered(string runId, long txNum, out RememberedOutcome outcome) =>
+        Remembered.TryGetValue(new RequestKey(runId, txNum), out outcome);
+}
+
+public readonly record struct Holding(int Shares, int ReservedShares)
+{
+    public int Total => Shares + ReservedShares;
+}
+
+public sealed record PendingOrder(long OrderId, string Symbol, int Shares, decimal Price, long IssuedMs, long ExpiresMs)
+{
+    public decimal Amount => Shares * Price;
+}
+
+/// <summary>A buy reserve, armed once it has a trigger price. <see cref="Version"/> identifies this arming.</summary>
+public sealed record BuyTrigger(string Symbol, decimal Reserve, decimal? Price, long Version)
+{
+    public bool Armed => Price is not null;
+}
+
+/// <summary>A sell amount, armed once it has a trigger price; armed triggers hold <see cref="ReservedShares"/>.</summary>
+public sealed record SellTrigger(string Symbol, decimal Amount, decimal? Price, int ReservedShares, long Version)
+{
+    public bool Armed => Price is not null;
+}
+
+public enum HistoryKind : byte
+{
+    Add = 1,
+    Buy = 2,
+    Sell = 3,
+    AutoBuy = 4,
+    AutoSell = 5,
+}
+
+/// <summary>One completed transaction in the user's history: money added, or shares bought or sold.</summary>
+public sealed record HistoryEntry(long TimestampMs, HistoryKind Kind, string? Symbol, int Shares, decimal Price, decimal Amount, long TxNum);
+
+internal readonly record struct RequestKey(string RunId, long TxNum);
+
+/// <summary>What a remembered request was answered: enough to answer a retry the same way.</summary>
+public readonly record struct RememberedOutcome(CommandKind Kind, string? Error, QuoteUsed? Quote, int Shares);

@@ -1,0 +1,277 @@
+using Akka.Actor;
+using System.Runtime.Serialization;
+using Akka.Serialization;
+using DayTrading.Accounts;
+using DayTrading.Quotes;
+
+namespace DayTrading.Serialization;
+
+/// <summary>
+/// The explicit binary serializer for every persisted event and every message that crosses nodes.
+/// <para>
+/// Manifests are versioned contracts: a persisted manifest (events, snapshots) is never changed once shipped; a new
+/// shape gets a new manifest and the old one keeps being read. Change tags inside an event are contracts too.
+/// </para>
+/// </summary>
+public sealed class DayTradingSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int Id = 580;
+
+    // Persisted (never change meaning):
+    internal const string CommandHandledV1 = "CH1";
+    internal const string ReservationsExpiredV1 = "RE1";
+    internal const string TriggerExecutedV1 = "TE1";
+    internal const string AccountSnapshotV1 = "AS1";
+    // Remote messages (both ends run the same build during a rolling upgrade window of one version):
+    internal const string TradeRequestM = "TQ";
+    internal const string TradeReplyM = "TP";
+    internal const string QuoteM = "Q";
+    internal const string GetQuoteM = "GQ";
+    internal const string QuoteResultM = "QR";
+    internal const string ExecuteTriggerM = "XT";
+    internal const string TriggerOutcomeM = "XO";
+
+    public override int Identifier => Id;
+
+    /// <summary>The types this serializer is bound to (for the Akka.Hosting serializer registration).</summary>
+    public static readonly Type[] BoundTypes =
+    [
+        typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(Quote),
+        typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
+    ];
+
+    public override string Manifest(object o) => o switch
+    {
+        CommandHandled => CommandHandledV1,
+        ReservationsExpired => ReservationsExpiredV1,
+        TriggerExecuted => TriggerExecutedV1,
+        AccountSnapshot => AccountSnapshotV1,
+        TradeRequest => TradeRequestM,
+        TradeReply => TradeReplyM,
+        Quote => QuoteM,
+        GetQuote => GetQuoteM,
+        QuoteResult => QuoteResultM,
+        ExecuteTrigger => ExecuteTriggerM,
+        TriggerOutcome => TriggerOutcomeM,
+        _ => throw new ArgumentException($"{nameof(DayTradingSerializer)} cannot serialize {o.GetType()}"),
+    };
+
+    public override byte[] ToBinary(object obj)
+    {
+        var w = BinaryWriterBuffer.Rent();
+        switch (obj)
+        {
+            case CommandHandled c:
+                w.VarLong(c.TimestampMs);
+                w.String(c.Server);
+                w.VarLong(c.TxNum);
+                w.String(c.RunId);
+                w.Byte((byte)c.Kind);
+                w.String(c.Symbol);
+                w.Decimal(c.Amount);
+                w.String(c.FileName);
+                w.String(c.Error);
+                WriteQuoteUsed(w, c.Quote);
+                WriteChanges(w, c.Changes);
+                break;
+            case ReservationsExpired x:
+                w.VarLong(x.TimestampMs);
+                w.String(x.Server);
+                WriteChanges(w, x.Changes);
+                break;
+            case TriggerExecuted t:
+                w.VarLong(t.TimestampMs);
+                w.String(t.Server);
+                WriteQuoteUsed(w, t.Quote);
+                WriteChange(w, t.Change);
+                break;
+            case AccountSnapshot s:
+                return s.Bytes;
+            case TradeRequest r:
+                WriteRequest(w, r);
+                break;
+            case TradeReply p:
+                w.VarLong(p.TxNum);
+                w.Byte((byte)p.Kind);
+                w.Bool(p.Ok);
+                w.String(p.Error);
+                w.String(p.Body);
+                break;
+            case Quote q:
+                WriteQuote(w, q);
+                break;
+            case GetQuote g:
+                w.String(g.Symbol);
+                w.String(g.UserId);
+                break;
+            case QuoteResult qr:
+                w.Bool(qr.Quote is not null);
+                if (qr.Quote is not null) WriteQuote(w, qr.Quote);
+                w.String(qr.Error);
+                break;
+            case ExecuteTrigger e:
+                w.String(e.UserId);
+                w.Byte((byte)e.Side);
+                w.String(e.Symbol);
+                w.VarLong(e.Version);
+                WriteQuote(w, e.Quote);
+                break;
+            case TriggerOutcome o:
+                w.String(o.UserId);
+                w.Byte((byte)o.Side);
+                w.String(o.Symbol);
+                w.Bool(o.Executed);
+                w.String(o.Reason);
+                break;
+            default:
+                throw new ArgumentException($"{nameof(DayTradingSerializer)} cannot serialize {obj.GetType()}");
+        }
+        return w.ToArrayAndReturn();
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        var r = new BinaryReaderSpan(bytes);
+        switch (manifest)
+        {
+            case CommandHandledV1:
+                return new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
+                    r.String(), r.Decimal(), r.String(), r.String(), ReadQuoteUsed(ref r), ReadChanges(ref r));
+            case ReservationsExpiredV1:
+                return new ReservationsExpired(r.VarLong(), r.RequiredString(), ReadChanges(ref r));
+            case TriggerExecutedV1:
+                return new TriggerExecuted(r.VarLong(), r.RequiredString(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
+            case AccountSnapshotV1:
+                return new AccountSnapshot(bytes);
+            case TradeRequestM:
+                return ReadRequest(ref r);
+            case TradeReplyM:
+                return new TradeReply(r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String(), r.String());
+            case QuoteM:
+                return ReadQuote(ref r);
+            case GetQuoteM:
+                return new GetQuote(r.RequiredString(), r.RequiredString());
+            case QuoteResultM:
+            {
+                var q = r.Bool() ? ReadQuote(ref r) : null;
+                return new QuoteResult(q, r.String());
+            }
+            case ExecuteTriggerM:
+                return new ExecuteTrigger(r.RequiredString(), (TradeSide)r.Byte(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
+            case TriggerOutcomeM:
+                return new TriggerOutcome(r.RequiredString(), (TradeSide)r.Byte(), r.RequiredString(), r.Bool(), r.String());
+            default:
+                throw new SerializationException($"{nameof(DayTradingSerializer)} does not know manifest '{manifest}'");
+        }
+    }
+
+    internal static void WriteRequest(BinaryWriterBuffer w, TradeRequest r)
+    {
+        w.VarLong(r.TxNum);
+        w.Byte((byte)r.Kind);
+        w.String(r.UserId);
+        w.String(r.Symbol);
+        w.Decimal(r.Amount);
+        w.String(r.FileName);
+        w.String(r.RunId);
+    }
+
+    internal static TradeRequest ReadRequest(ref BinaryReaderSpan r) =>
+        new(r.VarLong(), (CommandKind)r.Byte(), r.String(), r.String(), r.Decimal(), r.String(), r.String());
+
+    internal static void WriteQuote(BinaryWriterBuffer w, Quote q)
+    {
+        w.String(q.Symbol);
+        w.Decimal(q.Price);
+        w.String(q.UserId);
+        w.VarLong(q.TimestampMs);
+        w.String(q.CryptoKey);
+    }
+
+    internal static Quote ReadQuote(ref BinaryReaderSpan r) =>
+        new(r.RequiredString(), r.Decimal(), r.RequiredString(), r.VarLong(), r.RequiredString());
+
+    internal static void WriteQuoteUsed(BinaryWriterBuffer w, QuoteUsed? q)
+    {
+        w.Bool(q is not null);
+        if (q is null) return;
+        w.String(q.Symbol);
+        w.Decimal(q.Price);
+        w.VarLong(q.QuoteTimeMs);
+        w.String(q.CryptoKey);
+    }
+
+    internal static QuoteUsed? ReadQuoteUsed(ref BinaryReaderSpan r) =>
+        r.Bool() ? new QuoteUsed(r.RequiredString(), r.Decimal(), r.VarLong(), r.RequiredString()) : null;
+
+    private static void WriteChanges(BinaryWriterBuffer w, AccountChange[] changes)
+    {
+        w.VarInt(changes.Length);
+        foreach (var c in changes) WriteChange(w, c);
+    }
+
+    private static AccountChange[] ReadChanges(ref BinaryReaderSpan r)
+    {
+        var n = r.VarInt();
+        if (n == 0) return [];
+        var result = new AccountChange[n];
+        for (var i = 0; i < n; i++) result[i] = ReadChange(ref r);
+        return result;
+    }
+
+    // Change tags are part of the persisted contract.
+    private const byte TagCashAdded = 1, TagBuyReserved = 2, TagBuyCommitted = 3, TagBuyReleased = 4, TagSellReserved = 5,
+        TagSellCommitted = 6, TagSellReleased = 7, TagBuyAmountSet = 8, TagBuyTriggerSet = 9, TagBuyTriggerCancelled = 10,
+        TagBuyTriggerFired = 11, TagSellAmountSet = 12, TagSellTriggerSet = 13, TagSellTriggerCancelled = 14, TagSellTriggerFired = 15;
+
+    private static void WriteChange(BinaryWriterBuffer w, AccountChange change)
+    {
+        switch (change)
+        {
+            case CashAdded a: w.Byte(TagCashAdded); w.Decimal(a.Amount); break;
+            case BuyReserved b:
+                w.Byte(TagBuyReserved); w.VarLong(b.OrderId); w.String(b.Symbol); w.VarInt(b.Shares); w.Decimal(b.Price); w.VarLong(b.IssuedMs); w.VarLong(b.ExpiresMs);
+                break;
+            case BuyCommitted b: w.Byte(TagBuyCommitted); w.VarLong(b.OrderId); w.String(b.Symbol); w.VarInt(b.Shares); w.Decimal(b.Cost); break;
+            case BuyReleased b: w.Byte(TagBuyReleased); w.VarLong(b.OrderId); w.String(b.Symbol); w.Decimal(b.Cost); w.Byte((byte)b.Reason); break;
+            case SellReserved s:
+                w.Byte(TagSellReserved); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Decimal(s.Price); w.VarLong(s.IssuedMs); w.VarLong(s.ExpiresMs);
+                break;
+            case SellCommitted s: w.Byte(TagSellCommitted); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Decimal(s.Proceeds); break;
+            case SellReleased s: w.Byte(TagSellReleased); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Byte((byte)s.Reason); break;
+            case BuyAmountSet b: w.Byte(TagBuyAmountSet); w.String(b.Symbol); w.Decimal(b.Reserve); w.Decimal(b.CashMoved); break;
+            case BuyTriggerSet b: w.Byte(TagBuyTriggerSet); w.String(b.Symbol); w.Decimal(b.Price); break;
+            case BuyTriggerCancelled b: w.Byte(TagBuyTriggerCancelled); w.String(b.Symbol); w.Decimal(b.Refund); break;
+            case BuyTriggerFired b: w.Byte(TagBuyTriggerFired); w.String(b.Symbol); w.Decimal(b.Price); w.VarInt(b.Shares); w.Decimal(b.Cost); w.Decimal(b.Refund); break;
+            case SellAmountSet s: w.Byte(TagSellAmountSet); w.String(s.Symbol); w.Decimal(s.Amount); w.VarInt(s.ReservedShares); break;
+            case SellTriggerSet s: w.Byte(TagSellTriggerSet); w.String(s.Symbol); w.Decimal(s.Price); w.VarInt(s.ReservedShares); break;
+            case SellTriggerCancelled s: w.Byte(TagSellTriggerCancelled); w.String(s.Symbol); w.VarInt(s.ReturnedShares); break;
+            case SellTriggerFired s: w.Byte(TagSellTriggerFired); w.String(s.Symbol); w.Decimal(s.Price); w.VarInt(s.Shares); w.Decimal(s.Proceeds); break;
+            default: throw new ArgumentException($"unknown account change {change.GetType()}");
+        }
+    }
+
+    private static AccountChange ReadChange(ref BinaryReaderSpan r)
+    {
+        var tag = r.Byte();
+        return tag switch
+        {
+            TagCashAdded => new CashAdded(r.Decimal()),
+            TagBuyReserved => new BuyReserved(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong()),
+            TagBuyCommitted => new BuyCommitted(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal()),
+            TagBuyReleased => new BuyReleased(r.VarLong(), r.RequiredString(), r.Decimal(), (ReleaseReason)r.Byte()),
+            TagSellReserved => new SellReserved(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong()),
+            TagSellCommitted => new SellCommitted(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal()),
+            TagSellReleased => new SellReleased(r.VarLong(), r.RequiredString(), r.VarInt(), (ReleaseReason)r.Byte()),
+            TagBuyAmountSet => new BuyAmountSet(r.RequiredString(), r.Decimal(), r.Decimal()),
+            TagBuyTriggerSet => new BuyTriggerSet(r.RequiredString(), r.Decimal()),
+            TagBuyTriggerCancelled => new BuyTriggerCancelled(r.RequiredString(), r.Decimal()),
+            TagBuyTriggerFired => new BuyTriggerFired(r.RequiredString(), r.Decimal(), r.VarInt(), r.Decimal(), r.Decimal()),
+            TagSellAmountSet => new SellAmountSet(r.RequiredString(), r.Decimal(), r.VarInt()),
+            TagSellTriggerSet => new SellTriggerSet(r.RequiredString(), r.Decimal(), r.VarInt()),
+            TagSellTriggerCancelled => new SellTriggerCancelled(r.RequiredString(), r.VarInt()),
+            TagSellTriggerFired => new SellTriggerFired(r.RequiredString(), r.Decimal(), r.VarInt(), r.Decimal()),
+            _ => throw new SerializationException($"unknown account change tag {tag}"),
+        };
+    }
+}

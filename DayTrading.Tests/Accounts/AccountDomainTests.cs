@@ -1,0 +1,547 @@
+using DayTrading.Accounts;
+using DayTrading.Quotes;
+using DayTrading.Serialization;
+using Xunit;
+
+namespace DayTrading.Tests.Accounts;
+
+/// <summary>The rules of SPEC §1–2 on the pure domain: every command's success and error paths.</summary>
+public sealed class AccountDomainTests
+{
+    private const string User = "alice";
+    private const long T0 = 1_700_000_000_000;
+
+    private static Quote Q(string sym, decimal price, long ts = T0) => new(sym, price, User, ts, "key" + sym);
+
+    /// <summary>A book and a clock; <see cref="Send"/> decides and applies exactly as the actor does.</summary>
+    private sealed class Book
+    {
+        public AccountState State { get; } = new(User);
+        public long Now = T0;
+        private long _tx;
+
+        public CommandHandled Send(CommandKind kind, string? sym = null, decimal amount = 0, Quote? quote = null, string? runId = null)
+        {
+            var expired = AccountDomain.Expire(State, Now, "test");
+            if (expired is not null) AccountDomain.Apply(State, expired);
+            var request = new TradeRequest(++_tx, kind, User, sym, amount, null, runId);
+            var e = AccountDomain.Decide(State, request, quote, Now, "test");
+            AccountDomain.Apply(State, e);
+            Invariants.Check(State);
+            return e;
+        }
+
+        public CommandHandled Ok(CommandKind kind, string? sym = null, decimal amount = 0, Quote? quote = null)
+        {
+            var e = Send(kind, sym, amount, quote);
+            Assert.True(e.Ok, $"{kind} failed: {e.Error}");
+            return e;
+        }
+
+        /// <summary>Asserts the command fails with a reason containing <paramref name="reason"/> and changes nothing.</summary>
+        public void Fails(string reason, CommandKind kind, string? sym = null, decimal amount = 0, Quote? quote = null)
+        {
+            var expired = AccountDomain.Expire(State, Now, "test");
+            if (expired is not null) AccountDomain.Apply(State, expired);
+            var before = AccountSnapshot.Capture(State).Bytes;
+            var e = Send(kind, sym, amount, quote);
+            Assert.False(e.Ok, $"{kind} should have failed with '{reason}'");
+            Assert.Contains(reason, e.Error, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(e.Changes);
+            Assert.Equal(before, AccountSnapshot.Capture(State).Bytes);
+        }
+    }
+
+    private static Book Funded(decimal cash)
+    {
+        var b = new Book();
+        b.Ok(CommandKind.Add, amount: cash);
+        return b;
+    }
+
+    private static Book Holding(string sym, decimal price, decimal dollars, decimal extraCash = 0)
+    {
+        var b = Funded(dollars + extraCash);
+        b.Ok(CommandKind.Buy, sym, dollars, Q(sym, price));
+        b.Ok(CommandKind.CommitBuy);
+        return b;
+    }
+
+    // ------------------------------------------------------------------ unknown users and ADD
+
+    public static TheoryData<CommandKind, string?, decimal> NonAddCommands => new()
+    {
+        { CommandKind.Quote, "ABC", 0 }, { CommandKind.Buy, "ABC", 10 }, { CommandKind.CommitBuy, null, 0 },
+        { CommandKind.CancelBuy, null, 0 }, { CommandKind.Sell, "ABC", 10 }, { CommandKind.CommitSell, null, 0 },
+        { CommandKind.CancelSell, null, 0 }, { CommandKind.SetBuyAmount, "ABC", 10 }, { CommandKind.SetBuyTrigger, "ABC", 10 },
+        { CommandKind.CancelSetBuy, "ABC", 0 }, { CommandKind.SetSellAmount, "ABC", 10 }, { CommandKind.SetSellTrigger, "ABC", 10 },
+        { CommandKind.CancelSetSell, "ABC", 0 }, { CommandKind.DisplaySummary, null, 0 }, { CommandKind.DumpLog, null, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(NonAddCommands))]
+    public void Any_command_but_ADD_for_an_unknown_user_is_an_error(CommandKind kind, string? sym, decimal amount)
+    {
+        var b = new Book();
+        b.Fails("unknown user", kind, sym, amount, sym is null ? null : Q(sym, 10m));
+        Assert.False(b.State.Exists);
+    }
+
+    [Fact]
+    public void ADD_creates_the_account_and_adds_cash()
+    {
+        var b = new Book();
+        var e = b.Ok(CommandKind.Add, amount: 100.50m);
+        Assert.Equal([new CashAdded(100.50m)], e.Changes);
+        Assert.True(b.State.Exists);
+        b.Ok(CommandKind.Add, amount: 0.01m);
+        Assert.Equal(100.51m, b.State.Cash);
+        Assert.Equal(2, b.State.HistoryTotal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(12.345)]
+    [InlineData(1_000_000_000.01)]
+    public void Bad_amounts_are_errors_that_change_nothing(decimal amount)
+    {
+        var b = Funded(100);
+        b.Fails("amount", CommandKind.Add, amount: amount);
+        b.Fails("amount", CommandKind.Buy, "ABC", amount, Q("ABC", 1));
+        b.Fails("amount", CommandKind.SetBuyAmount, "ABC", amount);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("ABCD")]
+    [InlineData("")]
+    [InlineData("A1")]
+    public void Bad_symbols_are_errors(string sym)
+    {
+        var b = Funded(100);
+        b.Fails("symbol", CommandKind.SetBuyAmount, sym, 10);
+        b.Fails("symbol", CommandKind.Quote, sym, 0, Q(sym, 1));
+    }
+
+    // ------------------------------------------------------------------ QUOTE
+
+    [Fact]
+    public void QUOTE_uses_the_quote_and_changes_nothing()
+    {
+        var b = Funded(100);
+        var e = b.Ok(CommandKind.Quote, "ABC", quote: Q("ABC", 12.34m));
+        Assert.Empty(e.Changes);
+        Assert.Equal(12.34m, e.Quote!.Price);
+        Assert.Equal($"12.34,ABC,{User},{T0},keyABC", AccountReplies.Body(CommandKind.Quote, b.State, e.Quote, 0, T0));
+    }
+
+    [Fact]
+    public void Commands_needing_a_quote_fail_without_one_or_with_an_expired_one()
+    {
+        var b = Funded(100);
+        b.Fails("no quote", CommandKind.Quote, "ABC");
+        b.Fails("no quote", CommandKind.Buy, "ABC", 10, null);
+        b.Now = T0 + 60_000;
+        b.Fails("expired", CommandKind.Buy, "ABC", 10, Q("ABC", 1));
+        b.Fails("not ABC", CommandKind.Quote, "ABC", 0, Q("XYZ", 1));
+    }
+
+    // ------------------------------------------------------------------ BUY / COMMIT_BUY / CANCEL_BUY
+
+    [Fact]
+    public void BUY_reserves_floor_shares_times_price()
+    {
+        var b = Funded(1000);
+        var e = b.Ok(CommandKind.Buy, "ABC", 100m, Q("ABC", 30m));
+        var reserved = Assert.IsType<BuyReserved>(Assert.Single(e.Changes));
+        Assert.Equal(3, reserved.Shares);
+        Assert.Equal(90m, reserved.Cost);
+        Assert.Equal(T0 + 60_000, reserved.ExpiresMs);
+        Assert.Equal(910m, b.State.Cash);
+        Assert.Equal(90m, b.State.ReservedCash);
+    }
+
+    [Fact]
+    public void BUY_errors_insufficient_cash_and_zero_shares()
+    {
+        var b = Funded(50);
+        b.Fails("insufficient funds", CommandKind.Buy, "ABC", 100m, Q("ABC", 30m));
+        b.Fails("buys no share", CommandKind.Buy, "ABC", 20m, Q("ABC", 30m));
+    }
+
+    [Fact]
+    public void BUY_cost_not_dollars_is_checked_against_cash()
+    {
+        var b = Funded(90);
+        b.Ok(CommandKind.Buy, "ABC", 100m, Q("ABC", 30m)); // 3 shares cost 90 ≤ 90 cash
+        Assert.Equal(0m, b.State.Cash);
+    }
+
+    [Fact]
+    public void COMMIT_BUY_and_CANCEL_BUY_take_the_newest_pending_buy()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.Buy, "AAA", 100m, Q("AAA", 10m));
+        b.Ok(CommandKind.Buy, "BBB", 100m, Q("BBB", 20m));
+        b.Ok(CommandKind.Buy, "CCC", 100m, Q("CCC", 50m));
+        var c = Assert.IsType<BuyCommitted>(Assert.Single(b.Ok(CommandKind.CommitBuy).Changes));
+        Assert.Equal("CCC", c.Symbol);
+        var x = Assert.IsType<BuyReleased>(Assert.Single(b.Ok(CommandKind.CancelBuy).Changes));
+        Assert.Equal("BBB", x.Symbol);
+        Assert.Equal(ReleaseReason.Cancelled, x.Reason);
+        Assert.Equal("AAA", Assert.IsType<BuyCommitted>(Assert.Single(b.Ok(CommandKind.CommitBuy).Changes)).Symbol);
+        Assert.Equal(new Holding(2, 0), b.State.HoldingOf("CCC"));
+        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("AAA"));
+        Assert.Equal(1000m - 100m - 100m, b.State.Cash);
+        Assert.Equal(0m, b.State.ReservedCash);
+        b.Fails("no pending buy", CommandKind.CommitBuy);
+        b.Fails("no pending buy", CommandKind.CancelBuy);
+    }
+
+    [Fact]
+    public void Pending_buys_expire_after_60_seconds_and_return_their_cash()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.Buy, "ABC", 100m, Q("ABC", 10m));
+        b.Now = T0 + 59_999;
+        Assert.Null(AccountDomain.Expire(b.State, b.Now, "t"));
+        b.Now = T0 + 60_000;
+        var expired = AccountDomain.Expire(b.State, b.Now, "t");
+        var released = Assert.IsType<BuyReleased>(Assert.Single(expired!.Changes));
+        Assert.Equal(ReleaseReason.Expired, released.Reason);
+        b.Fails("no pending buy", CommandKind.CommitBuy); // Send applies the expiry first
+        Assert.Equal(1000m, b.State.Cash);
+        Assert.Equal(0m, b.State.ReservedCash);
+    }
+
+    [Fact]
+    public void Commit_takes_the_newest_unexpired_buy_when_older_ones_expired()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.Buy, "OLD", 100m, Q("OLD", 10m));
+        b.Now = T0 + 30_000;
+        b.Ok(CommandKind.Buy, "NEW", 100m, Q("NEW", 10m, b.Now));
+        b.Now = T0 + 60_000; // OLD expires, NEW has 30 s left
+        Assert.Equal("NEW", Assert.IsType<BuyCommitted>(Assert.Single(b.Ok(CommandKind.CommitBuy).Changes)).Symbol);
+        Assert.Equal(900m, b.State.Cash);
+    }
+
+    // ------------------------------------------------------------------ SELL / COMMIT_SELL / CANCEL_SELL
+
+    [Fact]
+    public void SELL_reserves_shares_and_COMMIT_SELL_credits_the_proceeds()
+    {
+        var b = Holding("ABC", 10m, 100m); // 10 shares
+        var e = b.Ok(CommandKind.Sell, "ABC", 45m, Q("ABC", 11m));
+        Assert.Equal(4, Assert.IsType<SellReserved>(Assert.Single(e.Changes)).Shares);
+        Assert.Equal(new Holding(6, 4), b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.CommitSell);
+        Assert.Equal(new Holding(6, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(44m, b.State.Cash);
+    }
+
+    [Fact]
+    public void SELL_errors_insufficient_shares_and_zero_shares()
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Fails("insufficient shares", CommandKind.Sell, "ABC", 1000m, Q("ABC", 10m));
+        b.Fails("less than one share", CommandKind.Sell, "ABC", 5m, Q("ABC", 10m));
+        b.Fails("insufficient shares", CommandKind.Sell, "XYZ", 50m, Q("XYZ", 10m));
+    }
+
+    [Fact]
+    public void CANCEL_SELL_returns_the_newest_reservation_and_errors_when_none()
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Ok(CommandKind.Sell, "ABC", 20m, Q("ABC", 10m));
+        b.Ok(CommandKind.Sell, "ABC", 30m, Q("ABC", 10m));
+        var x = Assert.IsType<SellReleased>(Assert.Single(b.Ok(CommandKind.CancelSell).Changes));
+        Assert.Equal(3, x.Shares);
+        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.CancelSell);
+        b.Fails("no pending sell", CommandKind.CancelSell);
+        b.Fails("no pending sell", CommandKind.CommitSell);
+        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+    }
+
+    [Fact]
+    public void Pending_sells_expire_and_return_shares()
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Ok(CommandKind.Sell, "ABC", 50m, Q("ABC", 10m));
+        b.Now = T0 + 60_000;
+        b.Fails("no pending sell", CommandKind.CommitSell);
+        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+    }
+
+    // ------------------------------------------------------------------ buy reserve and trigger
+
+    [Fact]
+    public void SET_BUY_AMOUNT_moves_cash_into_the_reserve_and_resizes_it()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 300m);
+        Assert.Equal(700m, b.State.Cash);
+        Assert.Equal(300m, b.State.ReservedCash);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        Assert.Equal(900m, b.State.Cash);
+        Assert.Equal(100m, b.State.ReservedCash);
+        b.Fails("insufficient funds", CommandKind.SetBuyAmount, "ABC", 1000.01m);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 1000m);
+        Assert.Equal(0m, b.State.Cash);
+    }
+
+    [Fact]
+    public void SET_BUY_TRIGGER_needs_an_amount_and_arms_the_trigger()
+    {
+        var b = Funded(1000);
+        b.Fails("no buy amount", CommandKind.SetBuyTrigger, "ABC", 10m);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        b.Fails("buys no share", CommandKind.SetBuyTrigger, "ABC", 200m);
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 30m);
+        Assert.True(b.State.BuyTriggers["ABC"].Armed);
+        Assert.Equal(30m, b.State.BuyTriggers["ABC"].Price);
+    }
+
+    [Fact]
+    public void CANCEL_SET_BUY_returns_the_whole_reserve()
+    {
+        var b = Funded(1000);
+        b.Fails("no buy amount", CommandKind.CancelSetBuy, "ABC");
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 30m);
+        b.Ok(CommandKind.CancelSetBuy, "ABC");
+        Assert.Equal(1000m, b.State.Cash);
+        Assert.Equal(0m, b.State.ReservedCash);
+        Assert.Empty(b.State.BuyTriggers);
+        b.Fails("no buy amount", CommandKind.CancelSetBuy, "ABC");
+    }
+
+    [Theory]
+    [InlineData(30.00, true)]  // equal to the trigger price fires
+    [InlineData(29.99, true)]
+    [InlineData(30.01, false)]
+    public void A_buy_trigger_fires_at_or_below_its_price_and_refunds_the_rest(decimal quote, bool fires)
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 30m);
+        var version = b.State.BuyTriggers["ABC"].Version;
+        var e = AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", version, Q("ABC", quote), T0, "t");
+        Assert.Equal(fires, e is not null);
+        if (!fires) return;
+        AccountDomain.Apply(b.State, e!);
+        Invariants.Check(b.State);
+        var fired = Assert.IsType<BuyTriggerFired>(e!.Change);
+        var shares = (int)decimal.Floor(100m / quote);
+        Assert.Equal(shares, fired.Shares);
+        Assert.Equal(100m - shares * quote, fired.Refund);
+        Assert.Equal(900m + fired.Refund, b.State.Cash);
+        Assert.Equal(0m, b.State.ReservedCash);
+        Assert.Equal(shares, b.State.HoldingOf("ABC").Shares);
+        Assert.Empty(b.State.BuyTriggers);
+        // At most once: the same request again finds nothing armed.
+        Assert.Null(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", version, Q("ABC", quote), T0, "t"));
+    }
+
+    [Fact]
+    public void A_trigger_request_for_an_older_arming_or_an_unarmed_reserve_is_refused()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        var unarmed = b.State.BuyTriggers["ABC"].Version;
+        Assert.Null(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", unarmed, Q("ABC", 1m), T0, "t"));
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 30m);
+        var first = b.State.BuyTriggers["ABC"].Version;
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 20m);
+        Assert.Null(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", first, Q("ABC", 10m), T0, "t"));
+        Assert.NotNull(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", b.State.BuyTriggers["ABC"].Version, Q("ABC", 10m), T0, "t"));
+    }
+
+    // ------------------------------------------------------------------ sell amount and trigger
+
+    [Fact]
+    public void SET_SELL_AMOUNT_needs_shares_and_reserves_nothing()
+    {
+        var b = Funded(1000);
+        b.Fails("no shares", CommandKind.SetSellAmount, "ABC", 50m);
+        b = Holding("ABC", 10m, 100m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 50m);
+        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.False(b.State.SellTriggers["ABC"].Armed);
+    }
+
+    [Fact]
+    public void SET_SELL_TRIGGER_reserves_floor_amount_over_price_and_resizes_when_reset()
+    {
+        var b = Holding("ABC", 10m, 100m); // 10 shares
+        b.Fails("no sell amount", CommandKind.SetSellTrigger, "ABC", 20m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 20m); // 5 shares
+        Assert.Equal(new Holding(5, 5), b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 12.5m); // 8 shares
+        Assert.Equal(new Holding(2, 8), b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 50m); // 2 shares
+        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+        b.Fails("insufficient shares", CommandKind.SetSellTrigger, "ABC", 9m); // 11 > 10
+        b.Fails("less than one share", CommandKind.SetSellTrigger, "ABC", 101m);
+        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+    }
+
+    [Fact]
+    public void SET_SELL_AMOUNT_on_an_armed_trigger_resizes_its_reservation()
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 20m); // 5 reserved
+        b.Ok(CommandKind.SetSellAmount, "ABC", 60m); // 3 reserved
+        Assert.Equal(new Holding(7, 3), b.State.HoldingOf("ABC"));
+        b.Fails("insufficient shares", CommandKind.SetSellAmount, "ABC", 220m);
+    }
+
+    [Theory]
+    [InlineData(20.00, true)]
+    [InlineData(20.01, true)]
+    [InlineData(19.99, false)]
+    public void A_sell_trigger_fires_at_or_above_its_price(decimal quote, bool fires)
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 20m); // 5 reserved
+        var cash = b.State.Cash;
+        var e = AccountDomain.DecideTrigger(b.State, TradeSide.Sell, "ABC", b.State.SellTriggers["ABC"].Version, Q("ABC", quote), T0, "t");
+        Assert.Equal(fires, e is not null);
+        if (!fires) return;
+        AccountDomain.Apply(b.State, e!);
+        Invariants.Check(b.State);
+        Assert.Equal(cash + 5 * quote, b.State.Cash);
+        Assert.Equal(new Holding(5, 0), b.State.HoldingOf("ABC"));
+        Assert.Empty(b.State.SellTriggers);
+    }
+
+    [Fact]
+    public void CANCEL_SET_SELL_returns_reserved_shares()
+    {
+        var b = Holding("ABC", 10m, 100m);
+        b.Fails("no sell amount", CommandKind.CancelSetSell, "ABC");
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 20m);
+        var e = b.Ok(CommandKind.CancelSetSell, "ABC");
+        Assert.Equal(5, Assert.IsType<SellTriggerCancelled>(Assert.Single(e.Changes)).ReturnedShares);
+        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.Empty(b.State.SellTriggers);
+    }
+
+    // ------------------------------------------------------------------ summary, idempotency, invariants
+
+    [Fact]
+    public void DISPLAY_SUMMARY_shows_books_pending_orders_with_time_left_triggers_and_history()
+    {
+        var b = Holding("ABC", 10m, 100m, extraCash: 500m);
+        b.Ok(CommandKind.Buy, "XYZ", 50m, Q("XYZ", 25m));
+        b.Ok(CommandKind.SetBuyAmount, "QQQ", 40m);
+        b.Ok(CommandKind.SetBuyTrigger, "QQQ", 4m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 30m);
+        b.Now = T0 + 15_000;
+        var summary = AccountSummary.FromJson(AccountReplies.Body(CommandKind.DisplaySummary, b.State, null, 0, b.Now)!)!;
+        Assert.Equal(410m, summary.Cash);
+        Assert.Equal(90m, summary.ReservedCash);
+        Assert.Equal(new HoldingView("ABC", 10, 0), Assert.Single(summary.Holdings));
+        var pending = Assert.Single(summary.PendingBuys);
+        Assert.Equal(("XYZ", 2, 45_000L), (pending.Symbol, pending.Shares, pending.ExpiresInMs));
+        Assert.Equal(new BuyTriggerView("QQQ", 40m, 4m), Assert.Single(summary.BuyTriggers));
+        Assert.Equal(new SellTriggerView("ABC", 30m, null, 0), Assert.Single(summary.SellTriggers));
+        Assert.Equal(2, summary.HistoryTotal);
+        Assert.Equal("BUY", summary.History[0].Kind); // newest first
+        Assert.Equal("ADD", summary.History[1].Kind);
+    }
+
+    [Fact]
+    public void History_is_bounded_but_counts_everything()
+    {
+        var b = Funded(1);
+        for (var i = 0; i < AccountState.HistoryLimit + 50; i++) b.Ok(CommandKind.Add, amount: 1m);
+        Assert.Equal(AccountState.HistoryLimit, b.State.History.Count);
+        Assert.Equal(AccountState.HistoryLimit + 51, b.State.HistoryTotal);
+    }
+
+    [Fact]
+    public void Requests_with_a_run_id_are_remembered_with_their_outcome()
+    {
+        var b = Funded(100);
+        b.Send(CommandKind.Buy, "ABC", 50m, Q("ABC", 10m), runId: "run1");
+        var tx = 2L;
+        Assert.True(b.State.TryGetRemembered("run1", tx, out var outcome));
+        Assert.Null(outcome.Error);
+        Assert.Equal(5, outcome.Shares);
+        b.Send(CommandKind.CommitSell, runId: "run1");
+        Assert.True(b.State.TryGetRemembered("run1", 3, out var failed));
+        Assert.Contains("no pending sell", failed.Error);
+        Assert.False(b.State.TryGetRemembered("run2", tx, out _));
+    }
+
+    [Fact]
+    public void Random_command_sequences_never_break_the_books()
+    {
+        var random = new Random(12345);
+        var symbols = new[] { "A", "BB", "CCC" };
+        var kinds = Enum.GetValues<CommandKind>();
+        for (var run = 0; run < 20; run++)
+        {
+            var b = Funded(random.Next(100, 5000));
+            for (var i = 0; i < 400; i++)
+            {
+                var kind = kinds[random.Next(kinds.Length)];
+                var sym = symbols[random.Next(symbols.Length)];
+                var amount = Math.Round((decimal)random.Next(1, 100_000) / 100m, 2);
+                var quote = Q(sym, Math.Round((decimal)random.Next(100, 9_000) / 100m, 2), b.Now);
+                b.Now += random.Next(0, 8_000);
+                var before = AccountSnapshot.Capture(b.State).Bytes;
+                var e = b.Send(kind, sym, amount, quote);
+                if (!e.Ok && AccountDomain.Expire(b.State, b.Now, "t") is null)
+                {
+                    // An error changes nothing (apart from overdue expiries that Send applied first).
+                    var beforeState = new AccountSnapshot(before).Restore();
+                    var expired = AccountDomain.Expire(beforeState, b.Now, "t");
+                    if (expired is not null) AccountDomain.Apply(beforeState, expired);
+                    Assert.Equal(AccountSnapshot.Capture(beforeState).Bytes, AccountSnapshot.Capture(b.State).Bytes);
+                }
+                if (random.Next(10) == 0)
+                {
+                    foreach (var side in new[] { TradeSide.Buy, TradeSide.Sell })
+                    {
+                        long? version = side == TradeSide.Buy
+                            ? b.State.BuyTriggers.GetValueOrDefault(sym)?.Version
+                            : b.State.SellTriggers.GetValueOrDefault(sym)?.Version;
+                        if (version is null) continue;
+                        var fired = AccountDomain.DecideTrigger(b.State, side, sym, version.Value, quote, b.Now, "t");
+                        if (fired is null) continue;
+                        AccountDomain.Apply(b.State, fired);
+                        Invariants.Check(b.State);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>The books always balance: nothing negative, reservations equal to what holds them.</summary>
+internal static class Invariants
+{
+    public static void Check(AccountState s)
+    {
+        Assert.True(s.Cash >= 0, $"cash {s.Cash} < 0");
+        Assert.True(s.ReservedCash >= 0, $"reserved cash {s.ReservedCash} < 0");
+        var held = s.PendingBuys.Sum(p => p.Amount) + s.BuyTriggers.Values.Sum(t => t.Reserve);
+        Assert.Equal(held, s.ReservedCash);
+        foreach (var (sym, h) in s.Holdings)
+        {
+            Assert.True(h.Shares >= 0 && h.ReservedShares >= 0, $"{sym}: {h}");
+            var reserved = s.PendingSells.Where(p => p.Symbol == sym).Sum(p => p.Shares)
+                           + (s.SellTriggers.TryGetValue(sym, out var t) ? t.ReservedShares : 0);
+            Assert.Equal(reserved, h.ReservedShares);
+        }
+        foreach (var p in s.PendingSells) Assert.True(s.Holdings.ContainsKey(p.Symbol));
+    }
+}
