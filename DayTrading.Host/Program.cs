@@ -1,1 +1,81 @@
-Console.WriteLine("placeholder");
+using System.CommandLine;
+using System.Globalization;
+using DayTrading.Host;
+using DayTrading.Quotes;
+using Microsoft.Extensions.Hosting;
+
+// dotnet run --project DayTrading.Host                       a single node, zero set-up
+// dotnet run --project DayTrading.Host -- quote-sim ...      the legacy quote server simulator
+var root = new RootCommand("DayTrading node: sharded, event-sourced trading accounts behind a TCP edge.");
+
+static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+static int EnvInt(string name, int fallback) => Env(name) is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var i) ? i : fallback;
+
+var defaults = new NodeOptions();
+var nodeName = new Option<string>("--node-name") { Description = "Name of this node in logs and the audit log's server field [DAYTRADING_NODE_NAME]", DefaultValueFactory = _ => Env("DAYTRADING_NODE_NAME") ?? defaults.NodeName };
+var dataDir = new Option<string>("--data-dir") { Description = "Directory for the SQLite journal, dumps and logs [DAYTRADING_DATA_DIR]", DefaultValueFactory = _ => Env("DAYTRADING_DATA_DIR") ?? defaults.DataDirectory };
+var tcpHost = new Option<string>("--tcp-host") { Description = "Interface of the TCP edge [DAYTRADING_TCP_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_TCP_HOST") ?? defaults.TcpHost };
+var tcpPort = new Option<int>("--tcp-port") { Description = "Port of the TCP edge [DAYTRADING_TCP_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TCP_PORT", defaults.TcpPort) };
+var clusterHost = new Option<string>("--cluster-host") { Description = "Host name other nodes reach this one at [DAYTRADING_CLUSTER_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_CLUSTER_HOST") ?? defaults.ClusterHost };
+var clusterPort = new Option<int>("--cluster-port") { Description = "Akka.Remote port [DAYTRADING_CLUSTER_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_CLUSTER_PORT", defaults.ClusterPort) };
+var seeds = new Option<string?>("--seed-nodes") { Description = "Comma-separated host:port seed nodes; none: this node seeds itself [DAYTRADING_SEED_NODES]", DefaultValueFactory = _ => Env("DAYTRADING_SEED_NODES") };
+var journal = new Option<string>("--journal") { Description = "sqlite (single node) or postgresql [DAYTRADING_JOURNAL]", DefaultValueFactory = _ => Env("DAYTRADING_JOURNAL") ?? defaults.Journal };
+var connection = new Option<string?>("--connection-string") { Description = "Journal connection string (default: SQLite file in the data directory) [DAYTRADING_CONNECTION_STRING]", DefaultValueFactory = _ => Env("DAYTRADING_CONNECTION_STRING") };
+var quoteServer = new Option<string?>("--quote-server") { Description = "host:port of a legacy quote server; default: built-in simulator [DAYTRADING_QUOTE_SERVER]", DefaultValueFactory = _ => Env("DAYTRADING_QUOTE_SERVER") };
+var quoteSeed = new Option<int>("--quote-seed") { Description = "Seed of the built-in simulator's prices [DAYTRADING_QUOTE_SEED]", DefaultValueFactory = _ => EnvInt("DAYTRADING_QUOTE_SEED", defaults.QuoteSeed) };
+var quoteLatency = new Option<string>("--quote-latency") { Description = "Built-in simulator latency: none, fixed:<ms> or lab [DAYTRADING_QUOTE_LATENCY]", DefaultValueFactory = _ => Env("DAYTRADING_QUOTE_LATENCY") ?? defaults.QuoteLatency };
+var shards = new Option<int>("--shards") { Description = "Number of account shards; the same on every node, for the life of the data [DAYTRADING_SHARDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_SHARDS", defaults.Shards) };
+
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards })
+{
+    root.Options.Add(o);
+}
+
+root.SetAction(async (parse, ct) =>
+{
+    var options = new NodeOptions
+    {
+        NodeName = parse.GetValue(nodeName)!,
+        DataDirectory = parse.GetValue(dataDir)!,
+        TcpHost = parse.GetValue(tcpHost)!,
+        TcpPort = parse.GetValue(tcpPort),
+        ClusterHost = parse.GetValue(clusterHost)!,
+        ClusterPort = parse.GetValue(clusterPort),
+        SeedNodes = (parse.GetValue(seeds) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        Journal = parse.GetValue(journal)!,
+        ConnectionString = parse.GetValue(connection),
+        QuoteServer = parse.GetValue(quoteServer),
+        QuoteSeed = parse.GetValue(quoteSeed),
+        QuoteLatency = parse.GetValue(quoteLatency)!,
+        Shards = parse.GetValue(shards),
+    };
+    var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
+    if (error is not null)
+    {
+        await Console.Error.WriteLineAsync($"error: {error}");
+        return 2;
+    }
+    using var host = NodeHost.Build(options);
+    // The generic host handles Ctrl-C and SIGTERM itself: coordinated shutdown hands shards and singletons over.
+    await host.RunAsync();
+    return 0;
+});
+
+var simPort = new Option<int>("--port") { Description = "TCP port to listen on (127.0.0.1)", DefaultValueFactory = _ => 4444 };
+var simLatency = new Option<string>("--latency") { Description = "none, fixed:<ms> or lab", DefaultValueFactory = _ => "lab" };
+var simSeed = new Option<int>("--seed") { Description = "Seed of the deterministic prices", DefaultValueFactory = _ => 42 };
+var quoteSim = new Command("quote-sim", "Run the legacy quote server simulator (SPEC §3).") { simPort, simLatency, simSeed };
+quoteSim.SetAction(async (parse, ct) =>
+{
+    if (!LatencyProfile.TryParse(parse.GetValue(simLatency), out _, out var latencyError))
+    {
+        await Console.Error.WriteLineAsync($"error: {latencyError}");
+        return 2;
+    }
+    await QuoteSimServer.RunAsync(parse.GetValue(simPort), parse.GetValue(simLatency)!, parse.GetValue(simSeed), ct);
+    return 0;
+});
+root.Subcommands.Add(quoteSim);
+
+// No termination timeout: a node given SIGTERM takes the time coordinated shutdown needs.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

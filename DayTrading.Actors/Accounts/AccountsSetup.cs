@@ -1,0 +1,39 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using DayTrading.Quotes;
+
+namespace DayTrading.Accounts;
+
+/// <summary>Registry key of the account shard region.</summary>
+public sealed class AccountRegionKey;
+
+public sealed record AccountsOptions(string ServerName, string JournalPluginId, string SnapshotPluginId, NodeQuoteCache Quotes, TimeProvider Clock)
+{
+    /// <summary>Fixed for the life of the cluster's data: every node must agree on it.</summary>
+    public int NumberOfShards { get; init; } = 100;
+    public int SnapshotEvery { get; init; } = 1000;
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+public static class AccountsSetup
+{
+    public const string TypeName = "account";
+
+    /// <summary>The sharded account entities on this node.</summary>
+    public static AkkaConfigurationBuilder AddAccounts(this AkkaConfigurationBuilder builder, AccountsOptions options) =>
+        builder.WithShardRegion<AccountRegionKey>(TypeName,
+            (_, registry, _) =>
+            {
+                var settings = new AccountSettings(options.Clock, options.Quotes, registry.Get<QuoteManagerKey>(), options.ServerName,
+                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.IdleTimeout);
+                return userId => AccountActor.Props(userId, settings);
+            },
+            new AccountMessageExtractor(options.NumberOfShards),
+            new ShardOptions
+            {
+                StateStoreMode = StateStoreMode.DData,
+                // Accounts passivate themselves: one with pending reservations must live to expire them.
+                ShouldPassivateIdleEntities = false,
+            });
+}

@@ -1,0 +1,25 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+
+namespace DayTrading.Quotes;
+
+/// <summary>Registry key of the QuoteManager singleton's proxy.</summary>
+public sealed class QuoteManagerKey;
+
+public sealed record QuoteOptions(IQuoteSource Source, NodeQuoteCache Cache, TimeProvider Clock)
+{
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+public static class QuotesSetup
+{
+    /// <summary>The QuoteManager singleton (and its proxy on this node) and this node's quote cache feed.</summary>
+    public static AkkaConfigurationBuilder AddQuotes(this AkkaConfigurationBuilder builder, QuoteOptions options) =>
+        builder
+            .WithSingleton<QuoteManagerKey>("quote-manager",
+                (_, _, _) => QuoteManagerActor.Props(options.Source, options.Clock, options.FetchTimeout),
+                new ClusterSingletonOptions(), createProxyToo: true)
+            .WithActors((system, _) =>
+                system.ActorOf(Props.Create(() => new QuoteCacheSubscriber(options.Cache)), "quote-cache"));
+}

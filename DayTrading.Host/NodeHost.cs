@@ -1,0 +1,110 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using DayTrading.Accounts;
+using DayTrading.Edge;
+using DayTrading.Persistence;
+using DayTrading.Quotes;
+using DayTrading.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DayTrading.Host;
+
+/// <summary>Builds one DayTrading node: the actor system with every capability wired, and its edges.</summary>
+public static class NodeHost
+{
+    public static IHost Build(NodeOptions options, TextWriter? readyOutput = null, IQuoteSource? quoteSource = null)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var clock = TimeProvider.System;
+        var quoteCache = new NodeQuoteCache();
+        quoteSource ??= CreateQuoteSource(options, clock);
+        var hocon = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cluster.hocon"));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<NodeReadiness>();
+        builder.Services.AddAkka(options.ClusterSystemName, akka =>
+        {
+            akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend)
+                .AddHocon(hocon, HoconAddMode.Append)
+                .AddDayTradingSerialization()
+                .WithRemoting(options.ClusterHost, options.ClusterPort)
+                .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
+                .WithDistributedPubSub(null!)
+                .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock))
+                .AddAccounts(new AccountsOptions(options.NodeName, DayTradingPersistence.JournalPluginId,
+                    DayTradingPersistence.SnapshotPluginId, quoteCache, clock) { NumberOfShards = options.Shards });
+        });
+        builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
+            sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
+        return builder.Build();
+    }
+
+    private static IQuoteSource CreateQuoteSource(NodeOptions options, TimeProvider clock)
+    {
+        if (options.QuoteServer is null) return new SimulatedQuoteSource(options.QuoteSeed, LatencyProfile.Parse(options.QuoteLatency), clock);
+        var colon = options.QuoteServer.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(options.QuoteServer.AsSpan(colon + 1), out var port))
+            throw new ArgumentException($"--quote-server must be host:port, not '{options.QuoteServer}'");
+        return new LegacyQuoteClient(new LegacyQuoteClientOptions { Host = options.QuoteServer[..colon], Port = port });
+    }
+}
+
+/// <summary>
+/// Opens the TCP edge once the node has joined its cluster, says so in one line, and closes the edge first on
+/// shutdown so no new request arrives while shards hand over.
+/// </summary>
+internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry registry, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput) : IHostedService
+{
+    private TcpEdgeBinding? _binding;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+        await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
+        var gateway = new ClusterTradeGateway(region, TimeSpan.FromSeconds(30), Logging.GetLogger(system, "edge"));
+        _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
+        {
+            Host = options.TcpHost,
+            Port = options.TcpPort,
+            Parallelism = options.EdgeParallelism,
+        }).ConfigureAwait(false);
+        var journal = options.Journal == "sqlite" ? $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}" : "PostgreSQL";
+        var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";
+        await readyOutput.WriteLineAsync(
+            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}")
+            .ConfigureAwait(false);
+        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
+        readiness.Edge.TrySetResult(_binding.LocalEndPoint);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_binding is not null) await _binding.UnbindAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Tells in-process users of a node (tests, tools) when and where its edge listens.</summary>
+public sealed class NodeReadiness
+{
+    public TaskCompletionSource<System.Net.IPEndPoint> Edge { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

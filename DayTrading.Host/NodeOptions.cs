@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace DayTrading.Host;
+
+/// <summary>
+/// Everything a node is told at start. Each has a command-line option and an environment variable
+/// (DAYTRADING_*); the command line wins. Defaults give a single node with zero set-up.
+/// </summary>
+public sealed record NodeOptions
+{
+    public string NodeName { get; init; } = "node1";
+    public string DataDirectory { get; init; } = "./data";
+    public string TcpHost { get; init; } = "127.0.0.1";
+    public int TcpPort { get; init; } = 4440;
+    public string ClusterHost { get; init; } = "127.0.0.1";
+    public int ClusterPort { get; init; } = 4441;
+
+    /// <summary>Akka addresses or host:port pairs; empty means this node joins itself (a single node, or the first).</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>sqlite (default, under <see cref="DataDirectory"/>) or postgresql.</summary>
+    public string Journal { get; init; } = "sqlite";
+
+    /// <summary>Null: SQLite file under the data directory; required for postgresql.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>host:port of a legacy quote server; null uses the built-in simulator in-process.</summary>
+    public string? QuoteServer { get; init; }
+
+    public int QuoteSeed { get; init; } = 42;
+    public string QuoteLatency { get; init; } = "none";
+    public int Shards { get; init; } = 100;
+    public int EdgeParallelism { get; init; } = 64;
+
+    public string ClusterSystemName => "daytrading";
+
+    public string SelfAddress => $"akka.tcp://{ClusterSystemName}@{ClusterHost}:{ClusterPort.ToString(CultureInfo.InvariantCulture)}";
+
+    public string[] SeedAddresses() =>
+        SeedNodes.Select(s => s.Contains("://", StringComparison.Ordinal) ? s : $"akka.tcp://{ClusterSystemName}@{s}").ToArray();
+
+    public string EffectiveConnectionString()
+    {
+        if (ConnectionString is not null) return ConnectionString;
+        if (Journal != "sqlite") throw new ArgumentException("--connection-string is required with --journal postgresql");
+        var path = Path.GetFullPath(Path.Combine(DataDirectory, "daytrading.db"));
+        return $"Data Source={path}";
+    }
+
+    /// <summary>A clear error for settings that cannot work, or null.</summary>
+    public string? Validate()
+    {
+        if (Journal is not ("sqlite" or "postgresql")) return $"--journal must be sqlite or postgresql, not '{Journal}'";
+        if (Journal == "postgresql" && string.IsNullOrWhiteSpace(ConnectionString)) return "--journal postgresql needs --connection-string";
+        var others = SeedAddresses().Where(a => a != SelfAddress).ToArray();
+        if (Journal == "sqlite" && others.Length > 0)
+            return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
+        if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535) return "ports must be between 0 and 65535";
+        if (Shards < 1) return "--shards must be at least 1";
+        return null;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace DayTrading.Tests.Support;
+
+/// <summary>A DayTrading node in its own OS process, as an operator runs it, that a test can SIGKILL.</summary>
+public sealed partial class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly TaskCompletionSource<int> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<string> _output = [];
+
+    private NodeProcess(Process process) => _process = process;
+
+    public int EdgePort { get; private set; }
+
+    public IReadOnlyList<string> Output
+    {
+        get { lock (_output) return _output.ToArray(); }
+    }
+
+    /// <summary>Starts <c>DayTrading.Host</c> with <paramref name="arguments"/> and waits for its ready line.</summary>
+    public static async Task<NodeProcess> StartAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var hostDll = Path.Combine(AppContext.BaseDirectory, "DayTrading.Host.dll");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(hostDll);
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        var node = new NodeProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start DayTrading.Host"));
+        node._process.OutputDataReceived += (_, e) => node.OnLine(e.Data);
+        node._process.ErrorDataReceived += (_, e) => node.OnLine(e.Data);
+        node._process.BeginOutputReadLine();
+        node._process.BeginErrorReadLine();
+        node._process.EnableRaisingEvents = true;
+        node._process.Exited += (_, _) => node._ready.TrySetException(new InvalidOperationException(
+            $"node exited with code {node._process.ExitCode} before it was ready:\n{string.Join("\n", node.Output)}"));
+        try
+        {
+            node.EdgePort = await node._ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            await node.DisposeAsync();
+            throw new TimeoutException($"node not ready in time:\n{string.Join("\n", node.Output)}");
+        }
+        return node;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.Add(line);
+        var m = ReadyLine().Match(line);
+        if (m.Success) _ready.TrySetResult(int.Parse(m.Groups[1].Value));
+    }
+
+    [GeneratedRegex(@"ready: TCP edge on [^\s]+:(\d+),")]
+    private static partial Regex ReadyLine();
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing, exactly what a crash does.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, then waits for a clean exit.</summary>
+    public async Task<int> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited) Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // never started or already gone
+        }
+        _process.Dispose();
+        await Task.CompletedTask;
+    }
+}

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using DayTrading.Accounts;
+using DayTrading.Loadgen.Client;
+using DayTrading.Loadgen.Workloads;
+using DayTrading.Tests.Support;
+using Xunit;
+
+namespace DayTrading.Tests.Workloads;
+
+/// <summary>
+/// A node killed with SIGKILL part-way through the 10-user workload and started again on the same data: every
+/// acknowledged change is there, nothing unacknowledged is half-applied, retries are answered as the first time,
+/// and the rest of the workload completes to the books the pure domain computes from the outcomes.
+/// </summary>
+public sealed class CrashDurabilityTests(ITestOutputHelper output)
+{
+    private const string RunId = "crash-test";
+
+    [SharedDataFact]
+    public async Task A_node_killed_mid_workload_loses_nothing_it_acknowledged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var data = new TempDirectory();
+        string[] Args() => ["--data-dir", data.Path, "--tcp-port", "0", "--cluster-port", "0", "--node-name", "crash-node"];
+        var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+        var byUser = commands.GroupBy(c => c.UserId ?? "").ToDictionary(g => g.Key, g => g.ToList());
+        var answers = new ConcurrentDictionary<int, EdgeResponse>(); // by line number
+
+        // Phase 1: replay until ~30 % is acknowledged, then SIGKILL the node with requests in flight.
+        var node = await NodeProcess.StartAsync(Args());
+        var killAt = commands.Count * 3 / 10;
+        await using (var first = await Clients(node.EdgePort, 4, ct))
+        {
+            var killed = new TaskCompletionSource();
+            var users = byUser.Values.Select((list, i) => Task.Run(async () =>
+            {
+                foreach (var c in list)
+                {
+                    if (killed.Task.IsCompleted) return;
+                    try
+                    {
+                        answers[c.LineNumber] = await first.Clients[i % first.Clients.Count].SendAsync(c.Line, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+                    }
+                    catch (Exception) when (killed.Task.IsCompleted)
+                    {
+                        return; // the connection died with the node: this request's outcome is unknown
+                    }
+                    if (answers.Count >= killAt && killed.TrySetResult())
+                    {
+                        node.Kill();
+                        return;
+                    }
+                }
+            }, ct)).ToArray();
+            await Task.WhenAll(users);
+        }
+        var acknowledgedBeforeCrash = answers.Count;
+        output.WriteLine($"killed after {acknowledgedBeforeCrash} of {commands.Count} requests were acknowledged");
+        Assert.InRange(acknowledgedBeforeCrash, killAt, commands.Count - 1);
+
+        // Phase 2: a new process on the same data directory; each user resumes at its first unanswered request,
+        // resending it with the same run id and transaction number (its outcome before the crash is unknown).
+        node = await NodeProcess.StartAsync(Args());
+        try
+        {
+            await using var second = await Clients(node.EdgePort, 4, ct);
+            var retried = new ConcurrentBag<(WorkloadCommand Command, EdgeResponse Before, EdgeResponse After)>();
+            await Task.WhenAll(byUser.Values.Select((list, i) => Task.Run(async () =>
+            {
+                var client = second.Clients[i % second.Clients.Count];
+                var lastAcked = list.LastOrDefault(c => answers.ContainsKey(c.LineNumber));
+                if (lastAcked is not null && lastAcked.Kind != CommandKind.DisplaySummary)
+                {
+                    // An acknowledged request sent again after the crash: answered as the first time, not re-applied.
+                    retried.Add((lastAcked, answers[lastAcked.LineNumber], await client.SendAsync(lastAcked.Line, ct)));
+                }
+                foreach (var c in list.Where(c => !answers.ContainsKey(c.LineNumber)))
+                {
+                    answers[c.LineNumber] = await client.SendAsync(c.Line, ct);
+                }
+            }, ct)));
+
+            Assert.Equal(commands.Count, answers.Count);
+            Assert.NotEmpty(retried);
+            foreach (var (command, before, after) in retried)
+            {
+                Assert.True(before.Ok == after.Ok && before.Text == after.Text, $"retry of '{command.Line}': before {before.Raw}, after {after.Raw}");
+            }
+
+            // The books equal the pure domain run over the same outcomes, so every acknowledged change is there
+            // exactly once and no unacknowledged one was half-applied.
+            var model = new ReferenceModel();
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var command in commands)
+            {
+                var response = answers[command.LineNumber];
+                var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
+                if (expected is null) continue;
+                Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
+            }
+            var check = second.Clients[0];
+            var tx = 5_000_000L;
+            foreach (var (user, state) in model.Accounts.Where(a => a.Value.Exists))
+            {
+                var reply = await check.SendAsync($"[{++tx}] DISPLAY_SUMMARY,{user}", ct);
+                Assert.True(reply.Ok, reply.Raw);
+                ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
+            }
+        }
+        finally
+        {
+            await node.DisposeAsync();
+        }
+    }
+
+    private static async Task<ClientSet> Clients(int port, int count, CancellationToken ct)
+    {
+        var set = new ClientSet();
+        for (var i = 0; i < count; i++)
+        {
+            set.Clients.Add(await EdgeClient.ConnectAsync("127.0.0.1", port, new EdgeClientOptions { RunId = RunId }, ct));
+        }
+        return set;
+    }
+
+    private sealed class ClientSet : IAsyncDisposable
+    {
+        public List<EdgeClient> Clients { get; } = [];
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var c in Clients)
+            {
+                try
+                {
+                    await c.DisposeAsync();
+                }
+                catch (Exception)
+                {
+                    // a connection to a killed node
+                }
+            }
+        }
+    }
+}
