@@ -230,6 +230,16 @@ public sealed class QuoteSimServer : IAsyncDisposable
             while (sent < n)
                 sent += await client.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, serverToken).ConfigureAwait(false);
             client.Shutdown(SocketShutdown.Send);
+
+            if (error is not null)
+            {
+                // Lingering close: the client may have sent more than we read (overlong line). Closing with
+                // unread input makes the kernel send RST, which can destroy the error line before the client
+                // reads it, so drain briefly until the client closes its side.
+                using var linger = CancellationTokenSource.CreateLinkedTokenSource(serverToken);
+                linger.CancelAfter(TimeSpan.FromMilliseconds(500));
+                while (await client.ReceiveAsync(buffer, SocketFlags.None, linger.Token).ConfigureAwait(false) > 0) { }
+            }
         }
         catch (Exception)
         {

@@ -91,6 +91,15 @@ public class QuoteServerAndClientTests
     }
 
     [Fact]
+    public async Task Client_resolves_a_host_name()
+    {
+        await using var server = await QuoteSimServer.StartAsync(AnyLoopback, new QuoteSimOptions { Seed = 1 }, CancellationToken.None);
+        var client = new LegacyQuoteClient(ClientFor(server.EndPoint) with { Host = "localhost" });
+        var q = await client.FetchAsync("ABC", "user1");
+        Assert.Equal(new QuotePriceModel(1).PriceAt("ABC", q.TimestampMs), q.Price);
+    }
+
+    [Fact]
     public async Task Mismatched_echo_is_an_error_without_retry()
     {
         await using var fake = new FakeServer(async (_, s) =>
