@@ -122,7 +122,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             }
             var replyTo = Sender;
             var timeout = _settings.QuoteTimeout ?? TimeSpan.FromSeconds(15);
-            _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId), timeout)
+            _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId, request.TxNum), timeout)
                 .PipeTo(Self,
                     success: r => new QuoteArrived(request, replyTo, r.Quote, r.Error),
                     failure: ex => new QuoteArrived(request, replyTo, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));

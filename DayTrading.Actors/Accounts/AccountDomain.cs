@@ -23,11 +23,11 @@ public static class AccountDomain
         List<AccountChange>? changes = null;
         foreach (var p in state.PendingBuys)
         {
-            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Expired));
+            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Expired, p.TxNum));
         }
         foreach (var p in state.PendingSells)
         {
-            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Expired));
+            if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Expired, p.TxNum));
         }
         return changes is null ? null : new ReservationsExpired(nowMs, server, changes.ToArray());
     }
@@ -90,7 +90,7 @@ public static class AccountDomain
             {
                 if (s.PendingBuys.Count == 0) return Fail("no pending buy to cancel");
                 var p = s.PendingBuys[^1];
-                return Ok(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Cancelled));
+                return Ok(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Cancelled, p.TxNum));
             }
 
             case CommandKind.Sell:
@@ -113,7 +113,7 @@ public static class AccountDomain
             {
                 if (s.PendingSells.Count == 0) return Fail("no pending sell to cancel");
                 var p = s.PendingSells[^1];
-                return Ok(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Cancelled));
+                return Ok(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Cancelled, p.TxNum));
             }
 
             case CommandKind.SetBuyAmount:
@@ -186,14 +186,14 @@ public static class AccountDomain
             if (quote.Price > t.Price!.Value) return null;
             var shares = SharesFor(t.Reserve, quote.Price);
             var cost = shares * quote.Price;
-            return new TriggerExecuted(nowMs, server, used, new BuyTriggerFired(symbol, quote.Price, shares, cost, t.Reserve - cost));
+            return new TriggerExecuted(nowMs, server, t.TxNum, used, new BuyTriggerFired(symbol, quote.Price, shares, cost, t.Reserve - cost));
         }
         else
         {
             if (!s.SellTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
             if (quote.Price < t.Price!.Value) return null;
             var shares = t.ReservedShares;
-            return new TriggerExecuted(nowMs, server, used, new SellTriggerFired(symbol, quote.Price, shares, shares * quote.Price));
+            return new TriggerExecuted(nowMs, server, t.TxNum, used, new SellTriggerFired(symbol, quote.Price, shares, shares * quote.Price));
         }
     }
 
@@ -233,7 +233,7 @@ public static class AccountDomain
                 foreach (var change in x.Changes) ApplyChange(s, change, x.TimestampMs, 0);
                 break;
             case TriggerExecuted t:
-                ApplyChange(s, t.Change, t.TimestampMs, 0);
+                ApplyChange(s, t.Change, t.TimestampMs, t.TxNum);
                 break;
         }
     }
@@ -264,7 +264,7 @@ public static class AccountDomain
             case BuyReserved b:
                 s.Cash -= b.Cost;
                 s.ReservedCash += b.Cost;
-                s.PendingBuys.Add(new PendingOrder(b.OrderId, b.Symbol, b.Shares, b.Price, b.IssuedMs, b.ExpiresMs));
+                s.PendingBuys.Add(new PendingOrder(b.OrderId, b.Symbol, b.Shares, b.Price, b.IssuedMs, b.ExpiresMs, tx));
                 s.NextOrderId = Math.Max(s.NextOrderId, b.OrderId + 1);
                 break;
 
@@ -290,7 +290,7 @@ public static class AccountDomain
             {
                 var h = s.HoldingOf(sr.Symbol);
                 s.Holdings[sr.Symbol] = new Holding(h.Shares - sr.Shares, h.ReservedShares + sr.Shares);
-                s.PendingSells.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs));
+                s.PendingSells.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs, tx));
                 s.NextOrderId = Math.Max(s.NextOrderId, sr.OrderId + 1);
                 break;
             }
@@ -319,13 +319,13 @@ public static class AccountDomain
                 s.ReservedCash += ba.CashMoved;
                 var version = ++s.TriggerVersion;
                 s.BuyTriggers[ba.Symbol] = s.BuyTriggers.TryGetValue(ba.Symbol, out var t)
-                    ? t with { Reserve = ba.Reserve, Version = version }
-                    : new BuyTrigger(ba.Symbol, ba.Reserve, null, version);
+                    ? t with { Reserve = ba.Reserve, Version = version, TxNum = tx }
+                    : new BuyTrigger(ba.Symbol, ba.Reserve, null, version, tx);
                 break;
             }
 
             case BuyTriggerSet bt:
-                s.BuyTriggers[bt.Symbol] = s.BuyTriggers[bt.Symbol] with { Price = bt.Price, Version = ++s.TriggerVersion };
+                s.BuyTriggers[bt.Symbol] = s.BuyTriggers[bt.Symbol] with { Price = bt.Price, Version = ++s.TriggerVersion, TxNum = tx };
                 break;
 
             case BuyTriggerCancelled bx:
@@ -357,8 +357,8 @@ public static class AccountDomain
                 var before = existing?.ReservedShares ?? 0;
                 MoveReservedShares(s, sa.Symbol, sa.ReservedShares - before);
                 s.SellTriggers[sa.Symbol] = existing is null
-                    ? new SellTrigger(sa.Symbol, sa.Amount, null, 0, ++s.TriggerVersion)
-                    : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion };
+                    ? new SellTrigger(sa.Symbol, sa.Amount, null, 0, ++s.TriggerVersion, tx)
+                    : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion, TxNum = tx };
                 break;
             }
 
@@ -366,7 +366,7 @@ public static class AccountDomain
             {
                 var t = s.SellTriggers[st.Symbol];
                 MoveReservedShares(s, st.Symbol, st.ReservedShares - t.ReservedShares);
-                s.SellTriggers[st.Symbol] = t with { Price = st.Price, ReservedShares = st.ReservedShares, Version = ++s.TriggerVersion };
+                s.SellTriggers[st.Symbol] = t with { Price = st.Price, ReservedShares = st.ReservedShares, Version = ++s.TriggerVersion, TxNum = tx };
                 break;
             }
 

@@ -32,8 +32,11 @@ public sealed record CommandHandled(
 public sealed record ReservationsExpired(long TimestampMs, string Server, AccountChange[] Changes)
     : AccountEvent(TimestampMs, Server);
 
-/// <summary>A buy or sell trigger fired on a quote that crossed it. Audited as a systemEvent.</summary>
-public sealed record TriggerExecuted(long TimestampMs, string Server, QuoteUsed Quote, AccountChange Change)
+/// <summary>
+/// A buy or sell trigger fired on a quote that crossed it. Audited as a systemEvent carrying
+/// <see cref="TxNum"/>, the transaction number of the command that armed the trigger.
+/// </summary>
+public sealed record TriggerExecuted(long TimestampMs, string Server, long TxNum, QuoteUsed Quote, AccountChange Change)
     : AccountEvent(TimestampMs, Server);
 
 /// <summary>The quote a command or trigger used, kept with the event so a retry can be answered exactly.</summary>
@@ -64,7 +67,8 @@ public sealed record BuyReserved(long OrderId, string Symbol, int Shares, decima
 
 public sealed record BuyCommitted(long OrderId, string Symbol, int Shares, decimal Cost) : AccountChange;
 
-public sealed record BuyReleased(long OrderId, string Symbol, decimal Cost, ReleaseReason Reason) : AccountChange;
+/// <summary>A pending buy cancelled or expired; <see cref="TxNum"/> is the BUY's transaction number.</summary>
+public sealed record BuyReleased(long OrderId, string Symbol, decimal Cost, ReleaseReason Reason, long TxNum) : AccountChange;
 
 public sealed record SellReserved(long OrderId, string Symbol, int Shares, decimal Price, long IssuedMs, long ExpiresMs)
     : AccountChange
@@ -74,7 +78,8 @@ public sealed record SellReserved(long OrderId, string Symbol, int Shares, decim
 
 public sealed record SellCommitted(long OrderId, string Symbol, int Shares, decimal Proceeds) : AccountChange;
 
-public sealed record SellReleased(long OrderId, string Symbol, int Shares, ReleaseReason Reason) : AccountChange;
+/// <summary>A pending sell cancelled or expired; <see cref="TxNum"/> is the SELL's transaction number.</summary>
+public sealed record SellReleased(long OrderId, string Symbol, int Shares, ReleaseReason Reason, long TxNum) : AccountChange;
 
 /// <summary>The buy reserve for a symbol is now <see cref="Reserve"/>; <see cref="CashMoved"/> left cash (negative: returned).</summary>
 public sealed record BuyAmountSet(string Symbol, decimal Reserve, decimal CashMoved) : AccountChange;

@@ -68,19 +68,23 @@ public readonly record struct Holding(int Shares, int ReservedShares)
     public int Total => Shares + ReservedShares;
 }
 
-public sealed record PendingOrder(long OrderId, string Symbol, int Shares, decimal Price, long IssuedMs, long ExpiresMs)
+/// <summary>A pending buy or sell; <see cref="TxNum"/> is the transaction number of the BUY or SELL that made it.</summary>
+public sealed record PendingOrder(long OrderId, string Symbol, int Shares, decimal Price, long IssuedMs, long ExpiresMs, long TxNum)
 {
     public decimal Amount => Shares * Price;
 }
 
-/// <summary>A buy reserve, armed once it has a trigger price. <see cref="Version"/> identifies this arming.</summary>
-public sealed record BuyTrigger(string Symbol, decimal Reserve, decimal? Price, long Version)
+/// <summary>
+/// A buy reserve, armed once it has a trigger price. <see cref="Version"/> identifies this arming;
+/// <see cref="TxNum"/> is the transaction number of the command that last set it.
+/// </summary>
+public sealed record BuyTrigger(string Symbol, decimal Reserve, decimal? Price, long Version, long TxNum)
 {
     public bool Armed => Price is not null;
 }
 
 /// <summary>A sell amount, armed once it has a trigger price; armed triggers hold <see cref="ReservedShares"/>.</summary>
-public sealed record SellTrigger(string Symbol, decimal Amount, decimal? Price, int ReservedShares, long Version)
+public sealed record SellTrigger(string Symbol, decimal Amount, decimal? Price, int ReservedShares, long Version, long TxNum)
 {
     public bool Armed => Price is not null;
 }

@@ -55,6 +55,7 @@ internal static class AccountSnapshotCodec
             w.Decimal(t.Reserve);
             w.NullableDecimal(t.Price);
             w.VarLong(t.Version);
+            w.VarLong(t.TxNum);
         }
         w.VarInt(s.SellTriggers.Count);
         foreach (var t in s.SellTriggers.Values)
@@ -64,6 +65,7 @@ internal static class AccountSnapshotCodec
             w.NullableDecimal(t.Price);
             w.VarInt(t.ReservedShares);
             w.VarLong(t.Version);
+            w.VarLong(t.TxNum);
         }
 
         w.VarLong(s.HistoryTotal);
@@ -109,13 +111,13 @@ internal static class AccountSnapshotCodec
         n = r.VarInt();
         for (var i = 0; i < n; i++)
         {
-            var t = new BuyTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarLong());
+            var t = new BuyTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarLong(), r.VarLong());
             s.BuyTriggers[t.Symbol] = t;
         }
         n = r.VarInt();
         for (var i = 0; i < n; i++)
         {
-            var t = new SellTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarInt(), r.VarLong());
+            var t = new SellTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarInt(), r.VarLong(), r.VarLong());
             s.SellTriggers[t.Symbol] = t;
         }
         s.HistoryTotal = r.VarLong();
@@ -146,6 +148,7 @@ internal static class AccountSnapshotCodec
             w.Decimal(p.Price);
             w.VarLong(p.IssuedMs);
             w.VarLong(p.ExpiresMs);
+            w.VarLong(p.TxNum);
         }
     }
 
@@ -154,7 +157,7 @@ internal static class AccountSnapshotCodec
         var n = r.VarInt();
         for (var i = 0; i < n; i++)
         {
-            into.Add(new PendingOrder(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong()));
+            into.Add(new PendingOrder(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong(), r.VarLong()));
         }
     }
 }

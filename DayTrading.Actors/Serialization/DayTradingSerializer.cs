@@ -82,6 +82,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case TriggerExecuted t:
                 w.VarLong(t.TimestampMs);
                 w.String(t.Server);
+                w.VarLong(t.TxNum);
                 WriteQuoteUsed(w, t.Quote);
                 WriteChange(w, t.Change);
                 break;
@@ -103,6 +104,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case GetQuote g:
                 w.String(g.Symbol);
                 w.String(g.UserId);
+                w.VarLong(g.TxNum);
                 break;
             case QuoteResult qr:
                 w.Bool(qr.Quote is not null);
@@ -140,7 +142,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case ReservationsExpiredV1:
                 return new ReservationsExpired(r.VarLong(), r.RequiredString(), ReadChanges(ref r));
             case TriggerExecutedV1:
-                return new TriggerExecuted(r.VarLong(), r.RequiredString(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
+                return new TriggerExecuted(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
             case AccountSnapshotV1:
                 return new AccountSnapshot(bytes);
             case TradeRequestM:
@@ -150,7 +152,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case QuoteM:
                 return ReadQuote(ref r);
             case GetQuoteM:
-                return new GetQuote(r.RequiredString(), r.RequiredString());
+                return new GetQuote(r.RequiredString(), r.RequiredString(), r.VarLong());
             case QuoteResultM:
             {
                 var q = r.Bool() ? ReadQuote(ref r) : null;
@@ -233,12 +235,12 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.Byte(TagBuyReserved); w.VarLong(b.OrderId); w.String(b.Symbol); w.VarInt(b.Shares); w.Decimal(b.Price); w.VarLong(b.IssuedMs); w.VarLong(b.ExpiresMs);
                 break;
             case BuyCommitted b: w.Byte(TagBuyCommitted); w.VarLong(b.OrderId); w.String(b.Symbol); w.VarInt(b.Shares); w.Decimal(b.Cost); break;
-            case BuyReleased b: w.Byte(TagBuyReleased); w.VarLong(b.OrderId); w.String(b.Symbol); w.Decimal(b.Cost); w.Byte((byte)b.Reason); break;
+            case BuyReleased b: w.Byte(TagBuyReleased); w.VarLong(b.OrderId); w.String(b.Symbol); w.Decimal(b.Cost); w.Byte((byte)b.Reason); w.VarLong(b.TxNum); break;
             case SellReserved s:
                 w.Byte(TagSellReserved); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Decimal(s.Price); w.VarLong(s.IssuedMs); w.VarLong(s.ExpiresMs);
                 break;
             case SellCommitted s: w.Byte(TagSellCommitted); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Decimal(s.Proceeds); break;
-            case SellReleased s: w.Byte(TagSellReleased); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Byte((byte)s.Reason); break;
+            case SellReleased s: w.Byte(TagSellReleased); w.VarLong(s.OrderId); w.String(s.Symbol); w.VarInt(s.Shares); w.Byte((byte)s.Reason); w.VarLong(s.TxNum); break;
             case BuyAmountSet b: w.Byte(TagBuyAmountSet); w.String(b.Symbol); w.Decimal(b.Reserve); w.Decimal(b.CashMoved); break;
             case BuyTriggerSet b: w.Byte(TagBuyTriggerSet); w.String(b.Symbol); w.Decimal(b.Price); break;
             case BuyTriggerCancelled b: w.Byte(TagBuyTriggerCancelled); w.String(b.Symbol); w.Decimal(b.Refund); break;
@@ -259,10 +261,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             TagCashAdded => new CashAdded(r.Decimal()),
             TagBuyReserved => new BuyReserved(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong()),
             TagBuyCommitted => new BuyCommitted(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal()),
-            TagBuyReleased => new BuyReleased(r.VarLong(), r.RequiredString(), r.Decimal(), (ReleaseReason)r.Byte()),
+            TagBuyReleased => new BuyReleased(r.VarLong(), r.RequiredString(), r.Decimal(), (ReleaseReason)r.Byte(), r.VarLong()),
             TagSellReserved => new SellReserved(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong()),
             TagSellCommitted => new SellCommitted(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal()),
-            TagSellReleased => new SellReleased(r.VarLong(), r.RequiredString(), r.VarInt(), (ReleaseReason)r.Byte()),
+            TagSellReleased => new SellReleased(r.VarLong(), r.RequiredString(), r.VarInt(), (ReleaseReason)r.Byte(), r.VarLong()),
             TagBuyAmountSet => new BuyAmountSet(r.RequiredString(), r.Decimal(), r.Decimal()),
             TagBuyTriggerSet => new BuyTriggerSet(r.RequiredString(), r.Decimal()),
             TagBuyTriggerCancelled => new BuyTriggerCancelled(r.RequiredString(), r.Decimal()),

@@ -165,7 +165,7 @@ public sealed class AccountActorTests : TestKit
         account.Tell(new TradeRequest(2, CommandKind.Quote, "u4", "QQQ"), TestActor);
         account.Tell(new TradeRequest(3, CommandKind.Add, "u4", Amount: 1m), TestActor);
         var ask = _quoteManager.ExpectMsg<GetQuote>();
-        Assert.Equal(new GetQuote("QQQ", "u4"), ask);
+        Assert.Equal(new GetQuote("QQQ", "u4", 2), ask);
         ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the ADD waits behind the QUOTE
         _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", Now, "kq"), null));
         var quote = ExpectMsg<TradeReply>();
