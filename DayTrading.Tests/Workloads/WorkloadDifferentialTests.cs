@@ -45,7 +45,7 @@ public sealed class WorkloadDifferentialTests(ITestOutputHelper output)
             foreach (var command in commands.Where(c => !c.IsAdminDump))
             {
                 var response = byTx[command.LineNumber];
-                var expected = model.Apply(command, r => new Quotes.Quote(r.Symbol!, FixedQuoteSource.PriceOf(r.Symbol!), r.UserId!, now, "fixed-" + r.Symbol), now);
+                var expected = model.Apply(command, r => new DayTrading.Quotes.Quote(r.Symbol!, FixedQuoteSource.PriceOf(r.Symbol!), r.UserId!, now, "fixed-" + r.Symbol), now);
                 if (expected is null)
                 {
                     Assert.False(response.Ok, $"line {command.LineNumber} '{command.Line}' should have been refused: {response.Raw}");
