@@ -36,15 +36,34 @@ public sealed record TcpEdgeOptions
     public TxNumberGenerator? TxNumbers { get; init; }
 }
 
+/// <summary>The live connections of one <see cref="TcpEdge"/>: a kill switch for all of them and their termination tasks.</summary>
+internal sealed class EdgeConnections
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _live = new();
+    private long _nextId;
+
+    public SharedKillSwitch KillSwitch { get; } = KillSwitches.Shared("tcp-edge-connections");
+
+    public int Count => _live.Count;
+
+    public void Track(Task terminated)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        _live[id] = terminated;
+        terminated.ContinueWith(_ => _live.TryRemove(id, out Task? _), TaskScheduler.Default);
+    }
+
+    public Task AllTerminated() => Task.WhenAll(_live.Values.ToArray());
+}
+
 /// <summary>A bound <see cref="TcpEdge"/>.</summary>
 public sealed class TcpEdgeBinding : IAsyncDisposable
 {
     private readonly Tcp.ServerBinding _binding;
-    private readonly SharedKillSwitch _connections;
+    private readonly EdgeConnections _connections;
     private int _unbound;
-    internal int OpenConnectionCount;
 
-    internal TcpEdgeBinding(Tcp.ServerBinding binding, SharedKillSwitch connections)
+    internal TcpEdgeBinding(Tcp.ServerBinding binding, EdgeConnections connections)
     {
         _binding = binding;
         _connections = connections;
@@ -54,24 +73,34 @@ public sealed class TcpEdgeBinding : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(300);
+
     /// <summary>Connections currently open.</summary>
-    public int OpenConnections => Volatile.Read(ref OpenConnectionCount);
+    public int OpenConnections => _connections.Count;
 
     /// <summary>
-    /// Stops accepting connections, then closes the open ones gracefully: they stop reading new lines, answer
-    /// every line already read and close.
+    /// Closes the open connections gracefully — they stop reading new lines, answer every complete line already
+    /// read, and close — waiting up to <paramref name="drainTimeout"/> (default 5 s) for that, then stops
+    /// listening. (In Akka.IO the accepted connections are children of the listener, so unbinding first would
+    /// abort them; hence this order.) Connections accepted meanwhile are closed at once.
     /// </summary>
-    public async Task UnbindAsync()
+    public async Task UnbindAsync(TimeSpan? drainTimeout = null)
     {
         if (Interlocked.Exchange(ref _unbound, 1) == 1) return;
+        _connections.KillSwitch.Shutdown();
         try
         {
-            await _binding.Unbind().ConfigureAwait(false);
+            var hadConnections = _connections.Count > 0;
+            await _connections.AllTerminated().WaitAsync(drainTimeout ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            // The flows are done; give the connection actors a moment to process their Close before the listener
+            // (their parent) stops. Without this a just-closed connection may still be reset.
+            if (hadConnections) await Task.Delay(CloseGrace).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            _connections.Shutdown();
+            // timed out or a connection failed: unbind anyway
         }
+        await _binding.Unbind().ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => new(UnbindAsync());
@@ -94,8 +123,7 @@ public static class TcpEdge
 
         var log = Logging.GetLogger(system, typeof(TcpEdge));
         var materializer = system.Materializer(namePrefix: "tcp-edge");
-        var killSwitch = KillSwitches.Shared("tcp-edge-connections");
-        TcpEdgeBinding? edge = null;
+        var connections = new EdgeConnections();
 
         var serverBinding = await system.TcpStream()
             .Bind(options.Host, options.Port, options.Backlog, halfClose: true, idleTimeout: options.IdleTimeout)
@@ -105,13 +133,12 @@ public static class TcpEdge
                 {
                     var remote = connection.RemoteAddress;
                     log.Debug("TCP edge: connection from {0} opened", remote);
-                    if (edge is not null) Interlocked.Increment(ref edge.OpenConnectionCount);
-                    var flow = ConnectionFlow(gateway, options, log, killSwitch)
+                    var flow = ConnectionFlow(gateway, options, log, connections.KillSwitch)
                         .WatchTermination((_, done) =>
                         {
+                            connections.Track(done);
                             done.ContinueWith(t =>
                             {
-                                if (edge is not null) Interlocked.Decrement(ref edge.OpenConnectionCount);
                                 if (t.IsFaulted) log.Debug("TCP edge: connection from {0} closed: {1}", remote, t.Exception?.GetBaseException().Message);
                                 else log.Debug("TCP edge: connection from {0} closed", remote);
                             }, TaskScheduler.Default);
@@ -127,7 +154,7 @@ public static class TcpEdge
             .Run(materializer)
             .ConfigureAwait(false);
 
-        edge = new TcpEdgeBinding(serverBinding, killSwitch);
+        var edge = new TcpEdgeBinding(serverBinding, connections);
         log.Info("TCP edge listening on {0}", edge.LocalEndPoint);
         return edge;
     }
