@@ -32,6 +32,15 @@ public sealed record TcpEdgeOptions
 
     public int MaxLineBytes { get; init; } = LineFraming.MaxLineBytes;
 
+    /// <summary>
+    /// True (default): a request is handed to the gateway only after the previous request of the same user on the
+    /// same connection has been answered, and an admin DUMPLOG only after everything before it on the connection
+    /// (SPEC §2: one user's commands take effect in the order sent). Different users still run in parallel.
+    /// False: requests are handed over in arrival order without waiting; then the gateway must keep a user's
+    /// requests in call order itself.
+    /// </summary>
+    public bool OrderPerUser { get; init; } = true;
+
     /// <summary>Source of numbers for lines without <c>[N]</c>; null uses <see cref="TxNumberGenerator.Shared"/>.</summary>
     public TxNumberGenerator? TxNumbers { get; init; }
 }
@@ -218,8 +227,60 @@ public static class TcpEdge
                     return Done(ResponseFormatter.Error(parsed.TxNum, parsed.Command, parsed.Reason));
 
                 default:
-                    return Execute(parsed.Request!, _quiet);
+                    return options.OrderPerUser ? ExecuteInUserOrder(parsed.Request!, _quiet) : Execute(parsed.Request!, _quiet);
             }
+        }
+
+        // Per-user ordering on this connection: user -> (sequence, last request's task). Guarded by itself.
+        private readonly Dictionary<string, (long Seq, Task Task)> _tails = new(StringComparer.Ordinal);
+        private long _seq;
+
+        /// <summary>
+        /// Starts a request only after the previous request of the same user on this connection has been answered;
+        /// an admin DUMPLOG (no user) only after every request before it. Other users are not held up.
+        /// </summary>
+        private Task<ByteString> ExecuteInUserOrder(TradeRequest request, bool quiet)
+        {
+            Task? before;
+            var seq = ++_seq;
+            lock (_tails)
+            {
+                if (request.UserId is null)
+                {
+                    before = _tails.Count == 0 ? null : Task.WhenAll(_tails.Values.Select(t => t.Task));
+                }
+                else
+                {
+                    before = _tails.TryGetValue(request.UserId, out var tail) && !tail.Task.IsCompleted ? tail.Task : null;
+                }
+            }
+            var task = before is null ? Execute(request, quiet) : ExecuteAfter(before, request, quiet);
+            if (request.UserId is { } user && !task.IsCompleted)
+            {
+                lock (_tails) _tails[user] = (seq, task);
+                task.ContinueWith(static (_, state) =>
+                {
+                    var (self, u, n) = ((Session, string, long))state!;
+                    lock (self._tails)
+                    {
+                        if (self._tails.TryGetValue(u, out var t) && t.Seq == n) self._tails.Remove(u);
+                    }
+                }, (this, user, seq), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            return task;
+        }
+
+        private async Task<ByteString> ExecuteAfter(Task before, TradeRequest request, bool quiet)
+        {
+            try
+            {
+                await before.ConfigureAwait(false);
+            }
+            catch
+            {
+                // Execute never faults; nothing to do
+            }
+            return await Execute(request, quiet).ConfigureAwait(false);
         }
 
         private static Task<ByteString> Done(string line) => Task.FromResult(ResponseFormatter.Encode(line));

@@ -175,6 +175,45 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit, IAsyncLifetime
         });
     }
 
+    [Fact]
+    public async Task One_users_pipelined_commands_run_one_at_a_time_in_order_and_an_admin_dump_waits_for_all()
+    {
+        _gateway.Handler = async (r, _) =>
+        {
+            await Task.Delay(Random.Shared.Next(0, 4));
+            return FakeGateway.DefaultReply(r);
+        };
+        await using var c = await Connect();
+        var sb = new StringBuilder();
+        for (var i = 1; i <= 60; i++) sb.Append($"[{i}] ADD,{(i % 3 == 0 ? "v" : "u")},1\n");
+        sb.Append("[61] DUMPLOG,./all\n[62] ADD,u,1\n");
+        await c.Write(sb.ToString());
+        for (var i = 1; i <= 62; i++) Assert.StartsWith($"[{i}] OK ", await c.ReadLine());
+        Assert.Equal(1, _gateway.MaxInFlightPerUser);
+        var executed = _gateway.Executed.ToArray();
+        foreach (var g in executed.Where(r => r.UserId is not null).GroupBy(r => r.UserId))
+            Assert.Equal(g.Select(r => r.TxNum).Order(), g.Select(r => r.TxNum));
+        var dumpAt = Array.FindIndex(executed, r => r.TxNum == 61);
+        Assert.All(executed[..dumpAt], r => Assert.True(r.TxNum < 61));
+        var beforeDump = _gateway.Completed.TakeWhile(r => r.TxNum != 61).Select(r => r.TxNum).ToHashSet();
+        Assert.True(Enumerable.Range(1, 60).All(i => beforeDump.Contains(i)), "the dump ran before all earlier requests were answered");
+    }
+
+    [Fact]
+    public async Task Without_per_user_ordering_one_users_commands_overlap()
+    {
+        Options = Options with { OrderPerUser = false };
+        _gateway.Handler = async (r, _) =>
+        {
+            await Task.Delay(300);
+            return FakeGateway.DefaultReply(r);
+        };
+        await using var c = await Connect();
+        await c.Write("[1] ADD,u,1\n[2] ADD,u,1\n[3] ADD,u,1\n");
+        for (var i = 1; i <= 3; i++) Assert.Equal($"[{i}] OK ADD", await c.ReadLine());
+        Assert.True(_gateway.MaxInFlightPerUser > 1);
+    }
+
     /// <summary>A plain socket: write raw bytes, read response lines.</summary>
     private sealed class RawConnection : IAsyncDisposable
     {
