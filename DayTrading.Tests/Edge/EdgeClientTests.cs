@@ -8,7 +8,7 @@ using Xunit;
 
 namespace DayTrading.Tests.Edge;
 
-public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit, IAsyncLifetime
+public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
 {
     private readonly FakeGateway _gateway = new();
     private TcpEdgeBinding? _edge;
@@ -17,10 +17,13 @@ public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit, IAsyncLifetime
     {
     }
 
-    public async ValueTask InitializeAsync() =>
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
         _edge = await TcpEdge.StartAsync(Sys, _gateway, new TcpEdgeOptions { TxNumbers = new TxNumberGenerator(1_000_000) });
+    }
 
-    public new async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (_edge is not null) await _edge.UnbindAsync();
         await base.DisposeAsync();

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace DayTrading.Tests.Edge;
 
-public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit, IAsyncLifetime
+public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private readonly FakeGateway _gateway = new();
@@ -20,9 +20,7 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit, IAsyncLifetime
 
     private TcpEdgeOptions Options { get; set; } = new() { TxNumbers = new TxNumberGenerator(9_000_000_000_000_000) };
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public new async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (_edge is not null) await _edge.UnbindAsync();
         await base.DisposeAsync();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Xunit;
 
 namespace DayTrading.Tests.Support;
@@ -38,6 +39,13 @@ public static class SharedData
 
     public static string Workload(string name) => PathOf("workloads", name);
 
+    /// <summary>For tests that decide at run time: skips the running test (xunit v3 Assert.Skip) when the folder is absent.</summary>
+    public static string RequireOrSkip()
+    {
+        if (Root is null) Assert.Skip(SkipReason);
+        return Root!;
+    }
+
     private static string? FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -51,7 +59,8 @@ public static class SharedData
 /// <summary>A <see cref="FactAttribute"/> that skips (saying why) when the shared data folder is absent.</summary>
 public sealed class SharedDataFactAttribute : FactAttribute
 {
-    public SharedDataFactAttribute()
+    public SharedDataFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (!SharedData.IsAvailable) Skip = SharedData.SkipReason;
     }
@@ -60,7 +69,8 @@ public sealed class SharedDataFactAttribute : FactAttribute
 /// <summary>A <see cref="TheoryAttribute"/> that skips (saying why) when the shared data folder is absent.</summary>
 public sealed class SharedDataTheoryAttribute : TheoryAttribute
 {
-    public SharedDataTheoryAttribute()
+    public SharedDataTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (!SharedData.IsAvailable) Skip = SharedData.SkipReason;
     }
