@@ -13,7 +13,7 @@ namespace DayTrading.Persistence;
 /// </summary>
 public sealed class DayTradingJournal : AsyncWriteJournal
 {
-    private readonly PersistenceSettings _settings;
+    private readonly DayTradingDbSettings _settings;
     private readonly IPersistenceDialect _dialect;
     private readonly PayloadSerializer _serializer;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -22,7 +22,7 @@ public sealed class DayTradingJournal : AsyncWriteJournal
 
     public DayTradingJournal(Config config)
     {
-        _settings = PersistenceSettings.FromConfig(config);
+        _settings = DayTradingDbSettings.FromConfig(config);
         _dialect = _settings.CreateDialect();
         _serializer = new PayloadSerializer(Context.System);
     }

@@ -27,7 +27,7 @@ public static class DayTradingPersistence
         string postgresWriteMode = "copy",
         bool makeDefault = true)
     {
-        var p = PersistenceSettings.ParseProvider(provider) == PersistenceProvider.Sqlite ? "sqlite" : "postgresql";
+        var p = DayTradingDbSettings.ParseProvider(provider) == PersistenceProvider.Sqlite ? "sqlite" : "postgresql";
         var common = $"""
                 provider = {p}
                 connection-string = {Quote(connectionString)}
@@ -74,15 +74,15 @@ public static class DayTradingPersistence
             journalTable, snapshotTable, postgresWriteMode, makeDefault));
 
     /// <summary>Settings of a configured plugin (journal section by default).</summary>
-    public static PersistenceSettings Settings(ActorSystem system, string pluginId = JournalPluginId) =>
-        PersistenceSettings.FromConfig(system.Settings.Config.GetConfig(pluginId));
+    public static DayTradingDbSettings Settings(ActorSystem system, string pluginId = JournalPluginId) =>
+        DayTradingDbSettings.FromConfig(system.Settings.Config.GetConfig(pluginId));
 
     /// <summary>Reader of all events in global order, on the journal configured under <paramref name="pluginId"/>.</summary>
     public static IEventLogReader CreateEventLogReader(ActorSystem system, string pluginId = JournalPluginId, bool includeDeleted = true) =>
         new EventLogReader(system, Settings(system, pluginId), includeDeleted);
 
     /// <summary>Creates tables if missing (same DDL the plugins run when auto-initialize = on).</summary>
-    public static async Task InitializeAsync(PersistenceSettings settings, CancellationToken ct = default)
+    public static async Task InitializeAsync(DayTradingDbSettings settings, CancellationToken ct = default)
     {
         using var d = settings.CreateDialect();
         await d.InitializeAsync(ct).ConfigureAwait(false);

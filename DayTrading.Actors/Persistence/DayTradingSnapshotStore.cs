@@ -13,7 +13,7 @@ public sealed class DayTradingSnapshotStore : SnapshotStore
 
     public DayTradingSnapshotStore(Config config)
     {
-        var settings = PersistenceSettings.FromConfig(config);
+        var settings = DayTradingDbSettings.FromConfig(config);
         _dialect = settings.CreateDialect();
         _serializer = new PayloadSerializer(Context.System);
         _init = settings.AutoInitialize ? _dialect.InitializeAsync() : Task.CompletedTask;

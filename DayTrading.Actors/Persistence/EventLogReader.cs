@@ -24,7 +24,7 @@ public sealed class EventLogReader : IEventLogReader
     private readonly PayloadSerializer _serializer;
     private readonly bool _includeDeleted;
 
-    public EventLogReader(ActorSystem system, PersistenceSettings settings, bool includeDeleted = true)
+    public EventLogReader(ActorSystem system, DayTradingDbSettings settings, bool includeDeleted = true)
     {
         _dialect = settings.CreateDialect();
         _serializer = new PayloadSerializer(system);

@@ -10,12 +10,12 @@ namespace DayTrading.Persistence;
 /// </summary>
 public sealed class PostgresDialect : IPersistenceDialect
 {
-    private readonly PersistenceSettings _s;
+    private readonly DayTradingDbSettings _s;
     private readonly NpgsqlDataSource _ds;
     private readonly string _j;
     private readonly string _snap;
 
-    public PostgresDialect(PersistenceSettings settings)
+    public PostgresDialect(DayTradingDbSettings settings)
     {
         _s = settings;
         _ds = NpgsqlDataSource.Create(settings.ConnectionString);

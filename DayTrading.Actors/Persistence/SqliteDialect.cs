@@ -9,12 +9,12 @@ namespace DayTrading.Persistence;
 /// </summary>
 public sealed class SqliteDialect : IPersistenceDialect
 {
-    private readonly PersistenceSettings _s;
+    private readonly DayTradingDbSettings _s;
     private readonly string _cs;
     private readonly string _j;
     private readonly string _snap;
 
-    public SqliteDialect(PersistenceSettings settings)
+    public SqliteDialect(DayTradingDbSettings settings)
     {
         _s = settings;
         var b = new SqliteConnectionStringBuilder(settings.ConnectionString) { Pooling = true };

@@ -4,7 +4,7 @@ using Akka.Persistence;
 using Akka.TestKit;
 using DayTrading.Persistence;
 using Xunit;
-using TK = Akka.TestKit.Xunit2.TestKit;
+using TK = Akka.TestKit.Xunit.TestKit;
 
 namespace DayTrading.Tests.Persistence;
 
@@ -142,7 +142,7 @@ public class JournalContractTests
         var all = new List<EventLogEntry>();
         await foreach (var e in reader.ReadAllAsync(0, 777)) all.Add(e);
         Assert.Equal(actors * events, all.Count);
-        Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Ordering < p.Second.Ordering));
+        Assert.True(all.Zip(all.Skip(1)).All(p => p.Item1.Ordering < p.Item2.Ordering));
         foreach (var g in all.GroupBy(e => e.PersistenceId))
         {
             Assert.Equal(Enumerable.Range(1, events).Select(i => (long)i), g.Select(e => e.SequenceNr));
@@ -165,6 +165,7 @@ public class JournalContractTests
     {
         using var store = new TestStore(provider);
         using var tk = new TK(store.Config());
+        await Journal(tk).Ask<JournalMetrics>(GetJournalMetrics.Instance, Timeout); // journal actor started
         var writer = JournalWriters.Get(Journal(tk));
         Assert.NotNull(writer);
         // Inject a failure into any transaction that contains a write of "poison" (after its rows were inserted).
@@ -324,14 +325,14 @@ public class JournalContractTests
         var c = DayTradingPersistence.Config("sqlite", "Data Source=/tmp/x \"y\".db", maxBatchSize: 77, sqliteSynchronous: "NORMAL");
         Assert.Equal(DayTradingPersistence.JournalPluginId, c.GetString("akka.persistence.journal.plugin"));
         Assert.Equal(DayTradingPersistence.SnapshotPluginId, c.GetString("akka.persistence.snapshot-store.plugin"));
-        var s = PersistenceSettings.FromConfig(c.GetConfig(DayTradingPersistence.JournalPluginId));
+        var s = DayTradingDbSettings.FromConfig(c.GetConfig(DayTradingPersistence.JournalPluginId));
         Assert.Equal(PersistenceProvider.Sqlite, s.Provider);
         Assert.Equal("Data Source=/tmp/x \"y\".db", s.ConnectionString);
         Assert.Equal(77, s.MaxBatchSize);
         Assert.Equal("NORMAL", s.SqliteSynchronous);
         Assert.True(s.AutoInitialize);
         Assert.Equal(PersistenceProvider.PostgreSql,
-            PersistenceSettings.FromConfig(DayTradingPersistence.Config("postgresql", "Host=x").GetConfig(DayTradingPersistence.SnapshotPluginId)).Provider);
+            DayTradingDbSettings.FromConfig(DayTradingPersistence.Config("postgresql", "Host=x").GetConfig(DayTradingPersistence.SnapshotPluginId)).Provider);
     }
 }
 

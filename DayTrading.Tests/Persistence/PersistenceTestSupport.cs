@@ -44,9 +44,9 @@ public sealed class TestStore : IDisposable
         }
     }
 
-    public PersistenceSettings Settings(int maxBatchSize = 1000) => new()
+    public DayTradingDbSettings Settings(int maxBatchSize = 1000) => new()
     {
-        Provider = PersistenceSettings.ParseProvider(Provider),
+        Provider = DayTradingDbSettings.ParseProvider(Provider),
         ConnectionString = ConnectionString,
         Schema = Schema,
         MaxBatchSize = maxBatchSize,

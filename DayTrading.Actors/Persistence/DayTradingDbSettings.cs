@@ -5,7 +5,7 @@ namespace DayTrading.Persistence;
 public enum PersistenceProvider { Sqlite, PostgreSql }
 
 /// <summary>Settings read from a plugin's HOCON section (journal or snapshot store).</summary>
-public sealed record PersistenceSettings
+public sealed record DayTradingDbSettings
 {
     public PersistenceProvider Provider { get; init; } = PersistenceProvider.Sqlite;
     public string ConnectionString { get; init; } = "";
@@ -31,9 +31,9 @@ public sealed record PersistenceSettings
         _ => throw new ConfigurationException($"Unknown persistence provider '{value}' (use sqlite or postgresql)"),
     };
 
-    public static PersistenceSettings FromConfig(Config config)
+    public static DayTradingDbSettings FromConfig(Config config)
     {
-        var s = new PersistenceSettings
+        var s = new DayTradingDbSettings
         {
             Provider = ParseProvider(config.GetString("provider", "sqlite")),
             ConnectionString = config.GetString("connection-string", ""),
