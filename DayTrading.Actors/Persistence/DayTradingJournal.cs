@@ -47,7 +47,13 @@ public sealed class DayTradingJournal : AsyncWriteJournal
         base.PostStop();
     }
 
-    private Task Ready() => _init ?? Task.CompletedTask;
+    /// <summary>Table initialization; a failed attempt (e.g. database down at start) is retried by the next call.</summary>
+    private Task Ready()
+    {
+        var init = _init ?? Task.CompletedTask;
+        if (init.IsFaulted || init.IsCanceled) _init = init = _dialect.InitializeAsync();
+        return init;
+    }
 
     protected override bool ReceivePluginInternal(object message)
     {

@@ -9,7 +9,13 @@ public sealed class DayTradingSnapshotStore : SnapshotStore
 {
     private readonly IPersistenceDialect _dialect;
     private readonly PayloadSerializer _serializer;
-    private readonly Task _init;
+    private Task _init;
+
+    private Task Ready()
+    {
+        if (_init.IsFaulted || _init.IsCanceled) _init = _dialect.InitializeAsync();
+        return _init;
+    }
 
     public DayTradingSnapshotStore(Config config)
     {
@@ -33,7 +39,7 @@ public sealed class DayTradingSnapshotStore : SnapshotStore
 
     protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default)
     {
-        await _init.ConfigureAwait(false);
+        await Ready().ConfigureAwait(false);
         var row = await _dialect.LoadSnapshotAsync(persistenceId, Bounds(criteria)).ConfigureAwait(false);
         if (row is null) return null;
         var snapshot = _serializer.Deserialize(row.Payload, row.SerializerId, row.Manifest);
@@ -42,7 +48,7 @@ public sealed class DayTradingSnapshotStore : SnapshotStore
 
     protected override async Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken = default)
     {
-        await _init.ConfigureAwait(false);
+        await Ready().ConfigureAwait(false);
         var (id, manifest, bytes) = _serializer.Serialize(snapshot);
         await _dialect.SaveSnapshotAsync(new SnapshotRow
         {
@@ -57,14 +63,14 @@ public sealed class DayTradingSnapshotStore : SnapshotStore
 
     protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken = default)
     {
-        await _init.ConfigureAwait(false);
+        await Ready().ConfigureAwait(false);
         long? ts = metadata.Timestamp == DateTime.MinValue ? null : metadata.Timestamp.ToUniversalTime().Ticks;
         await _dialect.DeleteSnapshotAsync(metadata.PersistenceId, metadata.SequenceNr, ts).ConfigureAwait(false);
     }
 
     protected override async Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default)
     {
-        await _init.ConfigureAwait(false);
+        await Ready().ConfigureAwait(false);
         await _dialect.DeleteSnapshotsAsync(persistenceId, Bounds(criteria)).ConfigureAwait(false);
     }
 }

@@ -104,7 +104,15 @@ public sealed class GroupCommitWriter : IDisposable
             {
                 Interlocked.Increment(ref _failedBatches);
                 ResetWriter();
+                // Retry alone only if the database is reachable again (a fresh connection opens); when it is
+                // down, fail the whole batch at once instead of timing out once per entry.
+                var canRetry = false;
                 if (_retryIndividually && batch.Count > 1)
+                {
+                    try { _writer = _openWriter(); canRetry = true; }
+                    catch { ResetWriter(); }
+                }
+                if (canRetry)
                 {
                     foreach (var e in batch)
                     {

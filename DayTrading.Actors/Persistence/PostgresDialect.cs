@@ -14,6 +14,7 @@ public sealed class PostgresDialect : IPersistenceDialect
     private readonly NpgsqlDataSource _ds;
     private readonly string _j;
     private readonly string _snap;
+    private readonly long _lockKey;
 
     public PostgresDialect(DayTradingDbSettings settings)
     {
@@ -22,6 +23,15 @@ public sealed class PostgresDialect : IPersistenceDialect
         var prefix = settings.Schema.Length > 0 ? "\"" + settings.Schema + "\"." : "";
         _j = prefix + "\"" + settings.JournalTable + "\"";
         _snap = prefix + "\"" + settings.SnapshotTable + "\"";
+        _lockKey = StableHash("daytrading-journal:" + _j);
+    }
+
+    private static long StableHash(string s)
+    {
+        // FNV-1a 64: stable across processes (string.GetHashCode is randomized).
+        var h = 14695981039346656037UL;
+        foreach (var ch in s) { h ^= ch; h *= 1099511628211UL; }
+        return (long)h;
     }
 
     public string Provider => "postgresql";
@@ -77,6 +87,7 @@ public sealed class PostgresDialect : IPersistenceDialect
         private readonly NpgsqlConnection _conn;
         private readonly bool _copy;
         private NpgsqlCommand? _unnest;
+        private NpgsqlCommand? _lock;
 
         public Writer(PostgresDialect d)
         {
@@ -88,6 +99,12 @@ public sealed class PostgresDialect : IPersistenceDialect
         public void WriteBatch(IReadOnlyList<JournalRow> rows, Action? beforeCommit = null)
         {
             using var tx = _conn.BeginTransaction();
+            // Serialize batch transactions of ALL writers of this table (several nodes): ordering values are
+            // then committed in increasing order, so an "ordering > offset" reader never skips a later-committed
+            // smaller ordering. One cheap lock per batch (released at COMMIT/ROLLBACK).
+            _lock ??= new NpgsqlCommand($"SELECT pg_advisory_xact_lock({_d._lockKey})", _conn);
+            _lock.Transaction = tx;
+            _lock.ExecuteNonQuery();
             if (_copy) Copy(rows); else Unnest(rows, tx);
             beforeCommit?.Invoke();
             tx.Commit();
@@ -149,6 +166,7 @@ public sealed class PostgresDialect : IPersistenceDialect
         public void Dispose()
         {
             _unnest?.Dispose();
+            _lock?.Dispose();
             _conn.Dispose();
         }
     }
