@@ -23,6 +23,8 @@ public sealed record DayTradingDbSettings
     /// <summary>When a batch transaction fails, retry each call of that batch alone so only the culprit fails.</summary>
     public bool RetryFailedBatchIndividually { get; init; } = true;
     public int ReplayPageSize { get; init; } = 1000;
+    /// <summary>Max concurrent reader/delete/snapshot DB operations of one plugin instance (bounds connections in use).</summary>
+    public int MaxConcurrentReads { get; init; } = 8;
 
     public static PersistenceProvider ParseProvider(string value) => value.Trim().ToLowerInvariant() switch
     {
@@ -46,6 +48,7 @@ public sealed record DayTradingDbSettings
             PostgresWriteMode = config.GetString("postgres-write-mode", "copy"),
             RetryFailedBatchIndividually = config.GetBoolean("retry-failed-batch-individually", true),
             ReplayPageSize = config.GetInt("replay-page-size", 1000),
+            MaxConcurrentReads = Math.Max(1, config.GetInt("max-concurrent-reads", 8)),
         };
         if (string.IsNullOrWhiteSpace(s.ConnectionString))
             throw new ConfigurationException("DayTrading persistence: connection-string is required");

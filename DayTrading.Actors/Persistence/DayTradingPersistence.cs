@@ -38,6 +38,7 @@ public static class DayTradingPersistence
                 sqlite-synchronous = {Quote(sqliteSynchronous)}
                 postgres-write-mode = {Quote(postgresWriteMode)}
                 max-batch-size = {maxBatchSize.ToString(CultureInfo.InvariantCulture)}
+                max-concurrent-reads = 8
         """;
         var defaults = makeDefault
             ? $"""

@@ -15,11 +15,28 @@ public sealed class PostgresDialect : IPersistenceDialect
     private readonly string _j;
     private readonly string _snap;
     private readonly long _lockKey;
+    private readonly SemaphoreSlim _gate;
+
+    private async Task<T> Gate<T>(Func<Task<T>> f, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try { return await f().ConfigureAwait(false); }
+        finally { _gate.Release(); }
+    }
+
+    private Task Gate(Func<Task> f, CancellationToken ct) => Gate(async () => { await f().ConfigureAwait(false); return true; }, ct);
 
     public PostgresDialect(DayTradingDbSettings settings)
     {
         _s = settings;
-        _ds = NpgsqlDataSource.Create(settings.ConnectionString);
+        var csb = new NpgsqlConnectionStringBuilder(settings.ConnectionString);
+        // Bound connections per plugin instance: readers are limited by _gate, +2 for the writer and spare.
+        // (PostgreSQL's max_connections is shared by every process on the server.)
+        if (!settings.ConnectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) &&
+            !settings.ConnectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase))
+            csb.MaxPoolSize = settings.MaxConcurrentReads + 2;
+        _ds = NpgsqlDataSource.Create(csb.ConnectionString);
+        _gate = new SemaphoreSlim(settings.MaxConcurrentReads);
         var prefix = settings.Schema.Length > 0 ? "\"" + settings.Schema + "\"." : "";
         _j = prefix + "\"" + settings.JournalTable + "\"";
         _snap = prefix + "\"" + settings.SnapshotTable + "\"";
@@ -188,7 +205,9 @@ public sealed class PostgresDialect : IPersistenceDialect
         EventManifest = r.GetString(10),
     };
 
-    public async Task ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<JournalRow> onRow, CancellationToken ct = default)
+    public Task ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<JournalRow> onRow, CancellationToken ct = default) => Gate(() => ReplayAsyncCore(persistenceId, fromSequenceNr, toSequenceNr, max, onRow, ct), ct);
+
+    private async Task ReplayAsyncCore(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<JournalRow> onRow, CancellationToken ct = default)
     {
         if (max <= 0) return;
         await using var cmd = _ds.CreateCommand(
@@ -201,14 +220,18 @@ public sealed class PostgresDialect : IPersistenceDialect
         while (await r.ReadAsync(ct)) onRow(ReadRow(r));
     }
 
-    public async Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken ct = default)
+    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken ct = default) => Gate(() => ReadHighestSequenceNrAsyncCore(persistenceId, ct), ct);
+
+    private async Task<long> ReadHighestSequenceNrAsyncCore(string persistenceId, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand($"SELECT COALESCE(MAX(sequence_nr), 0) FROM {_j} WHERE persistence_id = $1");
         cmd.Parameters.Add(new NpgsqlParameter { Value = persistenceId });
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 
-    public async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken ct = default)
+    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken ct = default) => Gate(() => DeleteMessagesToAsyncCore(persistenceId, toSequenceNr, ct), ct);
+
+    private async Task DeleteMessagesToAsyncCore(string persistenceId, long toSequenceNr, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand($"UPDATE {_j} SET deleted = TRUE WHERE persistence_id = $1 AND sequence_nr <= $2 AND NOT deleted");
         cmd.Parameters.Add(new NpgsqlParameter { Value = persistenceId });
@@ -216,7 +239,9 @@ public sealed class PostgresDialect : IPersistenceDialect
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default)
+    public Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default) => Gate(() => ReadAllAsyncCore(afterOrdering, max, includeDeleted, ct), ct);
+
+    private async Task<IReadOnlyList<JournalRow>> ReadAllAsyncCore(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand(
             $"SELECT {Cols} FROM {_j} WHERE ordering > $1 {(includeDeleted ? "" : "AND NOT deleted")} ORDER BY ordering LIMIT $2");
@@ -228,7 +253,9 @@ public sealed class PostgresDialect : IPersistenceDialect
         return list;
     }
 
-    public async Task SaveSnapshotAsync(SnapshotRow row, CancellationToken ct = default)
+    public Task SaveSnapshotAsync(SnapshotRow row, CancellationToken ct = default) => Gate(() => SaveSnapshotAsyncCore(row, ct), ct);
+
+    private async Task SaveSnapshotAsyncCore(SnapshotRow row, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand(
             $"INSERT INTO {_snap} (persistence_id, sequence_nr, created, manifest, serializer_id, payload) VALUES ($1, $2, $3, $4, $5, $6) " +
@@ -253,7 +280,9 @@ public sealed class PostgresDialect : IPersistenceDialect
         cmd.Parameters.Add(new NpgsqlParameter { Value = b.MaxTicks });
     }
 
-    public async Task<SnapshotRow?> LoadSnapshotAsync(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default)
+    public Task<SnapshotRow?> LoadSnapshotAsync(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default) => Gate(() => LoadSnapshotAsyncCore(persistenceId, bounds, ct), ct);
+
+    private async Task<SnapshotRow?> LoadSnapshotAsyncCore(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand(
             $"SELECT persistence_id, sequence_nr, created, manifest, serializer_id, payload FROM {_snap} WHERE persistence_id = $1 AND {BoundsWhere} ORDER BY sequence_nr DESC LIMIT 1");
@@ -267,7 +296,9 @@ public sealed class PostgresDialect : IPersistenceDialect
         };
     }
 
-    public async Task DeleteSnapshotAsync(string persistenceId, long sequenceNr, long? timestampTicks, CancellationToken ct = default)
+    public Task DeleteSnapshotAsync(string persistenceId, long sequenceNr, long? timestampTicks, CancellationToken ct = default) => Gate(() => DeleteSnapshotAsyncCore(persistenceId, sequenceNr, timestampTicks, ct), ct);
+
+    private async Task DeleteSnapshotAsyncCore(string persistenceId, long sequenceNr, long? timestampTicks, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand(
             $"DELETE FROM {_snap} WHERE persistence_id = $1 AND sequence_nr = $2" + (timestampTicks is null ? "" : " AND created = $3"));
@@ -277,12 +308,18 @@ public sealed class PostgresDialect : IPersistenceDialect
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task DeleteSnapshotsAsync(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default)
+    public Task DeleteSnapshotsAsync(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default) => Gate(() => DeleteSnapshotsAsyncCore(persistenceId, bounds, ct), ct);
+
+    private async Task DeleteSnapshotsAsyncCore(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default)
     {
         await using var cmd = _ds.CreateCommand($"DELETE FROM {_snap} WHERE persistence_id = $1 AND {BoundsWhere}");
         AddBounds(cmd, persistenceId, bounds);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public void Dispose() => _ds.Dispose();
+    public void Dispose()
+    {
+        _ds.Dispose();
+        _gate.Dispose();
+    }
 }

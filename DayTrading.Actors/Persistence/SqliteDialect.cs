@@ -22,6 +22,7 @@ public sealed class SqliteDialect : IPersistenceDialect
         _cs = b.ToString();
         _j = "\"" + settings.JournalTable + "\"";
         _snap = "\"" + settings.SnapshotTable + "\"";
+        _gate = new SemaphoreSlim(settings.MaxConcurrentReads);
     }
 
     public string Provider => "sqlite";
@@ -37,8 +38,17 @@ public sealed class SqliteDialect : IPersistenceDialect
         return c;
     }
 
-    private static Task<T> Run<T>(Func<T> f, CancellationToken ct) => Task.Run(f, ct);
-    private static Task Run(Action f, CancellationToken ct) => Task.Run(f, ct);
+    // Blocking SQLite calls run on the thread pool, at most MaxConcurrentReads at once (don't flood the pool).
+    private readonly SemaphoreSlim _gate;
+
+    private async Task<T> Run<T>(Func<T> f, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try { return await Task.Run(f, ct).ConfigureAwait(false); }
+        finally { _gate.Release(); }
+    }
+
+    private Task Run(Action f, CancellationToken ct) => Run(() => { f(); return true; }, ct);
 
     public Task InitializeAsync(CancellationToken ct = default) => Run(() =>
     {
@@ -261,5 +271,5 @@ public sealed class SqliteDialect : IPersistenceDialect
         cmd.ExecuteNonQuery();
     }, ct);
 
-    public void Dispose() { }
+    public void Dispose() => _gate.Dispose();
 }
