@@ -1,0 +1,78 @@
+using Akka.Configuration;
+
+namespace DayTrading.Persistence;
+
+public enum PersistenceProvider { Sqlite, PostgreSql }
+
+/// <summary>Settings read from a plugin's HOCON section (journal or snapshot store).</summary>
+public sealed record DayTradingDbSettings
+{
+    public PersistenceProvider Provider { get; init; } = PersistenceProvider.Sqlite;
+    public string ConnectionString { get; init; } = "";
+    /// <summary>PostgreSQL schema; empty = the connection's search_path.</summary>
+    public string Schema { get; init; } = "";
+    public string JournalTable { get; init; } = "event_journal";
+    public string SnapshotTable { get; init; } = "snapshot_store";
+    /// <summary>Maximum AtomicWrites per group-commit transaction.</summary>
+    public int MaxBatchSize { get; init; } = 1000;
+    public bool AutoInitialize { get; init; } = true;
+    /// <summary>SQLite PRAGMA synchronous of the writer: FULL (durable default), NORMAL, OFF, EXTRA.</summary>
+    public string SqliteSynchronous { get; init; } = "FULL";
+    /// <summary>PostgreSQL batch insert method: copy (binary COPY) or unnest (one INSERT ... SELECT FROM unnest(arrays)).</summary>
+    public string PostgresWriteMode { get; init; } = "copy";
+    /// <summary>When a batch transaction fails, retry each call of that batch alone so only the culprit fails.</summary>
+    public bool RetryFailedBatchIndividually { get; init; } = true;
+    public int ReplayPageSize { get; init; } = 1000;
+    /// <summary>Max concurrent reader/delete/snapshot DB operations of one plugin instance (bounds connections in use).</summary>
+    public int MaxConcurrentReads { get; init; } = 8;
+
+    public static PersistenceProvider ParseProvider(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "sqlite" => PersistenceProvider.Sqlite,
+        "postgresql" or "postgres" or "pg" or "npgsql" => PersistenceProvider.PostgreSql,
+        _ => throw new ConfigurationException($"Unknown persistence provider '{value}' (use sqlite or postgresql)"),
+    };
+
+    public static DayTradingDbSettings FromConfig(Config config)
+    {
+        var s = new DayTradingDbSettings
+        {
+            Provider = ParseProvider(config.GetString("provider", "sqlite")),
+            ConnectionString = config.GetString("connection-string", ""),
+            Schema = config.GetString("schema", "") ?? "",
+            JournalTable = config.GetString("journal-table", "event_journal"),
+            SnapshotTable = config.GetString("snapshot-table", "snapshot_store"),
+            MaxBatchSize = config.GetInt("max-batch-size", 1000),
+            AutoInitialize = config.GetBoolean("auto-initialize", true),
+            SqliteSynchronous = config.GetString("sqlite-synchronous", "FULL"),
+            PostgresWriteMode = config.GetString("postgres-write-mode", "copy"),
+            RetryFailedBatchIndividually = config.GetBoolean("retry-failed-batch-individually", true),
+            ReplayPageSize = config.GetInt("replay-page-size", 1000),
+            MaxConcurrentReads = Math.Max(1, config.GetInt("max-concurrent-reads", 8)),
+        };
+        if (string.IsNullOrWhiteSpace(s.ConnectionString))
+            throw new ConfigurationException("DayTrading persistence: connection-string is required");
+        if (s.MaxBatchSize < 1) throw new ConfigurationException("max-batch-size must be >= 1");
+        ValidateIdentifier(s.JournalTable);
+        ValidateIdentifier(s.SnapshotTable);
+        if (s.Schema.Length > 0) ValidateIdentifier(s.Schema);
+        if (s.SqliteSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL" or "OFF" or "EXTRA"))
+            throw new ConfigurationException($"sqlite-synchronous must be FULL, NORMAL, OFF or EXTRA, got {s.SqliteSynchronous}");
+        if (s.PostgresWriteMode.ToLowerInvariant() is not ("copy" or "unnest"))
+            throw new ConfigurationException($"postgres-write-mode must be copy or unnest, got {s.PostgresWriteMode}");
+        return s;
+    }
+
+    internal static void ValidateIdentifier(string name)
+    {
+        if (name.Length == 0 || name.Length > 63 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(name[0]))
+            throw new ConfigurationException($"Invalid SQL identifier '{name}' (letters, digits, _)");
+    }
+
+    public IPersistenceDialect CreateDialect() => Provider switch
+    {
+        PersistenceProvider.Sqlite => new SqliteDialect(this),
+        PersistenceProvider.PostgreSql => new PostgresDialect(this),
+        _ => throw new ArgumentOutOfRangeException(),
+    };
+}
