@@ -2,6 +2,7 @@ using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
 using DayTrading.Accounts;
+using DayTrading.Audit;
 using DayTrading.Quotes;
 
 namespace DayTrading.Serialization;
@@ -22,6 +23,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string ReservationsExpiredV1 = "RE1";
     internal const string TriggerExecutedV1 = "TE1";
     internal const string AccountSnapshotV1 = "AS1";
+    internal const string QuoteFetchedV1 = "QF1";
+    internal const string RequestRejectedV1 = "RR1";
+    internal const string AdminDumpRequestedV1 = "AD1";
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
     internal const string TradeReplyM = "TP";
@@ -38,6 +42,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     [
         typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(Quote),
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
+        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested),
     ];
 
     public override string Manifest(object o) => o switch
@@ -46,6 +51,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         ReservationsExpired => ReservationsExpiredV1,
         TriggerExecuted => TriggerExecutedV1,
         AccountSnapshot => AccountSnapshotV1,
+        QuoteFetched => QuoteFetchedV1,
+        RequestRejected => RequestRejectedV1,
+        AdminDumpRequested => AdminDumpRequestedV1,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
         Quote => QuoteM,
@@ -88,6 +96,30 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 break;
             case AccountSnapshot s:
                 return s.Bytes;
+            case QuoteFetched f:
+                w.VarLong(f.TimestampMs);
+                w.String(f.Server);
+                w.VarLong(f.TxNum);
+                WriteQuote(w, f.Quote);
+                break;
+            case RequestRejected x:
+                w.VarLong(x.TimestampMs);
+                w.String(x.Server);
+                w.VarLong(x.TxNum);
+                w.String(x.Command);
+                w.String(x.UserId);
+                w.String(x.Symbol);
+                w.NullableDecimal(x.Funds);
+                w.String(x.FileName);
+                w.String(x.Reason);
+                break;
+            case AdminDumpRequested a:
+                w.VarLong(a.TimestampMs);
+                w.String(a.Server);
+                w.VarLong(a.TxNum);
+                w.String(a.FileName);
+                w.String(a.Error);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -145,6 +177,13 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new TriggerExecuted(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
             case AccountSnapshotV1:
                 return new AccountSnapshot(bytes);
+            case QuoteFetchedV1:
+                return new QuoteFetched(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
+            case RequestRejectedV1:
+                return new RequestRejected(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.String(), r.String(),
+                    r.NullableDecimal(), r.String(), r.RequiredString());
+            case AdminDumpRequestedV1:
+                return new AdminDumpRequested(r.VarLong(), r.RequiredString(), r.VarLong(), r.RequiredString(), r.String());
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:

@@ -43,6 +43,9 @@ public sealed class SerializerTests : IDisposable
         new QuoteResult(new Quote("A", 1m, "u", 1, "k"), null),
         new ExecuteTrigger("u", TradeSide.Sell, "ABC", 17, new Quote("ABC", 2m, "u", 1, "k")),
         new TriggerOutcome("u", TradeSide.Buy, "ABC", false, "stale"),
+        new QuoteFetched(1, "n", 42, new Quote("ABC", 12.5m, "u", 2, "key")),
+        new DayTrading.Audit.RequestRejected(1, "n", 43, null, "u", null, 12.345m, null, "bad amount"),
+        new DayTrading.Audit.AdminDumpRequested(1, "n", 44, "./all.xml", null),
     };
 
     [Theory]
