@@ -39,15 +39,26 @@ public static class NodeHost
         builder.Services.AddSingleton<NodeReadiness>();
         builder.Services.AddAkka(options.ClusterSystemName, akka =>
         {
-            akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend)
+            var journalPlugin = DayTradingPersistence.JournalPluginId;
+            var snapshotPlugin = DayTradingPersistence.SnapshotPluginId;
+            if (options.Journal == "memory")
+            {
+                // Benchmarks only: measures everything but the database. Nothing survives the process.
+                journalPlugin = "akka.persistence.journal.inmem";
+                snapshotPlugin = "akka.persistence.snapshot-store.inmem";
+            }
+            else
+            {
+                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend);
+            }
+            akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
                 .AddHocon(hocon, HoconAddMode.Append)
                 .AddDayTradingSerialization()
                 .WithRemoting(options.ClusterHost, options.ClusterPort)
                 .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock))
-                .AddAccounts(new AccountsOptions(options.NodeName, DayTradingPersistence.JournalPluginId,
-                    DayTradingPersistence.SnapshotPluginId, quoteCache, clock) { NumberOfShards = options.Shards });
+                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards });
         });
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
@@ -88,7 +99,12 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
             Port = options.TcpPort,
             Parallelism = options.EdgeParallelism,
         }).ConfigureAwait(false);
-        var journal = options.Journal == "sqlite" ? $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}" : "PostgreSQL";
+        var journal = options.Journal switch
+        {
+            "sqlite" => $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}",
+            "memory" => "in memory (NOT durable: benchmarks only)",
+            _ => "PostgreSQL",
+        };
         var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";
         await readyOutput.WriteLineAsync(
             $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}")

@@ -42,6 +42,7 @@ public sealed record NodeOptions
     public string EffectiveConnectionString()
     {
         if (ConnectionString is not null) return ConnectionString;
+        if (Journal == "memory") return "";
         if (Journal != "sqlite") throw new ArgumentException("--connection-string is required with --journal postgresql");
         var path = Path.GetFullPath(Path.Combine(DataDirectory, "daytrading.db"));
         return $"Data Source={path}";
@@ -50,7 +51,7 @@ public sealed record NodeOptions
     /// <summary>A clear error for settings that cannot work, or null.</summary>
     public string? Validate()
     {
-        if (Journal is not ("sqlite" or "postgresql")) return $"--journal must be sqlite or postgresql, not '{Journal}'";
+        if (Journal is not ("sqlite" or "postgresql" or "memory")) return $"--journal must be sqlite, postgresql or memory, not '{Journal}'";
         if (Journal == "postgresql" && string.IsNullOrWhiteSpace(ConnectionString)) return "--journal postgresql needs --connection-string";
         var others = SeedAddresses().Where(a => a != SelfAddress).ToArray();
         if (Journal == "sqlite" && others.Length > 0)
