@@ -154,8 +154,8 @@ public static class JournalBenchCommand
             description = $"max-batch-size={o.MaxBatchSize}" + (isPg ? $" pg-write-mode={o.PgWriteMode}" : $" sqlite-synchronous={o.SqliteSynchronous}");
             var extraHocon = Environment.GetEnvironmentVariable("JOURNAL_BENCH_HOCON") ?? ""; // ad-hoc experiments
             if (extraHocon.Length > 0) description += $" extra=[{extraHocon}]";
-            return extraHocon + "\n" + DayTradingPersistence.Hocon(isPg ? "postgresql" : "sqlite", conn, o.MaxBatchSize, o.SqliteSynchronous,
-                postgresWriteMode: o.PgWriteMode);
+            return DayTradingPersistence.Hocon(isPg ? "postgresql" : "sqlite", conn, o.MaxBatchSize, o.SqliteSynchronous,
+                postgresWriteMode: o.PgWriteMode) + "\n" + extraHocon; // later keys override
         }
         // Akka.Persistence.Sql 1.5.73. Out of the box: batch-size 100, parallelism 3, buffer-size 5000, TagTable.
         var tuning = "";
