@@ -48,10 +48,12 @@ public static class DayTradingPersistence
             : "";
         return $$"""
             {{defaults}}
+            # Plugin actors (journal, snapshot store) each on their own dedicated thread, off the default dispatcher.
+            # Journal DB writes run on the group-commit writer thread; reads on the .NET pool (SQLite) or async I/O (Npgsql).
             akka.persistence.daytrading-dispatcher {
-              type = ForkJoinDispatcher
+              type = PinnedDispatcher
+              executor = "thread-pool-executor"
               throughput = 100
-              dedicated-thread-pool { thread-count = 2 }
             }
             akka.persistence.journal.daytrading {
               class = "DayTrading.Persistence.DayTradingJournal, DayTrading.Actors"

@@ -20,7 +20,7 @@ public static class JournalBenchCommand
 
     public static Command Create()
     {
-        var plugin = new Option<string>("--plugin") { Description = "groupcommit | sql", DefaultValueFactory = _ => "groupcommit" };
+        var plugin = new Option<string>("--plugin") { Description = "groupcommit | sql | inmem (Akka in-memory journal: ceiling of the actor side)", DefaultValueFactory = _ => "groupcommit" };
         var db = new Option<string>("--db") { Description = "sqlite | postgres", DefaultValueFactory = _ => "sqlite" };
         var actors = new Option<int>("--actors") { Description = "number of persistent actors", DefaultValueFactory = _ => 1200 };
         var events = new Option<int>("--events-per-actor") { Description = "events each actor persists", DefaultValueFactory = _ => 100 };
@@ -53,7 +53,7 @@ public static class JournalBenchCommand
 
     public static async Task<int> RunAsync(BenchOptions o, CancellationToken ct)
     {
-        if (o.Plugin is not ("groupcommit" or "sql")) { Console.Error.WriteLine("--plugin must be groupcommit or sql"); return 2; }
+        if (o.Plugin is not ("groupcommit" or "sql" or "inmem")) { Console.Error.WriteLine("--plugin must be groupcommit, sql or inmem"); return 2; }
         if (o.Db is not ("sqlite" or "postgres" or "postgresql")) { Console.Error.WriteLine("--db must be sqlite or postgres"); return 2; }
         var isPg = o.Db != "sqlite";
         var conn = o.Connection ?? (isPg ? DefaultPg : $"Data Source={Path.Combine(Path.GetTempPath(), $"journal-bench-{o.Plugin}.db")}");
@@ -144,11 +144,18 @@ public static class JournalBenchCommand
 
     private static string BuildHocon(BenchOptions o, bool isPg, string conn, out string description)
     {
+        if (o.Plugin == "inmem")
+        {
+            description = "in-memory (no database)";
+            return "akka.persistence.journal.plugin = \"akka.persistence.journal.inmem\"";
+        }
         if (o.Plugin == "groupcommit")
         {
             description = $"max-batch-size={o.MaxBatchSize}" + (isPg ? $" pg-write-mode={o.PgWriteMode}" : $" sqlite-synchronous={o.SqliteSynchronous}");
+            var extraHocon = Environment.GetEnvironmentVariable("JOURNAL_BENCH_HOCON") ?? ""; // ad-hoc experiments
+            if (extraHocon.Length > 0) description += $" extra=[{extraHocon}]";
             return DayTradingPersistence.Hocon(isPg ? "postgresql" : "sqlite", conn, o.MaxBatchSize, o.SqliteSynchronous,
-                postgresWriteMode: o.PgWriteMode);
+                postgresWriteMode: o.PgWriteMode) + "\n" + extraHocon; // later keys override
         }
         // Akka.Persistence.Sql 1.5.73. Out of the box: batch-size 100, parallelism 3, buffer-size 5000, TagTable.
         var tuning = "";
