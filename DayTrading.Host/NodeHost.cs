@@ -8,6 +8,7 @@ using DayTrading.Edge;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
 using DayTrading.Serialization;
+using DayTrading.Triggers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,7 @@ namespace DayTrading.Host;
 /// <summary>Builds one DayTrading node: the actor system with every capability wired, and its edges.</summary>
 public static class NodeHost
 {
-    public static IHost Build(NodeOptions options, TextWriter? readyOutput = null, IQuoteSource? quoteSource = null)
+    public static IHost Build(NodeOptions options, TextWriter? readyOutput = null, IQuoteSource? quoteSource = null, TimeProvider? clock = null)
     {
         Directory.CreateDirectory(options.DataDirectory);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
@@ -30,7 +31,7 @@ public static class NodeHost
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
-        var clock = TimeProvider.System;
+        clock ??= TimeProvider.System;
         var quoteCache = new NodeQuoteCache();
         quoteSource ??= CreateQuoteSource(options, clock);
         var hocon = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cluster.hocon"));
@@ -59,6 +60,11 @@ public static class NodeHost
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock))
                 .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards });
+            if (options.AutoTx && options.Journal != "memory")
+            {
+                akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh },
+                    system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
+            }
         });
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));

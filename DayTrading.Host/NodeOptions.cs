@@ -30,6 +30,12 @@ public sealed record NodeOptions
     public int QuoteSeed { get; init; } = 42;
     public string QuoteLatency { get; init; } = "none";
     public int Shards { get; init; } = 100;
+
+    /// <summary>Whether armed triggers fire (the AutoTxManager runs); off keeps them armed but idle.</summary>
+    public bool AutoTx { get; init; } = true;
+
+    /// <summary>How often quotes of symbols with armed triggers are refreshed.</summary>
+    public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
     public int EdgeParallelism { get; init; } = 64;
 
     public string ClusterSystemName => "daytrading";
@@ -58,6 +64,7 @@ public sealed record NodeOptions
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
+        if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";
         return null;
     }
 }

@@ -26,7 +26,10 @@ var quoteSeed = new Option<int>("--quote-seed") { Description = "Seed of the bui
 var quoteLatency = new Option<string>("--quote-latency") { Description = "Built-in simulator latency: none, fixed:<ms> or lab [DAYTRADING_QUOTE_LATENCY]", DefaultValueFactory = _ => Env("DAYTRADING_QUOTE_LATENCY") ?? defaults.QuoteLatency };
 var shards = new Option<int>("--shards") { Description = "Number of account shards; the same on every node, for the life of the data [DAYTRADING_SHARDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_SHARDS", defaults.Shards) };
 
-foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards })
+var autoTx = new Option<bool>("--auto-tx") { Description = "Fire armed buy/sell triggers (the AutoTxManager); false keeps them armed but idle [DAYTRADING_AUTO_TX]", DefaultValueFactory = _ => Env("DAYTRADING_AUTO_TX") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
+var triggerRefresh = new Option<int>("--trigger-refresh-seconds") { Description = "Refresh period of quotes for symbols with armed triggers [DAYTRADING_TRIGGER_REFRESH_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TRIGGER_REFRESH_SECONDS", 60) };
+
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh })
 {
     root.Options.Add(o);
 }
@@ -48,6 +51,8 @@ root.SetAction(async (parse, ct) =>
         QuoteSeed = parse.GetValue(quoteSeed),
         QuoteLatency = parse.GetValue(quoteLatency)!,
         Shards = parse.GetValue(shards),
+        AutoTx = parse.GetValue(autoTx),
+        TriggerRefresh = TimeSpan.FromSeconds(parse.GetValue(triggerRefresh)),
     };
     var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
     if (error is not null)

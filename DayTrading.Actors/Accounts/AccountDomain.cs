@@ -178,7 +178,7 @@ public static class AccountDomain
     /// </summary>
     public static TriggerExecuted? DecideTrigger(AccountState s, TradeSide side, string symbol, long version, Quote quote, long nowMs, string server)
     {
-        if (quote.Symbol != symbol || quote.Price <= 0) return null;
+        if (quote.Symbol != symbol || quote.Price <= 0 || !quote.IsValidAt(nowMs)) return null;
         var used = new QuoteUsed(quote.Symbol, quote.Price, quote.TimestampMs, quote.CryptoKey);
         if (side == TradeSide.Buy)
         {

@@ -21,7 +21,7 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
     {
         var ct = TestContext.Current.CancellationToken;
         using var data = new TempDirectory();
-        string[] Args() => ["--data-dir", data.Path, "--tcp-port", "0", "--cluster-port", "0", "--node-name", "crash-node"];
+        string[] Args() => ["--data-dir", data.Path, "--tcp-port", "0", "--cluster-port", "0", "--node-name", "crash-node", "--auto-tx", "false"];
         var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
         var byUser = commands.GroupBy(c => c.UserId ?? "").ToDictionary(g => g.Key, g => g.ToList());
         var answers = new ConcurrentDictionary<int, EdgeResponse>(); // by line number
