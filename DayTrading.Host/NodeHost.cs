@@ -58,7 +58,7 @@ public static class NodeHost
                 .WithRemoting(options.ClusterHost, options.ClusterPort)
                 .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
                 .WithDistributedPubSub(null!)
-                .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock))
+                .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
                 .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards });
             if (options.AutoTx && options.Journal != "memory")
             {

@@ -1,46 +1,116 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Akka.Persistence;
 
 namespace DayTrading.Quotes;
 
+/// <summary>Asks the QuoteManager for its counters; answered with <see cref="QuoteStats"/>.</summary>
+public sealed class GetQuoteStats
+{
+    public static readonly GetQuoteStats Instance = new();
+}
+
+/// <summary>Quote-server hits so far (over the life of the data, not just this incarnation) and what they cost.</summary>
+public sealed record QuoteStats(long Hits, decimal Cost, int CachedSymbols, long Requests)
+{
+    public const decimal CostPerHit = 0.05m;
+}
+
+/// <summary>Asks for every quote still valid (a cache resynchronising); answered with <see cref="ValidQuotes"/>.</summary>
+public sealed class GetValidQuotes
+{
+    public static readonly GetValidQuotes Instance = new();
+}
+
+public sealed record ValidQuotes(IReadOnlyList<Quote> Quotes);
+
+/// <summary>A snapshot of the QuoteManager: the newest quote per symbol and the hit count.</summary>
+public sealed record QuoteManagerSnapshot(long Hits, IReadOnlyList<Quote> Latest);
+
 /// <summary>
 /// The cluster-wide quote singleton: one hit on the quote server per symbol per 60 s validity window, however many
-/// users and nodes ask at once (single flight per symbol), and every fetched quote broadcast to all nodes' caches.
+/// users and nodes ask at once (single flight per symbol). Every hit is persisted before anyone uses it, so after
+/// the singleton moves a quote still valid is not fetched again and the audit log lists every hit; every hit is
+/// broadcast to all nodes' caches, and a new incarnation re-broadcasts what is still valid.
 /// </summary>
-public sealed class QuoteManagerActor : ReceiveActor
+public sealed class QuoteManagerActor : ReceivePersistentActor
 {
     public const string Topic = "daytrading-quotes";
+    public const string PersistenceIdValue = "quote-manager";
 
     private readonly IQuoteSource _source;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _fetchTimeout;
+    private readonly string _server;
     private readonly Dictionary<string, Quote> _latest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _waiting = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _mediator;
     private long _hits;
+    private long _requests;
 
-    private sealed record Fetched(string Symbol, Quote? Quote, string? Error);
+    private sealed record Fetched(string Symbol, long TxNum, Quote? Quote, string? Error);
 
-    public QuoteManagerActor(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout)
+    public QuoteManagerActor(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server)
     {
         _source = source;
         _clock = clock;
         _fetchTimeout = fetchTimeout;
+        _server = server;
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
 
-        Receive<GetQuote>(OnGetQuote);
-        Receive<Fetched>(OnFetched);
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not QuoteManagerSnapshot s) return;
+            _hits = s.Hits;
+            foreach (var q in s.Latest) _latest[q.Symbol] = q;
+        });
+        Recover<QuoteFetched>(f =>
+        {
+            _hits++;
+            Keep(f.Quote);
+        });
+        Recover<RecoveryCompleted>(_ =>
+        {
+            // Caches may have missed broadcasts while no manager ran: send them everything still valid.
+            var now = Now;
+            foreach (var q in _latest.Values)
+            {
+                if (q.IsValidAt(now)) _mediator.Tell(new Publish(Topic, q));
+            }
+            _log.Info("quote manager recovered: {0} hits so far (cost {1:0.00}), {2} symbols cached", _hits, _hits * QuoteStats.CostPerHit, _latest.Count);
+        });
+
+        Command<GetQuote>(OnGetQuote);
+        Command<Fetched>(OnFetched);
+        Command<GetQuoteStats>(_ => Sender.Tell(new QuoteStats(_hits, _hits * QuoteStats.CostPerHit, _latest.Count, _requests)));
+        Command<GetValidQuotes>(_ =>
+        {
+            var now = Now;
+            Sender.Tell(new ValidQuotes(_latest.Values.Where(q => q.IsValidAt(now)).ToArray()));
+        });
+        // Hits are never deleted: they are the audit log's quoteServer entries. Snapshots only shorten recovery.
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(f => _log.Warning("quote manager snapshot failed: {0}", f.Cause.Message));
     }
 
-    public static Props Props(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout) =>
-        Akka.Actor.Props.Create(() => new QuoteManagerActor(source, clock, fetchTimeout));
+    public override string PersistenceId => PersistenceIdValue;
+
+    public static Props Props(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server) =>
+        Akka.Actor.Props.Create(() => new QuoteManagerActor(source, clock, fetchTimeout, server));
+
+    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Keep(Quote q)
+    {
+        if (!_latest.TryGetValue(q.Symbol, out var existing) || q.TimestampMs >= existing.TimestampMs) _latest[q.Symbol] = q;
+    }
 
     private void OnGetQuote(GetQuote request)
     {
-        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        if (_latest.TryGetValue(request.Symbol, out var cached) && cached.IsValidAt(now))
+        _requests++;
+        if (_latest.TryGetValue(request.Symbol, out var cached) && cached.IsValidAt(Now))
         {
             Sender.Tell(new QuoteResult(cached, null));
             return;
@@ -51,54 +121,76 @@ public sealed class QuoteManagerActor : ReceiveActor
             return;
         }
         _waiting[request.Symbol] = [Sender];
-        _hits++;
-        FetchAsync(request.Symbol, request.UserId).PipeTo(Self);
+        FetchAsync(request).PipeTo(Self);
     }
 
-    private async Task<Fetched> FetchAsync(string symbol, string userId)
+    private async Task<Fetched> FetchAsync(GetQuote request)
     {
         using var cts = new CancellationTokenSource(_fetchTimeout);
         try
         {
-            var quote = await _source.FetchAsync(symbol, userId, cts.Token).ConfigureAwait(false);
-            return new Fetched(symbol, quote, null);
+            var quote = await _source.FetchAsync(request.Symbol, request.UserId, cts.Token).ConfigureAwait(false);
+            return new Fetched(request.Symbol, request.TxNum, quote, null);
         }
         catch (OperationCanceledException)
         {
-            return new Fetched(symbol, null, $"quote server did not answer for {symbol} within {_fetchTimeout.TotalMilliseconds:0} ms");
+            return new Fetched(request.Symbol, request.TxNum, null, $"quote server did not answer for {request.Symbol} within {_fetchTimeout.TotalMilliseconds:0} ms");
         }
         catch (Exception ex)
         {
-            return new Fetched(symbol, null, $"quote unavailable for {symbol}: {ex.Message}");
+            return new Fetched(request.Symbol, request.TxNum, null, $"quote unavailable for {request.Symbol}: {ex.Message}");
         }
     }
 
     private void OnFetched(Fetched f)
     {
-        _waiting.Remove(f.Symbol, out var waiters);
-        var result = new QuoteResult(f.Quote, f.Error);
-        if (f.Quote is not null)
-        {
-            _latest[f.Symbol] = f.Quote;
-            _mediator.Tell(new Publish(Topic, f.Quote));
-            _log.Debug("quote hit #{0}: {1} {2} at {3}", _hits, f.Symbol, f.Quote.Price, f.Quote.TimestampMs);
-        }
-        else
+        if (f.Quote is null)
         {
             _log.Warning("quote fetch failed: {0}", f.Error);
+            Answer(f.Symbol, new QuoteResult(null, f.Error));
+            return;
         }
-        if (waiters is null) return;
+        // A hit costs money whether or not anyone uses it: record it before the quote is used anywhere.
+        Persist(new QuoteFetched(Now, _server, f.TxNum, f.Quote), e =>
+        {
+            _hits++;
+            Keep(e.Quote);
+            _mediator.Tell(new Publish(Topic, e.Quote));
+            _log.Info("quote hit #{0} (cost so far {1:0.00}): {2} {3} at {4} for tx {5}", _hits, _hits * QuoteStats.CostPerHit,
+                e.Quote.Symbol, e.Quote.Price, e.Quote.TimestampMs, e.TxNum);
+            Answer(e.Quote.Symbol, new QuoteResult(e.Quote, null));
+            if (_hits % 1000 == 0) SaveSnapshot(new QuoteManagerSnapshot(_hits, _latest.Values.ToArray()));
+        });
+    }
+
+    private void Answer(string symbol, QuoteResult result)
+    {
+        if (!_waiting.Remove(symbol, out var waiters)) return;
         foreach (var w in waiters) w.Tell(result);
     }
 }
 
-/// <summary>Keeps this node's <see cref="NodeQuoteCache"/> fed with the QuoteManager's broadcasts.</summary>
-public sealed class QuoteCacheSubscriber : ReceiveActor
+/// <summary>
+/// Keeps this node's <see cref="NodeQuoteCache"/> fed with the QuoteManager's broadcasts. Broadcasts are
+/// at-most-once, so on start it asks the manager for every valid quote instead of trusting it saw them all.
+/// </summary>
+public sealed class QuoteCacheSubscriber : ReceiveActor, IWithTimers
 {
-    public QuoteCacheSubscriber(NodeQuoteCache cache)
+    public QuoteCacheSubscriber(NodeQuoteCache cache, IActorRef quoteManager)
     {
         DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(QuoteManagerActor.Topic, Self));
-        Receive<SubscribeAck>(_ => { });
+        Receive<SubscribeAck>(_ => Resync(quoteManager));
         Receive<Quote>(cache.Put);
+        Receive<ValidQuotes>(v =>
+        {
+            foreach (var q in v.Quotes) cache.Put(q);
+        });
+        Receive<Status.Failure>(_ => Timers.StartSingleTimer("resync", "resync", TimeSpan.FromSeconds(5)));
+        Receive<string>(_ => Resync(quoteManager));
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private void Resync(IActorRef quoteManager) =>
+        quoteManager.Ask<ValidQuotes>(GetValidQuotes.Instance, TimeSpan.FromSeconds(30)).PipeTo(Self);
 }

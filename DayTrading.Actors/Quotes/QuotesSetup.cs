@@ -7,7 +7,7 @@ namespace DayTrading.Quotes;
 /// <summary>Registry key of the QuoteManager singleton's proxy.</summary>
 public sealed class QuoteManagerKey;
 
-public sealed record QuoteOptions(IQuoteSource Source, NodeQuoteCache Cache, TimeProvider Clock)
+public sealed record QuoteOptions(IQuoteSource Source, NodeQuoteCache Cache, TimeProvider Clock, string ServerName)
 {
     public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
@@ -18,8 +18,11 @@ public static class QuotesSetup
     public static AkkaConfigurationBuilder AddQuotes(this AkkaConfigurationBuilder builder, QuoteOptions options) =>
         builder
             .WithSingleton<QuoteManagerKey>("quote-manager",
-                (_, _, _) => QuoteManagerActor.Props(options.Source, options.Clock, options.FetchTimeout),
+                (_, _, _) => QuoteManagerActor.Props(options.Source, options.Clock, options.FetchTimeout, options.ServerName),
                 new ClusterSingletonOptions(), createProxyToo: true)
-            .WithActors((system, _) =>
-                system.ActorOf(Props.Create(() => new QuoteCacheSubscriber(options.Cache)), "quote-cache"));
+            .WithActors((system, registry) =>
+            {
+                var manager = registry.Get<QuoteManagerKey>();
+                system.ActorOf(Props.Create(() => new QuoteCacheSubscriber(options.Cache, manager)), "quote-cache");
+            });
 }

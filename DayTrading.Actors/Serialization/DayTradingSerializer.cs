@@ -26,6 +26,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string QuoteFetchedV1 = "QF1";
     internal const string RequestRejectedV1 = "RR1";
     internal const string AdminDumpRequestedV1 = "AD1";
+    internal const string QuoteManagerSnapshotV1 = "QS1";
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
     internal const string TradeReplyM = "TP";
@@ -34,6 +35,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string QuoteResultM = "QR";
     internal const string ExecuteTriggerM = "XT";
     internal const string TriggerOutcomeM = "XO";
+    internal const string GetQuoteStatsM = "GQS";
+    internal const string QuoteStatsM = "QST";
+    internal const string GetValidQuotesM = "GVQ";
+    internal const string ValidQuotesM = "VQ";
 
     public override int Identifier => Id;
 
@@ -42,7 +47,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     [
         typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(Quote),
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
-        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested),
+        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
+        typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
     ];
 
     public override string Manifest(object o) => o switch
@@ -54,6 +60,11 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         QuoteFetched => QuoteFetchedV1,
         RequestRejected => RequestRejectedV1,
         AdminDumpRequested => AdminDumpRequestedV1,
+        QuoteManagerSnapshot => QuoteManagerSnapshotV1,
+        GetQuoteStats => GetQuoteStatsM,
+        QuoteStats => QuoteStatsM,
+        GetValidQuotes => GetValidQuotesM,
+        ValidQuotes => ValidQuotesM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
         Quote => QuoteM,
@@ -120,6 +131,22 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.String(a.FileName);
                 w.String(a.Error);
                 break;
+            case QuoteManagerSnapshot qs:
+                w.VarLong(qs.Hits);
+                WriteQuotes(w, qs.Latest);
+                break;
+            case GetQuoteStats:
+            case GetValidQuotes:
+                break;
+            case QuoteStats st:
+                w.VarLong(st.Hits);
+                w.Decimal(st.Cost);
+                w.VarInt(st.CachedSymbols);
+                w.VarLong(st.Requests);
+                break;
+            case ValidQuotes vq:
+                WriteQuotes(w, vq.Quotes);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -184,6 +211,16 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                     r.NullableDecimal(), r.String(), r.RequiredString());
             case AdminDumpRequestedV1:
                 return new AdminDumpRequested(r.VarLong(), r.RequiredString(), r.VarLong(), r.RequiredString(), r.String());
+            case QuoteManagerSnapshotV1:
+                return new QuoteManagerSnapshot(r.VarLong(), ReadQuotes(ref r));
+            case GetQuoteStatsM:
+                return GetQuoteStats.Instance;
+            case GetValidQuotesM:
+                return GetValidQuotes.Instance;
+            case QuoteStatsM:
+                return new QuoteStats(r.VarLong(), r.Decimal(), r.VarInt(), r.VarLong());
+            case ValidQuotesM:
+                return new ValidQuotes(ReadQuotes(ref r));
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:
@@ -231,6 +268,19 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
 
     internal static Quote ReadQuote(ref BinaryReaderSpan r) =>
         new(r.RequiredString(), r.Decimal(), r.RequiredString(), r.VarLong(), r.RequiredString());
+
+    private static void WriteQuotes(BinaryWriterBuffer w, IReadOnlyList<Quote> quotes)
+    {
+        w.VarInt(quotes.Count);
+        foreach (var q in quotes) WriteQuote(w, q);
+    }
+
+    private static Quote[] ReadQuotes(ref BinaryReaderSpan r)
+    {
+        var result = new Quote[r.VarInt()];
+        for (var i = 0; i < result.Length; i++) result[i] = ReadQuote(ref r);
+        return result;
+    }
 
     internal static void WriteQuoteUsed(BinaryWriterBuffer w, QuoteUsed? q)
     {

@@ -46,6 +46,11 @@ public sealed class SerializerTests : IDisposable
         new QuoteFetched(1, "n", 42, new Quote("ABC", 12.5m, "u", 2, "key")),
         new DayTrading.Audit.RequestRejected(1, "n", 43, null, "u", null, 12.345m, null, "bad amount"),
         new DayTrading.Audit.AdminDumpRequested(1, "n", 44, "./all.xml", null),
+        new QuoteManagerSnapshot(3, [new Quote("A", 1m, "u", 1, "k"), new Quote("B", 2.5m, "v", 2, "k2")]),
+        GetQuoteStats.Instance,
+        new QuoteStats(7, 0.35m, 2, 99),
+        GetValidQuotes.Instance,
+        new ValidQuotes([new Quote("A", 1m, "u", 1, "k")]),
     };
 
     [Theory]
@@ -107,6 +112,9 @@ public sealed class SerializerTests : IDisposable
     // Records with arrays compare by reference; compare a structural description instead.
     private static string Describe(object o) => o switch
     {
+        QuoteManagerSnapshot q => $"{q.Hits}|{string.Join(";", q.Latest)}",
+        ValidQuotes v => string.Join(";", v.Quotes),
+        GetQuoteStats or GetValidQuotes => o.GetType().Name,
         CommandHandled c => $"{c with { Changes = [] }}|{string.Join(";", c.Changes.Select(x => x.ToString()))}",
         ReservationsExpired x => $"{x with { Changes = [] }}|{string.Join(";", x.Changes.Select(y => y.ToString()))}",
         _ => o.ToString()!,
