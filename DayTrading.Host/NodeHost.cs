@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using DayTrading.Accounts;
+using DayTrading.Audit;
 using DayTrading.Edge;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
@@ -98,7 +99,8 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
-        var gateway = new ClusterTradeGateway(region, TimeSpan.FromSeconds(30), Logging.GetLogger(system, "edge"));
+        var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
+        var gateway = new ClusterTradeGateway(region, recorder, options.NodeName, TimeProvider.System, TimeSpan.FromSeconds(30));
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,

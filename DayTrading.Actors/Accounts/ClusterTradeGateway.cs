@@ -1,10 +1,12 @@
+using Akka;
 using Akka.Actor;
-using Akka.Event;
+using DayTrading.Audit;
 
 namespace DayTrading.Accounts;
 
 /// <summary>The edges' way into the cluster: each request goes to its trader's entity, wherever that lives.</summary>
-public sealed class ClusterTradeGateway(IActorRef accountRegion, TimeSpan timeout, ILoggingAdapter log) : ITradeGateway
+public sealed class ClusterTradeGateway(IActorRef accountRegion, IActorRef auditRecorder, string serverName, TimeProvider clock, TimeSpan timeout)
+    : ITradeGateway
 {
     public async Task<TradeReply> Execute(TradeRequest request, CancellationToken cancellationToken = default)
     {
@@ -22,6 +24,7 @@ public sealed class ClusterTradeGateway(IActorRef accountRegion, TimeSpan timeou
         }
     }
 
-    public void RecordRejected(long txNum, string? command, string? userId, string reason) =>
-        log.Info("rejected request {0} {1} for {2}: {3}", txNum, command ?? "?", userId ?? "-", reason);
+    public Task RecordRejected(long txNum, string? command, string? userId, string reason) =>
+        auditRecorder.Ask<Done>(new RequestRejected(clock.GetUtcNow().ToUnixTimeMilliseconds(), serverName, txNum, command, userId,
+            null, null, null, reason), timeout);
 }

@@ -31,7 +31,7 @@ public interface ITradeGateway
 
     /// <summary>
     /// A request line the edge refused before it reached any account (unknown command, bad value, overlong line…).
-    /// The gateway records it (the audit log's errorEvent); the edge has already answered the client.
+    /// The gateway records it durably (the audit log's errorEvent); the edge answers the client once this completes.
     /// </summary>
-    void RecordRejected(long txNum, string? command, string? userId, string reason);
+    Task RecordRejected(long txNum, string? command, string? userId, string reason);
 }

@@ -216,15 +216,7 @@ public static class TcpEdge
                     return Done(ResponseFormatter.Directive(parsed));
 
                 case ParsedLineKind.Rejected:
-                    try
-                    {
-                        gateway.RecordRejected(parsed.TxNum, parsed.Command, parsed.UserId, parsed.Reason!);
-                    }
-                    catch (Exception ex)
-                    {
-                        log?.Warning("TCP edge: RecordRejected failed for [{0}]: {1}", parsed.TxNum, ex.Message);
-                    }
-                    return Done(ResponseFormatter.Error(parsed.TxNum, parsed.Command, parsed.Reason));
+                    return Reject(parsed);
 
                 default:
                     return options.OrderPerUser ? ExecuteInUserOrder(parsed.Request!, _quiet) : Execute(parsed.Request!, _quiet);
@@ -284,6 +276,20 @@ public static class TcpEdge
         }
 
         private static Task<ByteString> Done(string line) => Task.FromResult(ResponseFormatter.Encode(line));
+
+        // The refusal is recorded (the audit log's errorEvent) before the client hears of it.
+        private async Task<ByteString> Reject(ParsedLine parsed)
+        {
+            try
+            {
+                await gateway.RecordRejected(parsed.TxNum, parsed.Command, parsed.UserId, parsed.Reason!).WaitAsync(options.RequestTimeout).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                log?.Warning("TCP edge: recording the refusal of [{0}] failed: {1}", parsed.TxNum, ex.Message);
+            }
+            return ResponseFormatter.Encode(ResponseFormatter.Error(parsed.TxNum, parsed.Command, parsed.Reason));
+        }
 
         private async Task<ByteString> Execute(TradeRequest request, bool quiet)
         {

@@ -51,6 +51,9 @@ public sealed class FakeGateway : ITradeGateway
         _ => TradeReply.Success(r),
     };
 
-    public void RecordRejected(long txNum, string? command, string? userId, string reason) =>
+    public Task RecordRejected(long txNum, string? command, string? userId, string reason)
+    {
         Rejected.Enqueue((txNum, command, userId, reason));
+        return Task.CompletedTask;
+    }
 }
