@@ -27,7 +27,9 @@ public sealed class AuditXmlWriter : IAsyncDisposable
         CheckCharacters = true,
     };
 
-    private readonly XmlWriter _xml;
+    private static readonly byte[] Declaration = "<?xml version=\"1.0\"?>\n"u8.ToArray();
+
+    private XmlWriter _xml = null!;
     private readonly Stream _stream;
     private readonly bool _ownsStream;
     private int _sinceFlush;
@@ -38,7 +40,6 @@ public sealed class AuditXmlWriter : IAsyncDisposable
     {
         _stream = stream;
         _ownsStream = ownsStream;
-        _xml = XmlWriter.Create(stream, Settings);
     }
 
     /// <summary>Opens (creating or truncating) a file for writing with an asynchronous, buffered stream.</summary>
@@ -52,7 +53,9 @@ public sealed class AuditXmlWriter : IAsyncDisposable
     {
         if (_started) return;
         _started = true;
-        await _xml.WriteProcessingInstructionAsync("xml", "version=\"1.0\"").ConfigureAwait(false);
+        // The course examples' declaration, without the encoding XmlWriter would add (UTF-8 is XML's default).
+        await _stream.WriteAsync(Declaration).ConfigureAwait(false);
+        _xml = XmlWriter.Create(_stream, Settings);
         await _xml.WriteStartElementAsync(null, "log", null).ConfigureAwait(false);
     }
 
@@ -117,7 +120,7 @@ public sealed class AuditXmlWriter : IAsyncDisposable
     {
         try
         {
-            await _xml.DisposeAsync().ConfigureAwait(false);
+            if (_started) await _xml.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception) when (!_completed)
         {
