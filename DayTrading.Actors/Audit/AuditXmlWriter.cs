@@ -6,18 +6,25 @@ namespace DayTrading.Audit;
 
 /// <summary>
 /// Writes audit entries as the course's XML log (<c>&lt;?xml version="1.0"?&gt;&lt;log&gt;…&lt;/log&gt;</c>), one entry at a
-/// time, straight to a stream: nothing but the writer's buffer is held in memory, however long the log.
+/// time, streaming to a stream (a file): memory holds one bounded chunk, however long the log.
+/// An <see cref="XmlWriter"/> encodes entries synchronously into that chunk (at most <see cref="ChunkBytes"/> plus one
+/// entry), and the chunk goes to the stream with an asynchronous write whenever it is full or
+/// <see cref="FlushEvery"/> entries have been written: awaiting each of the ~8 elements of an entry would cost several
+/// times more than the encoding itself, and the file I/O, the only part that can block, stays asynchronous.
 /// Elements inside an entry follow the schema's declaration order (xsd:all allows any; this order is stable).
 /// Text that XML 1.0 cannot carry (control characters, lone surrogates) is replaced by U+FFFD.
 /// </summary>
 public sealed class AuditXmlWriter : IAsyncDisposable
 {
-    /// <summary>Entries between two flushes of the writer's buffer to the stream.</summary>
+    /// <summary>Entries between two writes of the chunk to the stream, at most.</summary>
     public const int FlushEvery = 2_000;
+
+    /// <summary>The chunk is written to the stream once it holds this many bytes.</summary>
+    public const int ChunkBytes = 256 * 1024;
 
     private static readonly XmlWriterSettings Settings = new()
     {
-        Async = true,
+        Async = false,
         Indent = true,
         IndentChars = "\t",
         NewLineChars = "\n",
@@ -27,11 +34,13 @@ public sealed class AuditXmlWriter : IAsyncDisposable
         CheckCharacters = true,
     };
 
+    // The course examples' declaration, without the encoding XmlWriter would add (UTF-8 is XML's default).
     private static readonly byte[] Declaration = "<?xml version=\"1.0\"?>\n"u8.ToArray();
 
-    private XmlWriter _xml = null!;
     private readonly Stream _stream;
     private readonly bool _ownsStream;
+    private readonly MemoryStream _chunk = new(ChunkBytes + 16 * 1024);
+    private readonly XmlWriter _xml;
     private int _sinceFlush;
     private bool _started;
     private bool _completed;
@@ -40,6 +49,8 @@ public sealed class AuditXmlWriter : IAsyncDisposable
     {
         _stream = stream;
         _ownsStream = ownsStream;
+        _chunk.Write(Declaration);
+        _xml = XmlWriter.Create(_chunk, Settings);
     }
 
     /// <summary>Opens (creating or truncating) a file for writing with an asynchronous, buffered stream.</summary>
@@ -49,68 +60,75 @@ public sealed class AuditXmlWriter : IAsyncDisposable
 
     public long EntriesWritten { get; private set; }
 
-    public async Task WriteStartAsync()
+    /// <summary>Writes the declaration and <c>&lt;log&gt;</c> (done by the first entry otherwise).</summary>
+    public Task WriteStartAsync()
     {
-        if (_started) return;
-        _started = true;
-        // The course examples' declaration, without the encoding XmlWriter would add (UTF-8 is XML's default).
-        await _stream.WriteAsync(Declaration).ConfigureAwait(false);
-        _xml = XmlWriter.Create(_stream, Settings);
-        await _xml.WriteStartElementAsync(null, "log", null).ConfigureAwait(false);
+        if (!_started)
+        {
+            _started = true;
+            _xml.WriteStartElement("log");
+        }
+        return Task.CompletedTask;
     }
 
-    public async Task WriteEntryAsync(AuditEntry e, CancellationToken ct = default)
+    public ValueTask WriteEntryAsync(AuditEntry e, CancellationToken ct = default)
     {
-        if (!_started) await WriteStartAsync().ConfigureAwait(false);
+        if (_completed) throw new InvalidOperationException("the log is complete");
+        if (!_started) WriteStartAsync();
         var x = _xml;
-        await x.WriteStartElementAsync(null, ElementName(e.Kind), null).ConfigureAwait(false);
-        await Element("timestamp", e.TimestampMs.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
-        await Element("server", e.Server).ConfigureAwait(false);
-        await Element("transactionNum", e.TxNum.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        x.WriteStartElement(ElementName(e.Kind));
+        Element("timestamp", e.TimestampMs.ToString(CultureInfo.InvariantCulture));
+        Element("server", e.Server);
+        Element("transactionNum", e.TxNum.ToString(CultureInfo.InvariantCulture));
         switch (e.Kind)
         {
             case AuditEntryKind.QuoteServer:
-                await Element("price", FormatFunds(e.Price ?? 0m)).ConfigureAwait(false);
-                await Element("stockSymbol", e.Symbol ?? "").ConfigureAwait(false);
-                await Element("username", e.Username ?? "").ConfigureAwait(false);
-                await Element("quoteServerTime", e.QuoteServerTime.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
-                await Element("cryptokey", e.CryptoKey ?? "").ConfigureAwait(false);
+                Element("price", FormatFunds(e.Price ?? 0m));
+                Element("stockSymbol", e.Symbol ?? "");
+                Element("username", e.Username ?? "");
+                Element("quoteServerTime", e.QuoteServerTime.ToString(CultureInfo.InvariantCulture));
+                Element("cryptokey", e.CryptoKey ?? "");
                 break;
             case AuditEntryKind.AccountTransaction:
-                await Element("action", e.Action ?? "").ConfigureAwait(false);
-                await Element("username", e.Username ?? "").ConfigureAwait(false);
-                await Element("funds", FormatFunds(e.Funds ?? 0m)).ConfigureAwait(false);
+                Element("action", e.Action ?? "");
+                Element("username", e.Username ?? "");
+                Element("funds", FormatFunds(e.Funds ?? 0m));
                 break;
             default:
-                await Element("command", e.Command ?? AuditProjection.UnknownCommandFallback).ConfigureAwait(false);
-                if (e.Username is not null) await Element("username", e.Username).ConfigureAwait(false);
-                if (e.Symbol is not null) await Element("stockSymbol", e.Symbol).ConfigureAwait(false);
-                if (e.FileName is not null) await Element("filename", e.FileName).ConfigureAwait(false);
-                if (e.Funds is { } funds) await Element("funds", FormatFunds(funds)).ConfigureAwait(false);
-                if (e.Kind == AuditEntryKind.ErrorEvent && e.ErrorMessage is not null)
-                    await Element("errorMessage", e.ErrorMessage).ConfigureAwait(false);
+                Element("command", e.Command ?? AuditProjection.UnknownCommandFallback);
+                if (e.Username is not null) Element("username", e.Username);
+                if (e.Symbol is not null) Element("stockSymbol", e.Symbol);
+                if (e.FileName is not null) Element("filename", e.FileName);
+                if (e.Funds is { } funds) Element("funds", FormatFunds(funds));
+                if (e.Kind == AuditEntryKind.ErrorEvent && e.ErrorMessage is not null) Element("errorMessage", e.ErrorMessage);
                 break;
         }
-        await x.WriteEndElementAsync().ConfigureAwait(false);
+        x.WriteEndElement();
         EntriesWritten++;
-        if (++_sinceFlush >= FlushEvery)
-        {
-            _sinceFlush = 0;
-            ct.ThrowIfCancellationRequested();
-            await _xml.FlushAsync().ConfigureAwait(false);
-        }
+        if (++_sinceFlush < FlushEvery && _chunk.Length < ChunkBytes) return ValueTask.CompletedTask;
+        return new ValueTask(FlushChunkAsync(ct));
 
-        Task Element(string name, string value) => x.WriteElementStringAsync(null, name, null, XmlSafe(value));
+        void Element(string name, string value) => x.WriteElementString(name, XmlSafe(value));
     }
 
-    /// <summary>Closes <c>&lt;/log&gt;</c> and flushes everything to the stream (and the file to disk).</summary>
+    /// <summary>Sends what the XmlWriter has encoded so far to the stream.</summary>
+    private async Task FlushChunkAsync(CancellationToken ct)
+    {
+        _sinceFlush = 0;
+        _xml.Flush();
+        if (_chunk.Length == 0) return;
+        await _stream.WriteAsync(_chunk.GetBuffer().AsMemory(0, (int)_chunk.Length), ct).ConfigureAwait(false);
+        _chunk.SetLength(0);
+    }
+
+    /// <summary>Closes <c>&lt;/log&gt;</c> and flushes everything to the stream (and a file to disk).</summary>
     public async Task CompleteAsync(CancellationToken ct = default)
     {
         if (_completed) return;
         if (!_started) await WriteStartAsync().ConfigureAwait(false);
-        await _xml.WriteEndElementAsync().ConfigureAwait(false);
-        await _xml.WriteRawAsync("\n").ConfigureAwait(false);
-        await _xml.FlushAsync().ConfigureAwait(false);
+        _xml.WriteEndElement();
+        _xml.WriteRaw("\n");
+        await FlushChunkAsync(ct).ConfigureAwait(false);
         await _stream.FlushAsync(ct).ConfigureAwait(false);
         if (_stream is FileStream fs) fs.Flush(flushToDisk: true);
         _completed = true;
@@ -120,7 +138,7 @@ public sealed class AuditXmlWriter : IAsyncDisposable
     {
         try
         {
-            if (_started) await _xml.DisposeAsync().ConfigureAwait(false);
+            _xml.Dispose();
         }
         catch (Exception) when (!_completed)
         {
