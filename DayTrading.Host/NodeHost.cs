@@ -100,7 +100,10 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
 
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
         var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
-        var gateway = new ClusterTradeGateway(region, recorder, options.NodeName, TimeProvider.System, TimeSpan.FromSeconds(30));
+        Directory.CreateDirectory(options.EffectiveDumpDirectory);
+        var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, options.NodeName, TimeProvider.System,
+            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin,
+            options.Journal == "memory" ? null : () => DayTradingPersistence.CreateEventLogReader(system)));
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,

@@ -27,6 +27,16 @@ public sealed record NodeOptions
     /// <summary>host:port of a legacy quote server; null uses the built-in simulator in-process.</summary>
     public string? QuoteServer { get; init; }
 
+    /// <summary>Where DUMPLOG writes; null: <c>dumps</c> under the data directory.</summary>
+    public string? DumpDirectory { get; init; }
+
+    /// <summary>Whether the TCP edge may run the system-wide DUMPLOG; null: only when it listens on loopback.</summary>
+    public bool? TcpAdmin { get; init; }
+
+    public string EffectiveDumpDirectory => Path.GetFullPath(DumpDirectory ?? Path.Combine(DataDirectory, "dumps"));
+
+    public bool EffectiveTcpAdmin => TcpAdmin ?? (TcpHost is "127.0.0.1" or "localhost" or "::1");
+
     public int QuoteSeed { get; init; } = 42;
     public string QuoteLatency { get; init; } = "none";
     public int Shards { get; init; } = 100;

@@ -26,10 +26,12 @@ var quoteSeed = new Option<int>("--quote-seed") { Description = "Seed of the bui
 var quoteLatency = new Option<string>("--quote-latency") { Description = "Built-in simulator latency: none, fixed:<ms> or lab [DAYTRADING_QUOTE_LATENCY]", DefaultValueFactory = _ => Env("DAYTRADING_QUOTE_LATENCY") ?? defaults.QuoteLatency };
 var shards = new Option<int>("--shards") { Description = "Number of account shards; the same on every node, for the life of the data [DAYTRADING_SHARDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_SHARDS", defaults.Shards) };
 
+var dumpDir = new Option<string?>("--dump-dir") { Description = "Directory DUMPLOG writes under (default: dumps in the data directory) [DAYTRADING_DUMP_DIR]", DefaultValueFactory = _ => Env("DAYTRADING_DUMP_DIR") };
+var tcpAdmin = new Option<bool?>("--tcp-admin") { Description = "Allow the system-wide DUMPLOG on the TCP edge (default: only when it listens on loopback) [DAYTRADING_TCP_ADMIN]", DefaultValueFactory = _ => Env("DAYTRADING_TCP_ADMIN") is { } v ? v.Equals("true", StringComparison.OrdinalIgnoreCase) : null };
 var autoTx = new Option<bool>("--auto-tx") { Description = "Fire armed buy/sell triggers (the AutoTxManager); false keeps them armed but idle [DAYTRADING_AUTO_TX]", DefaultValueFactory = _ => Env("DAYTRADING_AUTO_TX") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
 var triggerRefresh = new Option<int>("--trigger-refresh-seconds") { Description = "Refresh period of quotes for symbols with armed triggers [DAYTRADING_TRIGGER_REFRESH_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TRIGGER_REFRESH_SECONDS", 60) };
 
-foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh })
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
 {
     root.Options.Add(o);
 }
@@ -52,6 +54,8 @@ root.SetAction(async (parse, ct) =>
         QuoteLatency = parse.GetValue(quoteLatency)!,
         Shards = parse.GetValue(shards),
         AutoTx = parse.GetValue(autoTx),
+        DumpDirectory = parse.GetValue(dumpDir),
+        TcpAdmin = parse.GetValue(tcpAdmin),
         TriggerRefresh = TimeSpan.FromSeconds(parse.GetValue(triggerRefresh)),
     };
     var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
