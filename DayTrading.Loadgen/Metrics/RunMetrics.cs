@@ -62,8 +62,13 @@ public sealed partial class RunMetrics
     private readonly Stopwatch _clock = new();
 
     public CommandStats Overall { get; } = new("ALL");
+    /// <summary>Open model: how late requests were sent because the user's previous answer came after their due time.</summary>
     public LatencyHistogram Lateness { get; } = new();
     public long LateCount;
+
+    /// <summary>Open model: how late requests were sent although nothing blocked them (the generator's own timer/CPU lag).</summary>
+    public LatencyHistogram SchedulerLag { get; } = new();
+    public long SchedulerLagCount;
     public long WarmupCount;
     public long Retries;
     public long Reconnects;
@@ -79,7 +84,9 @@ public sealed partial class RunMetrics
     /// <param name="latencyMicros">from the intended send time (open model) or the send (closed model)</param>
     /// <param name="serviceMicros">from the actual send</param>
     /// <param name="latenessMicros">actual send − intended send (open model; 0 when on time)</param>
-    public void Record(string command, bool ok, string? reason, long latencyMicros, long serviceMicros, long latenessMicros, bool warmup)
+    /// <param name="blockedByPrevious">the user's previous answer came after this request's due time</param>
+    public void Record(string command, bool ok, string? reason, long latencyMicros, long serviceMicros, long latenessMicros, bool warmup,
+        bool blockedByPrevious = false)
     {
         lock (_gate)
         {
@@ -99,10 +106,15 @@ public sealed partial class RunMetrics
                 s.Latency.Record(latencyMicros);
                 s.Service.Record(serviceMicros);
             }
-            if (latenessMicros > 0)
+            if (latenessMicros > 0 && blockedByPrevious)
             {
                 LateCount++;
                 Lateness.Record(latenessMicros);
+            }
+            else if (latenessMicros > 0)
+            {
+                SchedulerLagCount++;
+                SchedulerLag.Record(latenessMicros);
             }
             if (!ok)
             {
@@ -175,7 +187,8 @@ public sealed partial class RunMetrics
     }
 
     /// <summary>
-    /// Groups error reasons: numbers (with sign, decimals) become <c>#</c>, quoted values <c>'…'</c>, so
+    /// Groups error reasons: numbers (with sign, decimals) become <c>#</c>, quoted values <c>'…'</c>, a symbol after
+    /// of/for/in/on <c>SYM</c>, so
     /// "insufficient funds: 12.50 needed" and "… 7.00 needed" count as one reason.
     /// </summary>
     public static string NormalizeReason(string? reason)
@@ -183,11 +196,16 @@ public sealed partial class RunMetrics
         if (string.IsNullOrWhiteSpace(reason)) return "(no reason)";
         var s = QuotedRegex().Replace(reason, "'…'");
         s = NumberRegex().Replace(s, "#");
+        s = SymbolRegex().Replace(s, "SYM");
         return s.Trim();
     }
 
     [GeneratedRegex(@"'[^']*'")]
     private static partial Regex QuotedRegex();
+
+    /// <summary>A stock symbol after "of"/"for"/"in"/"on" (e.g. "no shares of ABC held").</summary>
+    [GeneratedRegex(@"(?<=\b(?:of|for|in|on) )[A-Z]{1,3}\b")]
+    private static partial Regex SymbolRegex();
 
     [GeneratedRegex(@"[-+]?\d+(?:[.,]\d+)*")]
     private static partial Regex NumberRegex();

@@ -117,6 +117,7 @@ public sealed class LoadRunner
         async Task RunUser(List<(WorkloadCommand Command, long Index)> work, int slot, TimeSpan startDelay)
         {
             if (startDelay > TimeSpan.Zero) await Task.Delay(startDelay, stop.Token).ConfigureAwait(false);
+            long previousDone = 0;
             foreach (var (cmd, i) in work)
             {
                 if (stop.IsCancellationRequested) return;
@@ -129,8 +130,16 @@ public sealed class LoadRunner
                         stoppedEarly = true;
                         return;
                     }
-                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), intended);
-                    if (wait > TimeSpan.Zero) await Task.Delay(wait, stop.Token).ConfigureAwait(false);
+                    // Never early: timers have ~1 ms granularity and may fire a little early, so loop until due,
+                    // yielding for the last sub-millisecond.
+                    while (Stopwatch.GetTimestamp() < intended)
+                    {
+                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), intended);
+                        if (wait >= TimeSpan.FromMilliseconds(1.5))
+                            await Task.Delay(TimeSpan.FromMilliseconds(Math.Floor(wait.TotalMilliseconds - 0.5)), stop.Token).ConfigureAwait(false);
+                        else
+                            await Task.Yield();
+                    }
                 }
                 else
                 {
@@ -153,7 +162,9 @@ public sealed class LoadRunner
                     var warm = intended - start < (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
                     _metrics.Record(cmd.Kind is { } k ? k.Name() : response.Command,
                         response.Ok, response.Reason,
-                        Micros(done - intended), Micros(done - sent), Micros(sent - intended), warm);
+                        Micros(done - intended), Micros(done - sent), Micros(sent - intended), warm,
+                        blockedByPrevious: _options.Rate is not null && previousDone > intended);
+                    previousDone = done;
                     OnAnswer?.Invoke(cmd, response, attempts);
                 }
                 finally

@@ -66,6 +66,9 @@ public static class ReportWriter
         if (r.LateRequests > 0)
             yield return $"lateness (sent after the intended time, because the user's previous answer came late): {r.LateRequests} requests; " +
                          $"p50 {F(r.Lateness.P50Ms)} ms, p99 {F(r.Lateness.P99Ms)} ms, max {F(r.Lateness.MaxMs)} ms";
+        if (r.SchedulerLagRequests > 0 && r.SchedulerLag is { } lag)
+            yield return $"generator lag (sent late with nothing blocking: timer/CPU of the load generator): {r.SchedulerLagRequests} requests; " +
+                         $"p50 {F(lag.P50Ms)} ms, p99 {F(lag.P99Ms)} ms, max {F(lag.MaxMs)} ms";
         yield return $"warm-up results excluded: {r.WarmupExcluded}; resends after a broken connection: {r.Retries}; reconnects: {r.Reconnects}" +
                      (r.StoppedEarly ? "; stopped early" : "");
         if (r.FatalError is { } fe) yield return $"RUN FAILED: {fe}";

@@ -50,6 +50,8 @@ public sealed record RunReport
     public required LatencySummary Service { get; init; }
     public required long LateRequests { get; init; }
     public required LatencySummary Lateness { get; init; }
+    public long SchedulerLagRequests { get; init; }
+    public LatencySummary? SchedulerLag { get; init; }
     public required IReadOnlyList<CommandReport> Commands { get; init; }
     public required IReadOnlyList<ErrorReport> Errors { get; init; }
     public required IReadOnlyList<TimelinePoint> Timeline { get; init; }
@@ -95,6 +97,8 @@ public sealed record RunReport
             Service = LatencySummary.From(overall.Service),
             LateRequests = m.LateCount,
             Lateness = LatencySummary.From(m.Lateness),
+            SchedulerLagRequests = m.SchedulerLagCount,
+            SchedulerLag = LatencySummary.From(m.SchedulerLag),
             Commands = m.Commands.Select(c => new CommandReport(c.Name, c.Total, c.Ok, c.Fail, Math.Round(c.Total / measuredSeconds, 1),
                 LatencySummary.From(c.Latency), LatencySummary.From(c.Service))).ToArray(),
             Errors = m.Errors.Select(e => new ErrorReport(e.Reason, e.Count)).ToArray(),

@@ -115,6 +115,8 @@ public sealed class ReplayTests
         Assert.True(report.Latency.P99Ms > report.Service.P99Ms, $"latency p99 {report.Latency.P99Ms} vs service p99 {report.Service.P99Ms}");
         Assert.True(report.Latency.MaxMs > report.Service.MaxMs + 100, $"latency max {report.Latency.MaxMs} vs service max {report.Service.MaxMs}");
         Assert.True(report.Lateness.MaxMs > 100, $"lateness max {report.Lateness.MaxMs}");
+        // Never sent before its due time: latency (from the due time) is never below service time (from the send).
+        Assert.True(report.Latency.MinMs >= report.Service.MinMs, $"latency min {report.Latency.MinMs} vs service min {report.Service.MinMs}");
     }
 
     [Fact]
@@ -132,6 +134,8 @@ public sealed class ReplayTests
     {
         Assert.Equal(RunMetrics.NormalizeReason("insufficient funds: need 12.50, have 3.00"), RunMetrics.NormalizeReason("insufficient funds: need 700.01, have 0.99"));
         Assert.Equal("unknown command '…'", RunMetrics.NormalizeReason("unknown command 'FOO'"));
+        Assert.Equal("insufficient shares: selling # of SYM at # needs # shares, # free",
+            RunMetrics.NormalizeReason("insufficient shares: selling 120.50 of EZK at 12.03 needs 10 shares, 2 free"));
     }
 
     [Fact]
