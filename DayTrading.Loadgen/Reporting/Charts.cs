@@ -54,7 +54,10 @@ public static class Charts
         {
             var xs = pts.Select(p => -Math.Log10(1 - p.Percentile / 100)).ToArray();
             var s = plot.Add.Scatter(xs, pts.Select(p => p.LatencyMs).ToArray());
-            s.LegendText = "latency";
+            s.LegendText = "latency (from intended send)";
+            var svc = plot.Add.Scatter(xs, pts.Select(p => p.ServiceMs).ToArray());
+            svc.LegendText = "service time (from actual send)";
+            plot.ShowLegend(Alignment.UpperLeft);
             plot.Axes.Bottom.SetTicks([0, 1, 2, 3, 4, 5], ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]);
         }
         plot.Title("Latency distribution (percentile)");

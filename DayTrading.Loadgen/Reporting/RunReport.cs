@@ -22,8 +22,8 @@ public sealed record CommandReport(string Command, long Count, long Ok, long Fai
 
 public sealed record ErrorReport(string Reason, long Count);
 
-/// <summary>One point of the latency distribution (percentile → latency, ms).</summary>
-public sealed record DistributionPoint(double Percentile, double LatencyMs);
+/// <summary>One point of the latency distribution (percentile → latency from the intended send and service time, ms).</summary>
+public sealed record DistributionPoint(double Percentile, double LatencyMs, double ServiceMs);
 
 /// <summary>Everything a run reports; serialized as report.json, rendered as TXT/MD/CSV/HTML.</summary>
 public sealed record RunReport
@@ -68,7 +68,7 @@ public sealed record RunReport
         if (overall.Latency.Count > 0)
         {
             foreach (var p in new[] { 0.0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100 })
-                dist.Add(new DistributionPoint(p, overall.Latency.Percentile(p) / 1000.0));
+                dist.Add(new DistributionPoint(p, overall.Latency.Percentile(p) / 1000.0, overall.Service.Percentile(p) / 1000.0));
         }
         string model = options.Rate is { } r ? $"open ({r:0.##}/s)" : $"closed (concurrency {(options.Concurrency?.ToString() ?? "all users")})";
         var settings = $"connections/target={options.ConnectionsPerTarget} quiet={options.Quiet} ramp={options.Ramp.TotalSeconds}s warmup={options.Warmup.TotalSeconds}s" +
