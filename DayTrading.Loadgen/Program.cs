@@ -1,6 +1,5 @@
-using System.CommandLine;
+using DayTrading.Loadgen.Cli;
 
-// Temporary wiring in the wt-journal worktree so journal-bench can be run; the lead owns the final Program.cs.
-var root = new RootCommand("DayTrading load generator");
-root.Subcommands.Add(DayTrading.Loadgen.JournalBench.JournalBenchCommand.Create());
+// replay | generate | journal-bench. Exit codes: 0 ok, 1 failed run, 2 threshold breached (see Cli/LoadgenCli.cs).
+var root = LoadgenCli.BuildRoot();
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using HdrHistogram;
+
+namespace DayTrading.Loadgen.Metrics;
+
+/// <summary>Latency (from the intended send time) and service time (from the actual send) of one command type.</summary>
+public sealed class CommandStats(string name)
+{
+    public string Name { get; } = name;
+    public long Ok;
+    public long Fail;
+    public readonly LatencyHistogram Latency = new();
+    public readonly LatencyHistogram Service = new();
+    public long Total => Ok + Fail;
+}
+
+/// <summary>An HdrHistogram in microseconds (1 µs … 1 h, 3 significant digits) that also keeps the exact minimum.</summary>
+public sealed class LatencyHistogram
+{
+    public const long HighestMicros = 3_600_000_000L;
+    public LongHistogram Histogram { get; } = new(HighestMicros, 3);
+    public long MinMicros { get; private set; } = long.MaxValue;
+    public long Count => Histogram.TotalCount;
+
+    public void Record(long micros)
+    {
+        micros = Math.Clamp(micros, 1, HighestMicros);
+        Histogram.RecordValue(micros);
+        if (micros < MinMicros) MinMicros = micros;
+    }
+
+    public void Add(LatencyHistogram other)
+    {
+        Histogram.Add(other.Histogram);
+        if (other.MinMicros < MinMicros) MinMicros = other.MinMicros;
+    }
+
+    public double Percentile(double p) => Count == 0 ? 0 : Histogram.GetValueAtPercentile(p);
+    public double Mean => Count == 0 ? 0 : Histogram.GetMean();
+    public long Max => Count == 0 ? 0 : Histogram.GetMaxValue();
+    public long Min => Count == 0 ? 0 : MinMicros;
+}
+
+/// <summary>One second of the run (for the live console and the "over time" charts).</summary>
+public sealed record TimelinePoint(double Second, long Ok, long Fail, double P50Ms, double P90Ms, double P99Ms, double MaxMs, long InFlight);
+
+/// <summary>
+/// Everything measured during a run. Thread-safe (one lock; recording is a few hundred ns, far below a round trip).
+/// Latencies are recorded in µs. In the open model "latency" starts at the command's intended send time, so time a
+/// command spent waiting behind a slow previous answer counts (no coordinated omission); "service" starts at the
+/// actual send. In the closed model both are the same. Results of the warm-up are counted apart and left out.
+/// </summary>
+public sealed partial class RunMetrics
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, CommandStats> _byCommand = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly List<TimelinePoint> _timeline = [];
+    private LongHistogram _interval = new(LatencyHistogram.HighestMicros, 2);
+    private long _intervalOk, _intervalFail;
+    private readonly Stopwatch _clock = new();
+
+    public CommandStats Overall { get; } = new("ALL");
+    /// <summary>Open model: how late requests were sent because the user's previous answer came after their due time.</summary>
+    public LatencyHistogram Lateness { get; } = new();
+    public long LateCount;
+
+    /// <summary>Open model: how late requests were sent although nothing blocked them (the generator's own timer/CPU lag).</summary>
+    public LatencyHistogram SchedulerLag { get; } = new();
+    public long SchedulerLagCount;
+    public long WarmupCount;
+    public long Retries;
+    public long Reconnects;
+    public long InFlight;
+    public long Sent;
+
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    public void Start() => _clock.Start();
+    public void Stop() => _clock.Stop();
+
+    /// <summary>Records one answered request.</summary>
+    /// <param name="latencyMicros">from the intended send time (open model) or the send (closed model)</param>
+    /// <param name="serviceMicros">from the actual send</param>
+    /// <param name="latenessMicros">actual send − intended send (open model; 0 when on time)</param>
+    /// <param name="blockedByPrevious">the user's previous answer came after this request's due time</param>
+    public void Record(string command, bool ok, string? reason, long latencyMicros, long serviceMicros, long latenessMicros, bool warmup,
+        bool blockedByPrevious = false)
+    {
+        lock (_gate)
+        {
+            if (ok) _intervalOk++;
+            else _intervalFail++;
+            _interval.RecordValue(Math.Clamp(latencyMicros, 1, LatencyHistogram.HighestMicros));
+            if (warmup)
+            {
+                WarmupCount++;
+                return;
+            }
+            if (!_byCommand.TryGetValue(command, out var stats)) _byCommand[command] = stats = new CommandStats(command);
+            foreach (var s in (ReadOnlySpan<CommandStats>)[stats, Overall])
+            {
+                if (ok) s.Ok++;
+                else s.Fail++;
+                s.Latency.Record(latencyMicros);
+                s.Service.Record(serviceMicros);
+            }
+            if (latenessMicros > 0 && blockedByPrevious)
+            {
+                LateCount++;
+                Lateness.Record(latenessMicros);
+            }
+            else if (latenessMicros > 0)
+            {
+                SchedulerLagCount++;
+                SchedulerLag.Record(latenessMicros);
+            }
+            if (!ok)
+            {
+                var key = $"{command}: {NormalizeReason(reason)}";
+                _errors[key] = _errors.GetValueOrDefault(key) + 1;
+            }
+        }
+    }
+
+    /// <summary>Records a request that got no answer at all (e.g. every target gone).</summary>
+    public void RecordLost(string command, string reason)
+    {
+        lock (_gate)
+        {
+            if (!_byCommand.TryGetValue(command, out var stats)) _byCommand[command] = stats = new CommandStats(command);
+            stats.Fail++;
+            Overall.Fail++;
+            _intervalFail++;
+            var key = $"{command}: {NormalizeReason(reason)}";
+            _errors[key] = _errors.GetValueOrDefault(key) + 1;
+        }
+    }
+
+    /// <summary>Closes the current one-second interval (called by the sampler once per second and at the end).</summary>
+    public TimelinePoint Tick()
+    {
+        lock (_gate)
+        {
+            var h = _interval;
+            var point = new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 3), _intervalOk, _intervalFail,
+                Ms(h, 50), Ms(h, 90), Ms(h, 99), h.TotalCount == 0 ? 0 : h.GetMaxValue() / 1000.0, Interlocked.Read(ref InFlight));
+            _timeline.Add(point);
+            _interval = new LongHistogram(LatencyHistogram.HighestMicros, 2);
+            _intervalOk = _intervalFail = 0;
+            return point;
+        }
+    }
+
+    private static double Ms(HistogramBase h, double p) => h.TotalCount == 0 ? 0 : h.GetValueAtPercentile(p) / 1000.0;
+
+    public IReadOnlyList<TimelinePoint> Timeline
+    {
+        get
+        {
+            lock (_gate) return _timeline.ToArray();
+        }
+    }
+
+    public IReadOnlyList<CommandStats> Commands
+    {
+        get
+        {
+            lock (_gate) return _byCommand.Values.OrderByDescending(c => c.Total).ThenBy(c => c.Name, StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    public IReadOnlyList<(string Reason, long Count)> Errors
+    {
+        get
+        {
+            lock (_gate) return _errors.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)).ToArray();
+        }
+    }
+
+    /// <summary>A consistent snapshot of the overall counters and percentiles (for the live console).</summary>
+    public (long Ok, long Fail, double P50Ms, double P99Ms) Snapshot()
+    {
+        lock (_gate)
+            return (Overall.Ok, Overall.Fail, Overall.Latency.Percentile(50) / 1000.0, Overall.Latency.Percentile(99) / 1000.0);
+    }
+
+    /// <summary>
+    /// Groups error reasons: numbers (with sign, decimals) become <c>#</c>, quoted values <c>'…'</c>, a symbol after
+    /// of/for/in/on <c>SYM</c>, so
+    /// "insufficient funds: 12.50 needed" and "… 7.00 needed" count as one reason.
+    /// </summary>
+    public static string NormalizeReason(string? reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason)) return "(no reason)";
+        var s = QuotedRegex().Replace(reason, "'…'");
+        s = NumberRegex().Replace(s, "#");
+        s = SymbolRegex().Replace(s, "SYM");
+        return s.Trim();
+    }
+
+    [GeneratedRegex(@"'[^']*'")]
+    private static partial Regex QuotedRegex();
+
+    /// <summary>A stock symbol after "of"/"for"/"in"/"on" (e.g. "no shares of ABC held").</summary>
+    [GeneratedRegex(@"(?<=\b(?:of|for|in|on) )[A-Z]{1,3}\b")]
+    private static partial Regex SymbolRegex();
+
+    [GeneratedRegex(@"[-+]?\d+(?:[.,]\d+)*")]
+    private static partial Regex NumberRegex();
+}
