@@ -33,8 +33,8 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
         return await Ask(request, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task RecordRejected(long txNum, string? command, string? userId, string reason) =>
-        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, txNum, command, userId, null, null, null, reason), settings.Timeout);
+    public Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason) =>
+        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, txNum, runId, command, userId, null, null, null, reason), settings.Timeout);
 
     private async Task<TradeReply> Ask(TradeRequest request, CancellationToken cancellationToken)
     {
@@ -65,7 +65,7 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
         // The request is recorded first (it is part of the log it dumps), like every other request.
         if (request.UserId is null)
         {
-            await settings.AuditRecorder.Ask<Done>(new AdminDumpRequested(Now, settings.ServerName, request.TxNum, request.FileName!, null), settings.Timeout)
+            await settings.AuditRecorder.Ask<Done>(new AdminDumpRequested(Now, settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), settings.Timeout)
                 .ConfigureAwait(false);
         }
         else
@@ -88,6 +88,6 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
     }
 
     private Task RecordRefusal(TradeRequest request, string reason) =>
-        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, request.TxNum, CommandKind.DumpLog.Name(), request.UserId,
+        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, request.TxNum, request.RunId, CommandKind.DumpLog.Name(), request.UserId,
             null, null, request.FileName, reason), settings.Timeout);
 }

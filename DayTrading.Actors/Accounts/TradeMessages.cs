@@ -33,5 +33,6 @@ public interface ITradeGateway
     /// A request line the edge refused before it reached any account (unknown command, bad value, overlong line…).
     /// The gateway records it durably (the audit log's errorEvent); the edge answers the client once this completes.
     /// </summary>
-    Task RecordRejected(long txNum, string? command, string? userId, string reason);
+    /// <remarks>A refusal repeated under the same <paramref name="runId"/> and number is recorded once.</remarks>
+    Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason);
 }

@@ -8,6 +8,7 @@ public sealed record RequestRejected(
     long TimestampMs,
     string Server,
     long TxNum,
+    string? RunId,
     string? Command,
     string? UserId,
     string? Symbol,
@@ -16,4 +17,4 @@ public sealed record RequestRejected(
     string Reason);
 
 /// <summary>The admin form of DUMPLOG (no user), persisted as its userCommand before the dump is written.</summary>
-public sealed record AdminDumpRequested(long TimestampMs, string Server, long TxNum, string FileName, string? Error);
+public sealed record AdminDumpRequested(long TimestampMs, string Server, long TxNum, string? RunId, string FileName, string? Error);

@@ -282,7 +282,7 @@ public static class TcpEdge
         {
             try
             {
-                await gateway.RecordRejected(parsed.TxNum, parsed.Command, parsed.UserId, parsed.Reason!).WaitAsync(options.RequestTimeout).ConfigureAwait(false);
+                await gateway.RecordRejected(parsed.TxNum, _runId, parsed.Command, parsed.UserId, parsed.Reason!).WaitAsync(options.RequestTimeout).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -117,6 +117,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.VarLong(x.TimestampMs);
                 w.String(x.Server);
                 w.VarLong(x.TxNum);
+                w.String(x.RunId);
                 w.String(x.Command);
                 w.String(x.UserId);
                 w.String(x.Symbol);
@@ -128,6 +129,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.VarLong(a.TimestampMs);
                 w.String(a.Server);
                 w.VarLong(a.TxNum);
+                w.String(a.RunId);
                 w.String(a.FileName);
                 w.String(a.Error);
                 break;
@@ -207,10 +209,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case QuoteFetchedV1:
                 return new QuoteFetched(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
             case RequestRejectedV1:
-                return new RequestRejected(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.String(), r.String(),
+                return new RequestRejected(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.String(), r.String(), r.String(),
                     r.NullableDecimal(), r.String(), r.RequiredString());
             case AdminDumpRequestedV1:
-                return new AdminDumpRequested(r.VarLong(), r.RequiredString(), r.VarLong(), r.RequiredString(), r.String());
+                return new AdminDumpRequested(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.RequiredString(), r.String());
             case QuoteManagerSnapshotV1:
                 return new QuoteManagerSnapshot(r.VarLong(), ReadQuotes(ref r));
             case GetQuoteStatsM:

@@ -139,7 +139,7 @@ public sealed class AuditProjectionTests
     [Fact]
     public void A_rejected_line_with_a_known_command_is_a_userCommand_and_an_errorEvent()
     {
-        var e = new RequestRejected(T0, Server, 90, "buy", "bob", "AB", 12.345m, null, "'12.345' has more than two decimals");
+        var e = new RequestRejected(T0, Server, 90, null, "buy", "bob", "AB", 12.345m, null, "'12.345' has more than two decimals");
         Assert.Equal(
         [
             AuditEntry.UserCommand(T0, Server, 90, "BUY", "bob", "AB", null, 12.345m),
@@ -150,14 +150,14 @@ public sealed class AuditProjectionTests
     [Fact]
     public void A_rejected_line_with_an_unknown_command_is_one_errorEvent_under_the_fallback_naming_it()
     {
-        var e = new RequestRejected(T0, Server, 91, "FOO", "bob", null, null, null, "unknown command");
+        var e = new RequestRejected(T0, Server, 91, null, "FOO", "bob", null, null, null, "unknown command");
         var entry = Assert.Single(P(e, "audit-node1"));
         Assert.Equal(AuditEntryKind.ErrorEvent, entry.Kind);
         Assert.Equal(AuditProjection.UnknownCommandFallback, entry.Command);
         Assert.Equal("unknown command 'FOO': unknown command", entry.ErrorMessage);
         Assert.Equal("bob", entry.Username);
 
-        var unreadable = Assert.Single(P(new RequestRejected(T0, Server, 0, null, null, null, null, null, "invalid UTF-8"), "audit-node1"));
+        var unreadable = Assert.Single(P(new RequestRejected(T0, Server, 0, null, null, null, null, null, null, "invalid UTF-8"), "audit-node1"));
         Assert.Equal(("invalid UTF-8", 1L, (string?)null), (unreadable.ErrorMessage, unreadable.TxNum, unreadable.Username));
     }
 
@@ -165,12 +165,12 @@ public sealed class AuditProjectionTests
     public void Admin_DUMPLOG_is_a_userCommand_without_user_and_an_errorEvent_when_refused()
     {
         Assert.Equal([AuditEntry.UserCommand(T0, Server, 5, "DUMPLOG", null, null, "./testLOG", null)],
-            P(new AdminDumpRequested(T0, Server, 5, "./testLOG", null), "audit-node1"));
+            P(new AdminDumpRequested(T0, Server, 5, null, "./testLOG", null), "audit-node1"));
         Assert.Equal(
         [
             AuditEntry.UserCommand(T0, Server, 6, "DUMPLOG", null, null, "../x", null),
             AuditEntry.Error(T0, Server, 6, "DUMPLOG", null, null, "../x", null, "escapes"),
-        ], P(new AdminDumpRequested(T0, Server, 6, "../x", "escapes"), "audit-node1"));
+        ], P(new AdminDumpRequested(T0, Server, 6, null, "../x", "escapes"), "audit-node1"));
     }
 
     [Fact]

@@ -148,11 +148,11 @@ internal static class SyntheticLog
         list.Add((a, new TriggerExecuted(T0 + 700, Server, 27, q, new SellTriggerFired("ABC", 11m, 5, 55.00m))));
         list.Add(("quote-manager", Quote(4, "alice", "ABC", 10.10m)));
         list.Add(("quote-manager", Quote(0, "alice", "XYZ", 1.01m))); // a trigger refresh: TxNum 0
-        list.Add(("audit-node1", new RequestRejected(T0 + 800, Server, 90, "BUY", "bob", "AB", 12.345m, null, "'12.345' has more than two decimals")));
-        list.Add(("audit-node1", new RequestRejected(T0 + 801, Server, 91, "FOO", "bob", null, null, null, "unknown command")));
-        list.Add(("audit-node1", new RequestRejected(T0 + 802, Server, 0, null, null, "TOOLONG", null, null, "line is not valid UTF-8")));
-        list.Add(("audit-node1", new AdminDumpRequested(T0 + 900, Server, 92, "./testLOG", null)));
-        list.Add(("audit-node1", new AdminDumpRequested(T0 + 901, Server, 93, "../escape", "file name contains '..'")));
+        list.Add(("audit-node1", new RequestRejected(T0 + 800, Server, 90, null, "BUY", "bob", "AB", 12.345m, null, "'12.345' has more than two decimals")));
+        list.Add(("audit-node1", new RequestRejected(T0 + 801, Server, 91, null, "FOO", "bob", null, null, null, "unknown command")));
+        list.Add(("audit-node1", new RequestRejected(T0 + 802, Server, 0, null, null, null, "TOOLONG", null, null, "line is not valid UTF-8")));
+        list.Add(("audit-node1", new AdminDumpRequested(T0 + 900, Server, 92, null, "./testLOG", null)));
+        list.Add(("audit-node1", new AdminDumpRequested(T0 + 901, Server, 93, null, "../escape", "file name contains '..'")));
         list.Add(("/system/sharding/accountCoordinator", "some other journal payload"));
         return list;
     }
@@ -185,9 +185,9 @@ internal static class SyntheticLog
             6 => (pid, new ReservationsExpired(T0 + tx, Server,
                 [new BuyReleased(cycle, "DEF", 10m, ReleaseReason.Expired, tx - 3), new SellReleased(cycle, "ABC", 1, ReleaseReason.Expired, tx - 1)])),
             7 => (pid, new TriggerExecuted(T0 + tx, Server, tx - 2, new QuoteUsed("GH", 5m, T0, "k"), new BuyTriggerFired("GH", 5m, 3, 15m, 0.5m))),
-            8 => ("audit-node1", new RequestRejected(T0 + tx, Server, tx, "BUYY", user, null, null, null, "unknown command")),
+            8 => ("audit-node1", new RequestRejected(T0 + tx, Server, tx, null, "BUYY", user, null, null, null, "unknown command")),
             _ => cycle % AdminEveryCycles == 0
-                ? ("audit-node1", new AdminDumpRequested(T0 + tx, Server, tx, "adminLOG", null))
+                ? ("audit-node1", new AdminDumpRequested(T0 + tx, Server, tx, null, "adminLOG", null))
                 : ("/system/sharding/x", (object)"not an audit event"),
         };
         return FakeEventLogReader.Entry(ordering, e.Pid, e.Event);

@@ -51,7 +51,7 @@ public sealed class FakeGateway : ITradeGateway
         _ => TradeReply.Success(r),
     };
 
-    public Task RecordRejected(long txNum, string? command, string? userId, string reason)
+    public Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason)
     {
         Rejected.Enqueue((txNum, command, userId, reason));
         return Task.CompletedTask;
