@@ -23,13 +23,7 @@ public static class NodeHost
     {
         Directory.CreateDirectory(options.DataDirectory);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
-        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
+        RuntimeLog.Configure(builder, options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         clock ??= TimeProvider.System;
@@ -53,6 +47,12 @@ public static class NodeHost
             {
                 akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend);
             }
+            akka.ConfigureLoggers(l =>
+            {
+                l.LogLevel = RuntimeLog.AkkaLevel(options.LogLevel);
+                l.ClearLoggers();
+                l.AddLogger<AkkaRuntimeLogger>();
+            });
             akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
                 .AddHocon(hocon, HoconAddMode.Append)
                 .AddDayTradingSerialization()
@@ -60,7 +60,7 @@ public static class NodeHost
                 .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
-                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards });
+                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit });
             if (options.AutoTx && options.Journal != "memory")
             {
                 akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh },

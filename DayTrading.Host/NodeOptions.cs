@@ -37,12 +37,18 @@ public sealed record NodeOptions
 
     public bool EffectiveTcpAdmin => TcpAdmin ?? (TcpHost is "127.0.0.1" or "localhost" or "::1");
 
+    /// <summary>Runtime log level: Verbose, Debug, Information, Warning or Error.</summary>
+    public string LogLevel { get; init; } = "Information";
+
     public int QuoteSeed { get; init; } = 42;
     public string QuoteLatency { get; init; } = "none";
     public int Shards { get; init; } = 100;
 
     /// <summary>Whether armed triggers fire (the AutoTxManager runs); off keeps them armed but idle.</summary>
     public bool AutoTx { get; init; } = true;
+
+    /// <summary>False (benchmarks only): requests that change nothing are neither journaled nor audited.</summary>
+    public bool Audit { get; init; } = true;
 
     /// <summary>How often quotes of symbols with armed triggers are refreshed.</summary>
     public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
@@ -74,6 +80,7 @@ public sealed record NodeOptions
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
+        if (!RuntimeLog.Levels.Contains(LogLevel, StringComparer.OrdinalIgnoreCase)) return $"--log-level must be one of {string.Join(", ", RuntimeLog.Levels)}";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";
         return null;
     }

@@ -28,10 +28,12 @@ var shards = new Option<int>("--shards") { Description = "Number of account shar
 
 var dumpDir = new Option<string?>("--dump-dir") { Description = "Directory DUMPLOG writes under (default: dumps in the data directory) [DAYTRADING_DUMP_DIR]", DefaultValueFactory = _ => Env("DAYTRADING_DUMP_DIR") };
 var tcpAdmin = new Option<bool?>("--tcp-admin") { Description = "Allow the system-wide DUMPLOG on the TCP edge (default: only when it listens on loopback) [DAYTRADING_TCP_ADMIN]", DefaultValueFactory = _ => Env("DAYTRADING_TCP_ADMIN") is { } v ? v.Equals("true", StringComparison.OrdinalIgnoreCase) : null };
+var logLevel = new Option<string>("--log-level") { Description = "Runtime log level: Verbose, Debug, Information, Warning, Error [DAYTRADING_LOG_LEVEL]", DefaultValueFactory = _ => Env("DAYTRADING_LOG_LEVEL") ?? defaults.LogLevel };
+var audit = new Option<bool>("--audit") { Description = "Journal every request for the audit log; false (benchmarks only) skips requests that change nothing [DAYTRADING_AUDIT]", DefaultValueFactory = _ => Env("DAYTRADING_AUDIT") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
 var autoTx = new Option<bool>("--auto-tx") { Description = "Fire armed buy/sell triggers (the AutoTxManager); false keeps them armed but idle [DAYTRADING_AUTO_TX]", DefaultValueFactory = _ => Env("DAYTRADING_AUTO_TX") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
 var triggerRefresh = new Option<int>("--trigger-refresh-seconds") { Description = "Refresh period of quotes for symbols with armed triggers [DAYTRADING_TRIGGER_REFRESH_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TRIGGER_REFRESH_SECONDS", 60) };
 
-foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
 {
     root.Options.Add(o);
 }
@@ -55,6 +57,8 @@ root.SetAction(async (parse, ct) =>
         Shards = parse.GetValue(shards),
         AutoTx = parse.GetValue(autoTx),
         DumpDirectory = parse.GetValue(dumpDir),
+        LogLevel = parse.GetValue(logLevel)!,
+        Audit = parse.GetValue(audit),
         TcpAdmin = parse.GetValue(tcpAdmin),
         TriggerRefresh = TimeSpan.FromSeconds(parse.GetValue(triggerRefresh)),
     };

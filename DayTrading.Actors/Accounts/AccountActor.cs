@@ -16,6 +16,7 @@ public sealed record AccountSettings(
     string JournalPluginId,
     string SnapshotPluginId,
     int SnapshotEvery = 1000,
+    bool AuditAll = true,
     TimeSpan? IdleTimeout = null,
     TimeSpan? QuoteTimeout = null);
 
@@ -140,7 +141,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
     {
         if (quote is not null) _settings.Quotes.Put(quote);
         var now = Now;
-        ApplyAndPersist(AccountDomain.Expire(_state, now, _settings.ServerName));
+        var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
+        ApplyAndPersist(expired);
 
         var handled = AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError);
         AccountDomain.Apply(_state, handled);
@@ -148,6 +150,12 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
             : TradeReply.Failure(request, handled.Error!);
         if (handled.Ok && handled.Changes.Length > 0) ScheduleExpiry();
+        if (!_settings.AuditAll && handled.Changes.Length == 0 && handled.RunId is null && expired is null)
+        {
+            // Auditing off (benchmarks only): a request that changed nothing is answered without a journal write.
+            replyTo.Tell(reply);
+            return;
+        }
         Persist(handled, _ =>
         {
             replyTo.Tell(reply);

@@ -14,6 +14,9 @@ public sealed record AccountsOptions(string ServerName, string JournalPluginId, 
     public int NumberOfShards { get; init; } = 100;
     public int SnapshotEvery { get; init; } = 1000;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>False (benchmarks only): requests that change nothing are not journaled, so not audited.</summary>
+    public bool AuditAll { get; init; } = true;
 }
 
 public static class AccountsSetup
@@ -26,7 +29,7 @@ public static class AccountsSetup
             (_, registry, _) =>
             {
                 var settings = new AccountSettings(options.Clock, options.Quotes, registry.Get<QuoteManagerKey>(), options.ServerName,
-                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.IdleTimeout);
+                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, options.IdleTimeout);
                 return userId => AccountActor.Props(userId, settings);
             },
             new AccountMessageExtractor(options.NumberOfShards),
