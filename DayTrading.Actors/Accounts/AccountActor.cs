@@ -41,6 +41,15 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         public static readonly ExpiryDue Instance = new();
     }
 
+    private sealed class IdleCheck
+    {
+        public static readonly IdleCheck Instance = new();
+    }
+
+    private const string IdleTimer = "idle";
+    private long _lastActivityMs;
+    private long _scheduledExpiryMs = -1;
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     public IStash Stash { get; set; } = null!;
@@ -63,7 +72,9 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         Recover<RecoveryCompleted>(_ =>
         {
             ScheduleExpiry();
-            Context.SetReceiveTimeout(_settings.IdleTimeout ?? TimeSpan.FromMinutes(2));
+            // A periodic idle check instead of ReceiveTimeout, which would re-arm a timer on every message.
+            var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
+            Timers.StartPeriodicTimer(IdleTimer, IdleCheck.Instance, idle / 2);
         });
 
         Ready();
@@ -81,10 +92,11 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         Command<TradeRequest>(OnRequest);
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<ExpiryDue>(_ => ExpireDue());
-        Command<ReceiveTimeout>(_ =>
+        Command<IdleCheck>(_ =>
         {
             // An account with pending reservations stays alive: its expiry timer must fire even if the user is gone.
-            if (!_state.HasPending) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
+            if (!_state.HasPending && Now - _lastActivityMs >= idle.TotalMilliseconds) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -100,12 +112,13 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             Stash.UnstashAll();
             Handle(q.Request, q.ReplyTo, q.Quote, q.Error);
         });
-        Command<ReceiveTimeout>(_ => { });
+        Command<IdleCheck>(_ => { });
         CommandAny(_ => Stash.Stash());
     }
 
     private void OnRequest(TradeRequest request)
     {
+        _lastActivityMs = Now;
         MaybeSnapshot();
         if (request.RunId is not null && _state.TryGetRemembered(request.RunId, request.TxNum, out var outcome))
         {
@@ -185,6 +198,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
 
     private void ExpireDue()
     {
+        _scheduledExpiryMs = -1; // this timer has fired: whatever is still pending needs a new one
         ApplyAndPersist(AccountDomain.Expire(_state, Now, _settings.ServerName));
         ScheduleExpiry();
     }
@@ -210,13 +224,15 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
 
     private void ScheduleExpiry()
     {
-        var next = _state.EarliestExpiryMs();
-        if (next is null)
+        var next = _state.EarliestExpiryMs() ?? -1;
+        if (next == _scheduledExpiryMs) return; // the timer already points there
+        _scheduledExpiryMs = next;
+        if (next < 0)
         {
             Timers.Cancel(ExpiryTimer);
             return;
         }
-        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now) + 1);
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next - Now) + 1);
         Timers.StartSingleTimer(ExpiryTimer, ExpiryDue.Instance, delay);
     }
 
