@@ -61,6 +61,9 @@ public static class NodeHost
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
                 .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit });
+            Directory.CreateDirectory(options.EffectiveDumpDirectory);
+            akka.AddAuditor(options.EffectiveDumpDirectory,
+                options.Journal == "memory" ? null : system => DayTradingPersistence.CreateEventLogReader(system));
             if (options.AutoTx && options.Journal != "memory")
             {
                 akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh },
@@ -100,10 +103,9 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
 
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
         var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
-        Directory.CreateDirectory(options.EffectiveDumpDirectory);
-        var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, options.NodeName, TimeProvider.System,
-            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin,
-            options.Journal == "memory" ? null : () => DayTradingPersistence.CreateEventLogReader(system)));
+        var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
+        var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, auditor, options.NodeName, TimeProvider.System,
+            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin));
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,

@@ -159,6 +159,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
 
         var handled = AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError);
         AccountDomain.Apply(_state, handled);
+        DayTrading.Cluster.DayTradingMetrics.RequestHandled(handled.Ok);
         var reply = handled.Ok
             ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
             : TradeReply.Failure(request, handled.Error!);
@@ -188,6 +189,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             return;
         }
         AccountDomain.Apply(_state, executed);
+        DayTrading.Cluster.DayTradingMetrics.TriggerFired();
         var replyTo = Sender;
         Persist(executed, _ =>
         {

@@ -1,8 +1,6 @@
-using System.Globalization;
 using Akka;
 using Akka.Actor;
 using DayTrading.Audit;
-using DayTrading.Persistence;
 
 namespace DayTrading.Accounts;
 
@@ -10,18 +8,21 @@ namespace DayTrading.Accounts;
 public sealed record GatewaySettings(
     IActorRef AccountRegion,
     IActorRef AuditRecorder,
+    IActorRef Auditor,
     string ServerName,
     TimeProvider Clock,
     string DumpDirectory,
-    bool Admin,
-    Func<IEventLogReader>? OpenEventLog)
+    bool Admin)
 {
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a DUMPLOG may take to write (a dump of millions of entries streams for a while).</summary>
+    public TimeSpan DumpTimeout { get; init; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>
 /// The edges' way into the cluster: each request goes to its trader's entity, wherever that lives; DUMPLOG is
-/// recorded like any request and then written from the journal (the audit store) under the dump directory.
+/// recorded like any request, then the Auditor singleton writes it from the journal (the audit store).
 /// </summary>
 public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGateway
 {
@@ -50,12 +51,11 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
 
     private async Task<TradeReply> DumpLog(TradeRequest request, CancellationToken cancellationToken)
     {
+        // Checked here against this node's dump directory so a refusal is recorded like every refused request;
+        // the Auditor checks again where it writes.
         string? refusal = null;
-        var path = "";
         if (request.UserId is null && !settings.Admin) refusal = "DUMPLOG without a user is for administrators; this edge is not an admin edge";
-        else if (settings.OpenEventLog is null) refusal = "the audit log is not available on a node without a durable journal";
-        else if (!DumpPaths.TryResolve(settings.DumpDirectory, request.FileName ?? "", out path, out var pathError)) refusal = pathError;
-
+        else if (!DumpPaths.TryResolve(settings.DumpDirectory, request.FileName ?? "", out _, out var pathError)) refusal = pathError;
         if (refusal is not null)
         {
             await RecordRefusal(request, refusal).ConfigureAwait(false);
@@ -76,14 +76,12 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
 
         try
         {
-            using var log = settings.OpenEventLog!();
-            var stats = await AuditDump.WriteAsync(log, path, request.UserId, CancellationToken.None).ConfigureAwait(false);
-            return TradeReply.Success(request, string.Create(CultureInfo.InvariantCulture,
-                $"wrote {stats.EntriesWritten} entries ({stats.UserCommands} userCommand, {stats.QuoteServers} quoteServer, {stats.AccountTransactions} accountTransaction, {stats.SystemEvents} systemEvent, {stats.ErrorEvents} errorEvent) to {path} in {stats.Duration.TotalMilliseconds:0} ms"));
+            var result = await settings.Auditor.Ask<DumpResult>(new WriteDump(request.FileName!, request.UserId), settings.DumpTimeout).ConfigureAwait(false);
+            return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
         }
-        catch (Exception ex)
+        catch (AskTimeoutException)
         {
-            return TradeReply.Failure(request, $"writing the dump to {path} failed: {ex.Message}");
+            return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
         }
     }
 

@@ -154,6 +154,7 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
         Persist(new QuoteFetched(Now, _server, f.TxNum, f.Quote), e =>
         {
             _hits++;
+            DayTrading.Cluster.DayTradingMetrics.QuoteHit();
             Keep(e.Quote);
             _mediator.Tell(new Publish(Topic, e.Quote));
             _log.Info("quote hit #{0} (cost so far {1:0.00}): {2} {3} at {4} for tx {5}", _hits, _hits * QuoteStats.CostPerHit,

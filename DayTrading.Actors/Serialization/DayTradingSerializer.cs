@@ -39,6 +39,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string QuoteStatsM = "QST";
     internal const string GetValidQuotesM = "GVQ";
     internal const string ValidQuotesM = "VQ";
+    internal const string WriteDumpM = "WD";
+    internal const string DumpResultM = "DR";
 
     public override int Identifier => Id;
 
@@ -49,6 +51,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
+        typeof(WriteDump), typeof(DumpResult),
     ];
 
     public override string Manifest(object o) => o switch
@@ -65,6 +68,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         QuoteStats => QuoteStatsM,
         GetValidQuotes => GetValidQuotesM,
         ValidQuotes => ValidQuotesM,
+        WriteDump => WriteDumpM,
+        DumpResult => DumpResultM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
         Quote => QuoteM,
@@ -149,6 +154,14 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case ValidQuotes vq:
                 WriteQuotes(w, vq.Quotes);
                 break;
+            case WriteDump wd:
+                w.String(wd.FileName);
+                w.String(wd.UserId);
+                break;
+            case DumpResult dr:
+                w.Bool(dr.Ok);
+                w.String(dr.Text);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -223,6 +236,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new QuoteStats(r.VarLong(), r.Decimal(), r.VarInt(), r.VarLong());
             case ValidQuotesM:
                 return new ValidQuotes(ReadQuotes(ref r));
+            case WriteDumpM:
+                return new WriteDump(r.RequiredString(), r.String());
+            case DumpResultM:
+                return new DumpResult(r.Bool(), r.RequiredString());
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:

@@ -51,6 +51,8 @@ public sealed class SerializerTests : IDisposable
         new QuoteStats(7, 0.35m, 2, 99),
         GetValidQuotes.Instance,
         new ValidQuotes([new Quote("A", 1m, "u", 1, "k")]),
+        new DayTrading.Audit.WriteDump("./x.xml", null),
+        new DayTrading.Audit.DumpResult(false, "escapes"),
     };
 
     [Theory]
