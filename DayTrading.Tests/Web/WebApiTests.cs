@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using DayTrading.Accounts;
 using DayTrading.Loadgen.Client;
+using Microsoft.Extensions.Hosting;
 using Xunit;
 
 namespace DayTrading.Tests.Web;
@@ -294,5 +295,48 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         await Next("account", j => j.GetProperty("cash").GetDecimal() == 25m);
         Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/quote", new { symbol = "QQQ" })).Status);
         await Next("quote", j => j.GetProperty("symbol").GetString() == "QQQ");
+    }
+}
+
+/// <summary>Web front end switched off, or its port taken: the node still serves trading over TCP.</summary>
+public sealed class WebOptionalTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_node_without_its_web_front_end_still_trades(bool portTaken)
+    {
+        using var dir = new DayTrading.Tests.Support.TempDirectory();
+        using var blocker = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        blocker.Start();
+        var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
+        var output = new StringWriter();
+        var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions
+        {
+            DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebEnabled = portTaken, WebPort = port,
+        }, TextWriter.Synchronized(output));
+        await host.StartAsync();
+        try
+        {
+            var readiness = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<DayTrading.Host.NodeReadiness>(host.Services);
+            var edge = await readiness.Edge.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            if (portTaken)
+            {
+                await Assert.ThrowsAnyAsync<Exception>(() => readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+                Assert.Contains("web front end NOT started", output.ToString());
+            }
+            else
+            {
+                Assert.False(readiness.Web.Task.IsCompleted);
+                Assert.DoesNotContain("web front end", output.ToString());
+            }
+            await using var tcp = await EdgeClient.ConnectAsync("127.0.0.1", edge.Port);
+            Assert.True((await tcp.SendAsync("ADD,someone,1.00")).Ok);
+        }
+        finally
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(30));
+            host.Dispose();
+        }
     }
 }
