@@ -340,3 +340,50 @@ public sealed class WebOptionalTests
         }
     }
 }
+
+/// <summary>Web users and sessions are durable: a restarted node on the same data directory knows them.</summary>
+public sealed class WebRestartTests
+{
+    [Fact]
+    public async Task Users_and_sessions_survive_a_restart_of_the_node()
+    {
+        using var dir = new DayTrading.Tests.Support.TempDirectory();
+        async Task<(IHost Host, Uri Web)> Start()
+        {
+            var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions { DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AutoTx = false }, TextWriter.Null);
+            await host.StartAsync();
+            var readiness = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<DayTrading.Host.NodeReadiness>(host.Services);
+            return (host, await readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        var (first, web1) = await Start();
+        using var c1 = new WebClient(web1);
+        await c1.SignUp("durable");
+        Assert.Equal(HttpStatusCode.OK, (await c1.Post("/api/accounts/durable/add", new { amount = "42.00" })).Status);
+        var cookies = c1.Cookies.GetAllCookies();
+        await first.StopAsync(TimeSpan.FromSeconds(30));
+        first.Dispose();
+
+        var (second, web2) = await Start();
+        try
+        {
+            using var again = new WebClient(web2);
+            Assert.Equal(HttpStatusCode.Conflict, (await again.Post("/api/signup", new { userId = "durable", password = "password-456" })).Status);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await again.Post("/api/login", new { userId = "durable", password = "password-456" })).Status);
+            Assert.Equal(HttpStatusCode.OK, (await again.Post("/api/login", new { userId = "durable", password = "password-123" })).Status);
+            var (status, json) = await again.Get("/api/accounts/durable");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(42m, json.GetProperty("cash").GetDecimal());
+
+            // The old session cookie (new port, same host) is still accepted.
+            using var old = new WebClient(web2);
+            foreach (Cookie c in cookies) old.Cookies.Add(web2, new Cookie(c.Name, c.Value, "/"));
+            Assert.Equal(HttpStatusCode.OK, (await old.Get("/api/me")).Status);
+        }
+        finally
+        {
+            await second.StopAsync(TimeSpan.FromSeconds(30));
+            second.Dispose();
+        }
+    }
+}
