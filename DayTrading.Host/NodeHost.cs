@@ -72,6 +72,8 @@ public static class NodeHost
         });
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
+        // Web front end (after the edge: it shares the edge's audit recorder).
+        if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput ?? Console.Out));
         return builder.Build();
     }
 
@@ -136,4 +138,7 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
 public sealed class NodeReadiness
 {
     public TaskCompletionSource<System.Net.IPEndPoint> Edge { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The web front end's base address (http://host:port), once it listens.</summary>
+    public TaskCompletionSource<Uri> Web { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

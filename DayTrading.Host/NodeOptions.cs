@@ -54,6 +54,15 @@ public sealed record NodeOptions
     public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
     public int EdgeParallelism { get; init; } = 64;
 
+    // Web front end (DayTrading.Host/Web): REST API + browser UI in this process.
+    /// <summary>Whether this node serves the web front end.</summary>
+    public bool WebEnabled { get; init; } = true;
+    public string WebHost { get; init; } = "127.0.0.1";
+    /// <summary>Port of the web front end; 0: any free port (see <see cref="NodeReadiness.Web"/>).</summary>
+    public int WebPort { get; init; } = 8080;
+    /// <summary>When set, the web user "admin" exists with this password and administrator rights.</summary>
+    public string? WebAdminPassword { get; init; }
+
     public string ClusterSystemName => "daytrading";
 
     public string SelfAddress => $"akka.tcp://{ClusterSystemName}@{ClusterHost}:{ClusterPort.ToString(CultureInfo.InvariantCulture)}";
@@ -78,7 +87,7 @@ public sealed record NodeOptions
         var others = SeedAddresses().Where(a => a != SelfAddress).ToArray();
         if (Journal == "sqlite" && others.Length > 0)
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
-        if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535) return "ports must be between 0 and 65535";
+        if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535 || WebPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
         if (!RuntimeLog.Levels.Contains(LogLevel, StringComparer.OrdinalIgnoreCase)) return $"--log-level must be one of {string.Join(", ", RuntimeLog.Levels)}";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";

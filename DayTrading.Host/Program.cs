@@ -33,6 +33,13 @@ var audit = new Option<bool>("--audit") { Description = "Journal every request f
 var autoTx = new Option<bool>("--auto-tx") { Description = "Fire armed buy/sell triggers (the AutoTxManager); false keeps them armed but idle [DAYTRADING_AUTO_TX]", DefaultValueFactory = _ => Env("DAYTRADING_AUTO_TX") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
 var triggerRefresh = new Option<int>("--trigger-refresh-seconds") { Description = "Refresh period of quotes for symbols with armed triggers [DAYTRADING_TRIGGER_REFRESH_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TRIGGER_REFRESH_SECONDS", 60) };
 
+// Web front end
+var web = new Option<bool>("--web") { Description = "Serve the web front end (REST API and browser UI) [DAYTRADING_WEB]", DefaultValueFactory = _ => Env("DAYTRADING_WEB") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
+var webHost = new Option<string>("--web-host") { Description = "Interface of the web front end [DAYTRADING_WEB_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_WEB_HOST") ?? defaults.WebHost };
+var webPort = new Option<int>("--web-port") { Description = "Port of the web front end [DAYTRADING_WEB_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_WEB_PORT", defaults.WebPort) };
+var webAdminPassword = new Option<string?>("--web-admin-password") { Description = "Password of the web user 'admin' (administrator); unset: no admin login [DAYTRADING_WEB_ADMIN_PASSWORD]", DefaultValueFactory = _ => Env("DAYTRADING_WEB_ADMIN_PASSWORD") };
+foreach (var o in new Option[] { web, webHost, webPort, webAdminPassword }) root.Options.Add(o);
+
 foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
 {
     root.Options.Add(o);
@@ -61,6 +68,10 @@ root.SetAction(async (parse, ct) =>
         Audit = parse.GetValue(audit),
         TcpAdmin = parse.GetValue(tcpAdmin),
         TriggerRefresh = TimeSpan.FromSeconds(parse.GetValue(triggerRefresh)),
+        WebEnabled = parse.GetValue(web),
+        WebHost = parse.GetValue(webHost)!,
+        WebPort = parse.GetValue(webPort),
+        WebAdminPassword = parse.GetValue(webAdminPassword),
     };
     var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
     if (error is not null)

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 # PostgreSQL 15 for the journal's PostgreSQL tests and the multi-node cluster tests.
 bash scripts/ensure-postgres.sh
 
+# Chromium (Debian package) for the web front end's Playwright tests.
+bash scripts/ensure-chromium.sh
+
 dotnet build DayTrading.sln -c Release -nologo -clp:ErrorsOnly
 
 log=$(mktemp)

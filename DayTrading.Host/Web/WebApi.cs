@@ -1,0 +1,300 @@
+using System.Globalization;
+using System.Security.Claims;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using DayTrading.Accounts;
+using DayTrading.Edge;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace DayTrading.Host.Web;
+
+public sealed record Credentials(string? UserId, string? Password, string? ClaimCode = null);
+
+public sealed record CommandArgs(string? Symbol = null, string? Amount = null);
+
+public sealed record ClaimCodeRequest(string? UserId);
+
+/// <summary>
+/// The REST API (docs in README, "Web front end"). Every account command goes through the same
+/// <see cref="ITradeGateway"/> as the TCP edge, numbered by the node-wide <see cref="TxNumberGenerator"/>, so it is
+/// audited like a TCP request. A signed-in user reaches only <c>/api/accounts/{their id}</c>.
+/// </summary>
+public static class WebApi
+{
+    public const string CsrfHeader = "X-CSRF-TOKEN";
+    public const int MinPasswordLength = 8;
+    private const string AdminRole = "admin";
+
+    /// <summary>Antiforgery on every state-changing API request (the token comes from GET /api/csrf).</summary>
+    public static async Task CsrfCheck(HttpContext http, Func<Task> next)
+    {
+        if (http.Request.Path.StartsWithSegments("/api") && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+        {
+            var antiforgery = http.RequestServices.GetRequiredService<IAntiforgery>();
+            if (!await antiforgery.IsRequestValidAsync(http))
+            {
+                await Results.Json(new { error = $"missing or invalid CSRF token (send GET /api/csrf's token in the {CsrfHeader} header)" },
+                    statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(http);
+                return;
+            }
+        }
+        await next();
+    }
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api");
+        api.MapGet("/csrf", (HttpContext http, IAntiforgery af) => Results.Json(new { token = af.GetAndStoreTokens(http).RequestToken }));
+        api.MapPost("/signup", SignUp);
+        api.MapPost("/login", LogIn);
+        api.MapPost("/logout", async (HttpContext http) =>
+        {
+            await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return Results.Json(new { ok = true });
+        });
+        api.MapGet("/me", (ClaimsPrincipal user) => Results.Json(new { userId = user.Identity!.Name, admin = user.IsInRole(AdminRole) })).RequireAuthorization();
+        api.MapGet("/quotes", (WebContext ctx) => Results.Json(ctx.Feed.LatestQuotes.Select(q => new { symbol = q.Symbol, price = q.Price, timestampMs = q.TimestampMs })))
+            .RequireAuthorization();
+
+        var account = api.MapGroup("/accounts/{user}").RequireAuthorization();
+        account.MapGet("", Summary);
+        account.MapGet("/events", Events);
+        account.MapGet("/dumplog", UserDumpLog);
+        account.MapPost("/{command}", Command);
+
+        var admin = api.MapGroup("/admin").RequireAuthorization(p => p.RequireRole(AdminRole));
+        admin.MapPost("/claim-codes", IssueClaimCode);
+        admin.MapGet("/dumplog", AdminDumpLog);
+        admin.MapGet("/cluster", ClusterView);
+    }
+
+    private static IResult Error(int status, string error) => Results.Json(new { ok = false, error }, statusCode: status);
+
+    private static bool Owns(ClaimsPrincipal principal, string user) => string.Equals(principal.Identity?.Name, user, StringComparison.Ordinal);
+
+    private static IResult NotYours() => Error(StatusCodes.Status403Forbidden, "you can reach only your own account");
+
+    // ----- sign-up, log-in -----
+
+    private static async Task<IResult> SignUp(Credentials body, WebContext ctx, HttpContext http)
+    {
+        var userId = body.UserId?.Trim() ?? "";
+        if (!Rules.IsValidUserId(userId)) return Error(400, "invalid user id (1-64 characters of A-Z a-z 0-9 _ -)");
+        if (body.Password is not { Length: >= MinPasswordLength and <= 128 }) return Error(400, $"the password must have {MinPasswordLength} to 128 characters");
+        if (userId == WebFrontEnd.AdminUserId) return Error(409, "this user id is reserved");
+        if (ctx.Users.Find(userId) is not null) return Error(409, "this user id already has a web login");
+
+        // Does a trading account exist (created by a workload or the TCP edge)? Then only its claim code opens it.
+        var probe = await ctx.Gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, userId), http.RequestAborted);
+        if (probe.Ok)
+        {
+            if (string.IsNullOrWhiteSpace(body.ClaimCode))
+                return Error(403, "a trading account with this id already exists: signing up for it needs a claim code from an administrator");
+            var refusal = ctx.Users.TryClaim(userId, body.ClaimCode, body.Password);
+            if (refusal is not null) return Error(403, refusal);
+        }
+        else if (!ctx.Users.TryCreate(userId, body.Password, admin: false))
+        {
+            return Error(409, "this user id already has a web login");
+        }
+        await SignIn(http, userId, admin: false);
+        return Results.Json(new { userId, admin = false });
+    }
+
+    private static async Task<IResult> LogIn(Credentials body, WebContext ctx, HttpContext http)
+    {
+        var user = body.UserId is { Length: > 0 } && body.Password is { Length: > 0 } ? ctx.Users.Verify(body.UserId, body.Password) : null;
+        if (user is null) return Error(401, "wrong user id or password");
+        await SignIn(http, user.UserId, user.Admin);
+        return Results.Json(new { userId = user.UserId, admin = user.Admin });
+    }
+
+    private static Task SignIn(HttpContext http, string userId, bool admin)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, userId) };
+        if (admin) claims.Add(new Claim(ClaimTypes.Role, AdminRole));
+        return http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
+            new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
+    }
+
+    // ----- account -----
+
+    private static ITradeGateway GatewayFor(ClaimsPrincipal p, WebContext ctx) => p.IsInRole(AdminRole) ? ctx.AdminGateway : ctx.Gateway;
+
+    /// <summary>DISPLAY_SUMMARY: the summary's JSON, or null when the account does not exist yet (no ADD).</summary>
+    private static async Task<(TradeReply Reply, bool Missing)> FetchSummary(string user, ITradeGateway gateway, CancellationToken ct)
+    {
+        var reply = await gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, user), ct);
+        return (reply, !reply.Ok && reply.Error!.StartsWith("unknown user", StringComparison.Ordinal));
+    }
+
+    private static async Task<IResult> Summary(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http)
+    {
+        if (!Owns(principal, user)) return NotYours();
+        var (reply, missing) = await FetchSummary(user, GatewayFor(principal, ctx), http.RequestAborted);
+        if (missing) return Error(404, reply.Error!);
+        return reply.Ok ? Results.Content(reply.Body!, "application/json") : Error(502, reply.Error!);
+    }
+
+    private static async Task PushSummary(string user, WebContext ctx, ITradeGateway gateway)
+    {
+        var (reply, missing) = await FetchSummary(user, gateway, CancellationToken.None);
+        if (reply.Ok) ctx.Feed.PublishAccount(user, new LiveEvent("account", reply.Body!));
+        else if (missing) ctx.Feed.PublishAccount(user, new LiveEvent("noaccount", "{}"));
+    }
+
+    /// <summary>Server-sent events: the account at once and after every change made through the web, and every quote.</summary>
+    private static async Task Events(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http, IHostApplicationLifetime lifetime)
+    {
+        if (!Owns(principal, user))
+        {
+            await NotYours().ExecuteAsync(http);
+            return;
+        }
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var ct = cts.Token;
+        var (id, reader) = ctx.Feed.Subscribe(user);
+        try
+        {
+            http.Response.Headers.ContentType = "text/event-stream";
+            http.Response.Headers.CacheControl = "no-cache";
+            http.Response.Headers["X-Accel-Buffering"] = "no";
+            await http.Response.WriteAsync(": connected\n\n", ct);
+            await http.Response.Body.FlushAsync(ct);
+            _ = PushSummary(user, ctx, GatewayFor(principal, ctx));
+            foreach (var q in ctx.Feed.LatestQuotes) await Write(new LiveEvent("quote", WebJson.Quote(q)));
+            await http.Response.Body.FlushAsync(ct);
+            await foreach (var e in reader.ReadAllAsync(ct))
+            {
+                await Write(e);
+                await http.Response.Body.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the page went away or the node stops
+        }
+        finally
+        {
+            ctx.Feed.Unsubscribe(id);
+        }
+
+        Task Write(LiveEvent e) => http.Response.WriteAsync($"event: {e.Name}\ndata: {e.Data}\n\n", ct);
+    }
+
+    private static readonly HashSet<CommandKind> WebCommands =
+    [
+        CommandKind.Add, CommandKind.Quote, CommandKind.Buy, CommandKind.CommitBuy, CommandKind.CancelBuy, CommandKind.Sell,
+        CommandKind.CommitSell, CommandKind.CancelSell, CommandKind.SetBuyAmount, CommandKind.SetBuyTrigger, CommandKind.CancelSetBuy,
+        CommandKind.SetSellAmount, CommandKind.SetSellTrigger, CommandKind.CancelSetSell,
+    ];
+
+    /// <summary>POST /api/accounts/{user}/{command}: every user command but DUMPLOG and DISPLAY_SUMMARY (GETs).</summary>
+    private static async Task<IResult> Command(string user, string command, CommandArgs? body, ClaimsPrincipal principal, WebContext ctx, HttpContext http)
+    {
+        if (!Owns(principal, user)) return NotYours();
+        if (!CommandNames.TryParse(command.Replace('-', '_'), out var kind) || !WebCommands.Contains(kind))
+            return Error(404, $"unknown command '{command}'");
+        body ??= new CommandArgs();
+        var gateway = GatewayFor(principal, ctx);
+        var tx = TxNumberGenerator.Shared.Next();
+        var shape = LineParser.ShapeOf(kind);
+        string? symbol = null;
+        var amount = 0m;
+        string? invalid = null;
+        if (shape.Contains("symbol"))
+        {
+            symbol = body.Symbol?.Trim();
+            if (!Rules.IsValidSymbol(symbol)) invalid = $"invalid symbol '{symbol}' (1-3 letters A-Z)";
+        }
+        if (invalid is null && (shape.Contains("amount") || shape.Contains("price")) && !Rules.TryParseAmount((body.Amount ?? "").Trim(), out amount, out invalid))
+        {
+            // invalid holds the rules' message
+        }
+        if (invalid is not null)
+        {
+            // Refused before any account, like a bad TCP line: audited as an errorEvent.
+            await gateway.RecordRejected(tx, null, kind.Name(), user, invalid);
+            return Results.Json(new { ok = false, txNum = tx, command = kind.Name(), error = invalid }, statusCode: 400);
+        }
+
+        var reply = await gateway.Execute(new TradeRequest(tx, kind, user, symbol, amount), http.RequestAborted);
+        await PushSummary(user, ctx, gateway);
+        if (!reply.Ok) return Results.Json(new { ok = false, txNum = tx, command = kind.Name(), error = reply.Error }, statusCode: 422);
+        return Results.Json(new { ok = true, txNum = tx, command = kind.Name(), body = reply.Body, result = Parse(kind, reply.Body) });
+    }
+
+    /// <summary>The QUOTE / BUY / SELL body as fields (docs/PROTOCOL.md, AccountReplies).</summary>
+    private static object? Parse(CommandKind kind, string? body)
+    {
+        if (body is null) return null;
+        var f = body.Split(',');
+        return kind switch
+        {
+            CommandKind.Quote when f.Length >= 4 => new { price = decimal.Parse(f[0], CultureInfo.InvariantCulture), symbol = f[1], quoteTimeMs = long.Parse(f[3], CultureInfo.InvariantCulture) },
+            CommandKind.Buy or CommandKind.Sell when f.Length >= 5 => new
+            {
+                shares = int.Parse(f[0], CultureInfo.InvariantCulture), symbol = f[1], price = decimal.Parse(f[2], CultureInfo.InvariantCulture),
+                amount = decimal.Parse(f[3], CultureInfo.InvariantCulture), quoteTimeMs = long.Parse(f[4], CultureInfo.InvariantCulture),
+            },
+            _ => null,
+        };
+    }
+
+    // ----- DUMPLOG -----
+
+    private static Task<IResult> UserDumpLog(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http) =>
+        Owns(principal, user) ? DumpLog(user, GatewayFor(principal, ctx), ctx, http) : Task.FromResult(NotYours());
+
+    private static Task<IResult> AdminDumpLog(WebContext ctx, HttpContext http) => DumpLog(null, ctx.AdminGateway, ctx, http);
+
+    /// <summary>DUMPLOG into web/&lt;name&gt;-&lt;tx&gt;.xml under the dump directory, then the file as a download.</summary>
+    private static async Task<IResult> DumpLog(string? user, ITradeGateway gateway, WebContext ctx, HttpContext http)
+    {
+        var tx = TxNumberGenerator.Shared.Next();
+        var name = $"{user ?? "system"}-{tx.ToString(CultureInfo.InvariantCulture)}.xml";
+        var reply = await gateway.Execute(new TradeRequest(tx, CommandKind.DumpLog, user, FileName: $"web/{name}"), http.RequestAborted);
+        if (!reply.Ok) return Error(user is not null && reply.Error!.StartsWith("unknown user", StringComparison.Ordinal) ? 404 : 422, reply.Error!);
+        var path = Path.Combine(ctx.Options.EffectiveDumpDirectory, "web", name);
+        return Results.File(path, "application/xml", name);
+    }
+
+    // ----- admin -----
+
+    private static IResult IssueClaimCode(ClaimCodeRequest body, WebContext ctx)
+    {
+        var userId = body.UserId?.Trim() ?? "";
+        if (!Rules.IsValidUserId(userId)) return Error(400, "invalid user id (1-64 characters of A-Z a-z 0-9 _ -)");
+        if (ctx.Users.Find(userId) is not null) return Error(409, "this account already has a web login");
+        var code = ctx.Users.IssueClaimCode(userId);
+        return Results.Json(new { userId, code, expiresInHours = WebUserStore.ClaimCodeLifetime.TotalHours });
+    }
+
+    private static async Task<IResult> ClusterView(WebContext ctx)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(ctx.System);
+        var members = cluster.State.Members.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray() }).ToArray();
+        object shards;
+        try
+        {
+            var stats = await ctx.AccountRegion.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10));
+            shards = stats.Regions.Select(r => new
+            {
+                address = r.Key.ToString(),
+                shards = r.Value.Stats.Count,
+                entities = r.Value.Stats.Values.Sum(),
+                failed = r.Value.Failed.Count,
+            }).ToArray();
+        }
+        catch (Exception ex)
+        {
+            shards = new { error = ex.Message };
+        }
+        return Results.Json(new { self = cluster.SelfAddress.ToString(), leader = cluster.State.Leader?.ToString(), members, shardRegions = shards });
+    }
+}

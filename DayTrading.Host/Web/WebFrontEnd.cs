@@ -1,0 +1,145 @@
+using System.Net;
+using System.Security.Claims;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using DayTrading.Accounts;
+using DayTrading.Persistence;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DayTrading.Host.Web;
+
+/// <summary>
+/// The web front end of a node: a Kestrel server of its own (started after the TCP edge, stopped before it) with
+/// the REST API (<see cref="WebApi"/>), the live feed and the browser UI (embedded static files).
+/// </summary>
+public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions options, TimeProvider clock, TextWriter readyOutput) : IHostedService
+{
+    public const string AdminUserId = "admin";
+    private WebApplication? _app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var readiness = nodeServices.GetRequiredService<NodeReadiness>();
+        // The TCP edge starts first; it creates the node's audit recorder, which the web shares.
+        await readiness.Edge.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var system = nodeServices.GetRequiredService<ActorSystem>();
+        var registry = nodeServices.GetRequiredService<ActorRegistry>();
+        var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
+        var recorder = await system.ActorSelection("/user/audit-recorder").ResolveOne(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var auditor = await registry.GetAsync<DayTrading.Audit.AuditorKey>(cancellationToken).ConfigureAwait(false);
+        GatewaySettings Settings(bool admin) => new(region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory, admin);
+
+        var store = new WebUserStore(Path.Combine(options.DataDirectory, "web-users.db"), clock);
+        if (options.WebAdminPassword is { Length: > 0 } pw) store.UpsertAdmin(AdminUserId, pw);
+        var feed = new LiveFeed();
+        system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
+        var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Keys are files in the data directory (readable only by whoever can read the journal): unencrypted at rest is expected.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Cookie and antiforgery keys survive a restart of the node: sessions stay valid.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("DayTrading")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(options.DataDirectory), "web-keys")));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            if (options.WebHost is "localhost") k.ListenLocalhost(options.WebPort);
+            else if (options.WebHost is "*" or "0.0.0.0") k.ListenAnyIP(options.WebPort);
+            else k.Listen(IPAddress.Parse(options.WebHost), options.WebPort);
+        });
+        builder.Services.AddSingleton(context);
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        {
+            o.Cookie.Name = "daytrading.auth";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.SlidingExpiration = true;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            // An API answers 401/403; it never redirects to a login page.
+            o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
+            o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
+        });
+        builder.Services.AddAuthorization();
+        builder.Services.AddAntiforgery(o =>
+        {
+            o.HeaderName = WebApi.CsrfHeader;
+            o.Cookie.Name = "daytrading.csrf";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+        });
+
+        var app = builder.Build();
+        var files = new EmbeddedFileProvider(typeof(WebFrontEnd).Assembly, "DayTrading.Host.Web.wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.Use(WebApi.CsrfCheck);
+        WebApi.Map(app);
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // The web front end is secondary to the TCP edge: a node whose web port is taken still serves trading.
+            await app.DisposeAsync().ConfigureAwait(false);
+            await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName}: web front end NOT started on {options.WebHost}:{options.WebPort}: {ex.Message}").ConfigureAwait(false);
+            readiness.Web.TrySetException(ex);
+            return;
+        }
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName} web front end on {uri}").ConfigureAwait(false);
+        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
+        readiness.Web.TrySetResult(uri);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is null) return;
+        await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Everything the endpoints share.</summary>
+public sealed record WebContext(
+    NodeOptions Options,
+    TimeProvider Clock,
+    WebUserStore Users,
+    LiveFeed Feed,
+    ITradeGateway Gateway,
+    ITradeGateway AdminGateway,
+    ActorSystem System,
+    IActorRef AccountRegion)
+{
+    public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
+}
+
+internal static class WebJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static string Quote(DayTrading.Quotes.Quote q) =>
+        JsonSerializer.Serialize(new { symbol = q.Symbol, price = q.Price, timestampMs = q.TimestampMs }, Options);
+}
