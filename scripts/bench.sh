@@ -30,5 +30,8 @@ sed -n '1,/^Errors by reason/p' "$data/report/report.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "node peak memory: $(grep VmHWM /proc/$node/status | awk '{print $2/1024 " MiB"}')"
 for f in "$data"/dumps/*; do
-  [ -f "$f" ] && echo "dump $(basename "$f"): $(grep -c '<userCommand>' "$f") userCommand, $(grep -c '<quoteServer>' "$f") quoteServer (quote hits), $(grep -c '<systemEvent>' "$f") systemEvent, $(stat -c %s "$f") bytes"
+  [ -f "$f" ] || continue
+  echo "dump $(basename "$f"): $(grep -c '<userCommand>' "$f") userCommand, $(grep -c '<quoteServer>' "$f") quoteServer (quote hits), $(grep -c '<systemEvent>' "$f") systemEvent, $(stat -c %s "$f") bytes"
+  echo "systemEvents by command (SET_*_TRIGGER: trigger executions; BUY/SELL: expiries):"
+  grep -A4 '<systemEvent>' "$f" | grep -o '<command>[A-Z_]*' | sort | uniq -c || true
 done
