@@ -6,6 +6,7 @@ using Akka.Remote.Hosting;
 using DayTrading.Accounts;
 using DayTrading.Audit;
 using DayTrading.Edge;
+using DayTrading.Host.Cluster;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
 using DayTrading.Serialization;
@@ -51,8 +52,10 @@ public static class NodeHost
             }
             else
             {
-                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend);
+                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString(), schema: options.DbSchema), HoconAddMode.Prepend);
             }
+            if (options.SbrStableAfter is { } stableAfter) // cluster (issue #7)
+                akka.AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
             akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
                 .AddHocon(hocon, HoconAddMode.Append)
                 .AddDayTradingSerialization()
@@ -67,6 +70,7 @@ public static class NodeHost
                     system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
             }
         });
+        builder.Services.AddClusterAdmin(options); // cluster (issue #7): before the edge, so the ready line can say where it listens
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
         return builder.Build();
@@ -114,11 +118,12 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         {
             "sqlite" => $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}",
             "memory" => "in memory (NOT durable: benchmarks only)",
-            _ => "PostgreSQL",
+            _ => options.DbSchema.Length > 0 ? $"PostgreSQL (schema {options.DbSchema})" : "PostgreSQL",
         };
         var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";
         await readyOutput.WriteLineAsync(
-            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}")
+            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}" +
+            (readiness.Admin.Task.IsCompletedSuccessfully ? $", cluster admin on {readiness.Admin.Task.Result}" : ""))
             .ConfigureAwait(false);
         await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
         readiness.Edge.TrySetResult(_binding.LocalEndPoint);
@@ -134,4 +139,7 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
 public sealed class NodeReadiness
 {
     public TaskCompletionSource<System.Net.IPEndPoint> Edge { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Where the cluster admin channel listens (cluster, issue #7).</summary>
+    public TaskCompletionSource<System.Net.IPEndPoint> Admin { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

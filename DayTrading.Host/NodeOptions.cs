@@ -48,6 +48,20 @@ public sealed record NodeOptions
     public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
     public int EdgeParallelism { get; init; } = 64;
 
+    // --- cluster (issue #7) ---
+    /// <summary>Interface of the cluster admin channel (the `cluster` CLI's server); loopback by default.</summary>
+    public string AdminHost { get; init; } = "127.0.0.1";
+
+    /// <summary>Port of the cluster admin channel; 0: any free port (printed in the ready line); -1: off.</summary>
+    public int AdminPort { get; init; } = 4442;
+
+    /// <summary>PostgreSQL schema of the journal and snapshot tables ("" = the connection's search path).</summary>
+    public string DbSchema { get; init; } = "";
+
+    /// <summary>Split-brain resolver stable-after; null keeps cluster.hocon's.</summary>
+    public TimeSpan? SbrStableAfter { get; init; }
+    // --- end cluster ---
+
     public string ClusterSystemName => "daytrading";
 
     public string SelfAddress => $"akka.tcp://{ClusterSystemName}@{ClusterHost}:{ClusterPort.ToString(CultureInfo.InvariantCulture)}";
@@ -74,6 +88,9 @@ public sealed record NodeOptions
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
+        if (AdminPort is < -1 or > 65535) return "--admin-port must be between 0 and 65535, or -1 (off)";
+        if (!System.Net.IPAddress.TryParse(AdminHost, out _) && AdminHost != "localhost") return $"--admin-host must be an IP address, not '{AdminHost}'";
+        if (SbrStableAfter is { } sbr && sbr <= TimeSpan.Zero) return "--sbr-stable-after-seconds must be positive";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";
         return null;
     }

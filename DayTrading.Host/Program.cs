@@ -31,7 +31,14 @@ var tcpAdmin = new Option<bool?>("--tcp-admin") { Description = "Allow the syste
 var autoTx = new Option<bool>("--auto-tx") { Description = "Fire armed buy/sell triggers (the AutoTxManager); false keeps them armed but idle [DAYTRADING_AUTO_TX]", DefaultValueFactory = _ => Env("DAYTRADING_AUTO_TX") is not { } v || !v.Equals("false", StringComparison.OrdinalIgnoreCase) };
 var triggerRefresh = new Option<int>("--trigger-refresh-seconds") { Description = "Refresh period of quotes for symbols with armed triggers [DAYTRADING_TRIGGER_REFRESH_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_TRIGGER_REFRESH_SECONDS", 60) };
 
-foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
+// cluster (issue #7)
+var adminHost = new Option<string>("--admin-host") { Description = "Interface of the cluster admin channel; keep it on loopback unless the network is trusted [DAYTRADING_ADMIN_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_ADMIN_HOST") ?? defaults.AdminHost };
+var adminPort = new Option<int>("--admin-port") { Description = "Port of the cluster admin channel (0: any free port, -1: off) [DAYTRADING_ADMIN_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_ADMIN_PORT", defaults.AdminPort) };
+var dbSchema = new Option<string>("--db-schema") { Description = "PostgreSQL schema of the journal tables (created if missing; default: the search path) [DAYTRADING_DB_SCHEMA]", DefaultValueFactory = _ => Env("DAYTRADING_DB_SCHEMA") ?? defaults.DbSchema };
+var sbrStableAfter = new Option<int?>("--sbr-stable-after-seconds") { Description = "Split-brain resolver stable-after (default: cluster.hocon's 15 s) [DAYTRADING_SBR_STABLE_AFTER_SECONDS]", DefaultValueFactory = _ => Env("DAYTRADING_SBR_STABLE_AFTER_SECONDS") is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var i) ? i : null };
+root.Subcommands.Add(DayTrading.Host.Cluster.ClusterCommand.Create());
+
+foreach (var o in new Option[] { adminHost, adminPort, dbSchema, sbrStableAfter, nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
 {
     root.Options.Add(o);
 }
@@ -57,6 +64,10 @@ root.SetAction(async (parse, ct) =>
         DumpDirectory = parse.GetValue(dumpDir),
         TcpAdmin = parse.GetValue(tcpAdmin),
         TriggerRefresh = TimeSpan.FromSeconds(parse.GetValue(triggerRefresh)),
+        AdminHost = parse.GetValue(adminHost)!,
+        AdminPort = parse.GetValue(adminPort),
+        DbSchema = parse.GetValue(dbSchema)!,
+        SbrStableAfter = parse.GetValue(sbrStableAfter) is { } sbrSeconds ? TimeSpan.FromSeconds(sbrSeconds) : null,
     };
     var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
     if (error is not null)
