@@ -107,12 +107,13 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         Directory.CreateDirectory(options.EffectiveDumpDirectory);
         var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, options.NodeName, TimeProvider.System,
             options.EffectiveDumpDirectory, options.EffectiveTcpAdmin,
-            options.Journal == "memory" ? null : () => DayTradingPersistence.CreateEventLogReader(system)));
+            options.Journal == "memory" ? null : () => DayTradingPersistence.CreateEventLogReader(system)) { Timeout = options.RequestTimeout });
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,
             Port = options.TcpPort,
             Parallelism = options.EdgeParallelism,
+            RequestTimeout = options.RequestTimeout,
         }).ConfigureAwait(false);
         var journal = options.Journal switch
         {

@@ -60,6 +60,9 @@ public sealed record NodeOptions
 
     /// <summary>Split-brain resolver stable-after; null keeps cluster.hocon's.</summary>
     public TimeSpan? SbrStableAfter { get; init; }
+
+    /// <summary>How long the edge waits for an account's answer before replying "outcome unknown, retry".</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
     // --- end cluster ---
 
     public string ClusterSystemName => "daytrading";
@@ -90,6 +93,7 @@ public sealed record NodeOptions
         if (Shards < 1) return "--shards must be at least 1";
         if (AdminPort is < -1 or > 65535) return "--admin-port must be between 0 and 65535, or -1 (off)";
         if (!System.Net.IPAddress.TryParse(AdminHost, out _) && AdminHost != "localhost") return $"--admin-host must be an IP address, not '{AdminHost}'";
+        if (RequestTimeout <= TimeSpan.Zero) return "--request-timeout-seconds must be positive";
         if (SbrStableAfter is { } sbr && sbr <= TimeSpan.Zero) return "--sbr-stable-after-seconds must be positive";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";
         return null;

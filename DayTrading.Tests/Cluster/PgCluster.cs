@@ -19,7 +19,8 @@ public sealed class ClusterProcessCollection
 
 /// <summary>
 /// Up to a few DayTrading nodes in their own processes on loopback, sharing one PostgreSQL database in a fresh
-/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s.
+/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s,
+/// the edge's request timeout to 10 s (a request to a lost node's shard is answered 'outcome unknown' sooner and resent).
 /// </summary>
 public sealed class PgCluster : IAsyncDisposable
 {
@@ -56,7 +57,7 @@ public sealed class PgCluster : IAsyncDisposable
         "--journal", "postgresql", "--connection-string", ConnectionString, "--db-schema", Schema,
         "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
         "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
-        "--sbr-stable-after-seconds", "3",
+        "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "10",
     ];
 
     /// <summary>Starts <paramref name="count"/> nodes: the seed first, then the others together.</summary>
