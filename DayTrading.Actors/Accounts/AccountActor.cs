@@ -80,10 +80,13 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         Command<TradeRequest>(OnRequest);
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<ExpiryDue>(_ => ExpireDue());
+        // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
+        // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).
+        Command<StopAccount>(_ => Context.Stop(Self));
         Command<ReceiveTimeout>(_ =>
         {
             // An account with pending reservations stays alive: its expiry timer must fire even if the user is gone.
-            if (!_state.HasPending) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            if (!_state.HasPending) Context.Parent.Tell(new Passivate(StopAccount.Instance));
         });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));

@@ -16,6 +16,13 @@ public sealed record AccountsOptions(string ServerName, string JournalPluginId, 
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
+/// <summary>Stops an account after what it is doing (local only: from its shard, or itself via Passivate).</summary>
+public sealed class StopAccount
+{
+    public static readonly StopAccount Instance = new();
+    private StopAccount() { }
+}
+
 public static class AccountsSetup
 {
     public const string TypeName = "account";
@@ -35,5 +42,6 @@ public static class AccountsSetup
                 StateStoreMode = StateStoreMode.DData,
                 // Accounts passivate themselves: one with pending reservations must live to expire them.
                 ShouldPassivateIdleEntities = false,
+                HandOffStopMessage = StopAccount.Instance,
             });
 }
