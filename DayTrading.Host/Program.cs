@@ -38,8 +38,10 @@ var dbSchema = new Option<string>("--db-schema") { Description = "PostgreSQL sch
 var sbrStableAfter = new Option<int?>("--sbr-stable-after-seconds") { Description = "Split-brain resolver stable-after (default: cluster.hocon's 15 s) [DAYTRADING_SBR_STABLE_AFTER_SECONDS]", DefaultValueFactory = _ => Env("DAYTRADING_SBR_STABLE_AFTER_SECONDS") is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var i) ? i : null };
 var requestTimeout = new Option<int>("--request-timeout-seconds") { Description = "How long the edge waits for an account before answering 'outcome unknown, retry' [DAYTRADING_REQUEST_TIMEOUT_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_REQUEST_TIMEOUT_SECONDS", 30) };
 root.Subcommands.Add(DayTrading.Host.Cluster.ClusterCommand.Create());
+foreach (var o in new Option[] { adminHost, adminPort, dbSchema, sbrStableAfter, requestTimeout }) root.Options.Add(o);
+// end cluster
 
-foreach (var o in new Option[] { adminHost, adminPort, dbSchema, sbrStableAfter, requestTimeout, nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin })
 {
     root.Options.Add(o);
 }
