@@ -6,6 +6,7 @@ using Akka.Remote.Hosting;
 using DayTrading.Accounts;
 using DayTrading.Audit;
 using DayTrading.Edge;
+using DayTrading.Host.Cluster;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
 using DayTrading.Serialization;
@@ -45,7 +46,7 @@ public static class NodeHost
             }
             else
             {
-                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString()), HoconAddMode.Prepend);
+                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString(), schema: options.DbSchema), HoconAddMode.Prepend);
             }
             akka.ConfigureLoggers(l =>
             {
@@ -53,6 +54,8 @@ public static class NodeHost
                 l.ClearLoggers();
                 l.AddLogger<AkkaRuntimeLogger>();
             });
+            if (options.SbrStableAfter is { } stableAfter) // cluster (issue #7)
+                akka.AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
             akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
                 .AddHocon(hocon, HoconAddMode.Append)
                 .AddDayTradingSerialization()
@@ -70,6 +73,7 @@ public static class NodeHost
                     system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
             }
         });
+        builder.Services.AddClusterAdmin(options); // cluster (issue #7): before the edge, so the ready line can say where it listens
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
         // Web front end (after the edge: it shares the edge's audit recorder).
@@ -107,22 +111,24 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
         var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
         var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, auditor, options.NodeName, TimeProvider.System,
-            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin));
+            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin) { Timeout = options.RequestTimeout });
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,
             Port = options.TcpPort,
             Parallelism = options.EdgeParallelism,
+            RequestTimeout = options.RequestTimeout,
         }).ConfigureAwait(false);
         var journal = options.Journal switch
         {
             "sqlite" => $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}",
             "memory" => "in memory (NOT durable: benchmarks only)",
-            _ => "PostgreSQL",
+            _ => options.DbSchema.Length > 0 ? $"PostgreSQL (schema {options.DbSchema})" : "PostgreSQL",
         };
         var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";
         await readyOutput.WriteLineAsync(
-            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}")
+            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}" +
+            (readiness.Admin.Task.IsCompletedSuccessfully ? $", cluster admin on {readiness.Admin.Task.Result}" : ""))
             .ConfigureAwait(false);
         await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
         readiness.Edge.TrySetResult(_binding.LocalEndPoint);
@@ -141,4 +147,6 @@ public sealed class NodeReadiness
 
     /// <summary>The web front end's base address (http://host:port), once it listens.</summary>
     public TaskCompletionSource<Uri> Web { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Where the cluster admin channel listens (cluster, issue #7).</summary>
+    public TaskCompletionSource<System.Net.IPEndPoint> Admin { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -62,6 +62,22 @@ public sealed record NodeOptions
     public int WebPort { get; init; } = 8080;
     /// <summary>When set, the web user "admin" exists with this password and administrator rights.</summary>
     public string? WebAdminPassword { get; init; }
+    // --- cluster (issue #7) ---
+    /// <summary>Interface of the cluster admin channel (the `cluster` CLI's server); loopback by default.</summary>
+    public string AdminHost { get; init; } = "127.0.0.1";
+
+    /// <summary>Port of the cluster admin channel; 0: any free port (printed in the ready line); -1: off.</summary>
+    public int AdminPort { get; init; } = 4442;
+
+    /// <summary>PostgreSQL schema of the journal and snapshot tables ("" = the connection's search path).</summary>
+    public string DbSchema { get; init; } = "";
+
+    /// <summary>Split-brain resolver stable-after; null keeps cluster.hocon's.</summary>
+    public TimeSpan? SbrStableAfter { get; init; }
+
+    /// <summary>How long the edge waits for an account's answer before replying "outcome unknown, retry".</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    // --- end cluster ---
 
     public string ClusterSystemName => "daytrading";
 
@@ -90,6 +106,10 @@ public sealed record NodeOptions
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535 || WebPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
         if (!RuntimeLog.Levels.Contains(LogLevel, StringComparer.OrdinalIgnoreCase)) return $"--log-level must be one of {string.Join(", ", RuntimeLog.Levels)}";
+        if (AdminPort is < -1 or > 65535) return "--admin-port must be between 0 and 65535, or -1 (off)";
+        if (!System.Net.IPAddress.TryParse(AdminHost, out _) && AdminHost != "localhost") return $"--admin-host must be an IP address, not '{AdminHost}'";
+        if (RequestTimeout <= TimeSpan.Zero) return "--request-timeout-seconds must be positive";
+        if (SbrStableAfter is { } sbr && sbr <= TimeSpan.Zero) return "--sbr-stable-after-seconds must be positive";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";
         return null;
     }

@@ -40,6 +40,16 @@ var webPort = new Option<int>("--web-port") { Description = "Port of the web fro
 var webAdminPassword = new Option<string?>("--web-admin-password") { Description = "Password of the web user 'admin' (administrator); unset: no admin login [DAYTRADING_WEB_ADMIN_PASSWORD]", DefaultValueFactory = _ => Env("DAYTRADING_WEB_ADMIN_PASSWORD") };
 foreach (var o in new Option[] { web, webHost, webPort, webAdminPassword }) root.Options.Add(o);
 
+// cluster (issue #7)
+var adminHost = new Option<string>("--admin-host") { Description = "Interface of the cluster admin channel; keep it on loopback unless the network is trusted [DAYTRADING_ADMIN_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_ADMIN_HOST") ?? defaults.AdminHost };
+var adminPort = new Option<int>("--admin-port") { Description = "Port of the cluster admin channel (0: any free port, -1: off) [DAYTRADING_ADMIN_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_ADMIN_PORT", defaults.AdminPort) };
+var dbSchema = new Option<string>("--db-schema") { Description = "PostgreSQL schema of the journal tables (created if missing; default: the search path) [DAYTRADING_DB_SCHEMA]", DefaultValueFactory = _ => Env("DAYTRADING_DB_SCHEMA") ?? defaults.DbSchema };
+var sbrStableAfter = new Option<int?>("--sbr-stable-after-seconds") { Description = "Split-brain resolver stable-after (default: cluster.hocon's 15 s) [DAYTRADING_SBR_STABLE_AFTER_SECONDS]", DefaultValueFactory = _ => Env("DAYTRADING_SBR_STABLE_AFTER_SECONDS") is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var i) ? i : null };
+var requestTimeout = new Option<int>("--request-timeout-seconds") { Description = "How long the edge waits for an account before answering 'outcome unknown, retry' [DAYTRADING_REQUEST_TIMEOUT_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_REQUEST_TIMEOUT_SECONDS", 30) };
+root.Subcommands.Add(DayTrading.Host.Cluster.ClusterCommand.Create());
+foreach (var o in new Option[] { adminHost, adminPort, dbSchema, sbrStableAfter, requestTimeout }) root.Options.Add(o);
+// end cluster
+
 foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
 {
     root.Options.Add(o);
@@ -72,6 +82,11 @@ root.SetAction(async (parse, ct) =>
         WebHost = parse.GetValue(webHost)!,
         WebPort = parse.GetValue(webPort),
         WebAdminPassword = parse.GetValue(webAdminPassword),
+        AdminHost = parse.GetValue(adminHost)!,
+        AdminPort = parse.GetValue(adminPort),
+        DbSchema = parse.GetValue(dbSchema)!,
+        SbrStableAfter = parse.GetValue(sbrStableAfter) is { } sbrSeconds ? TimeSpan.FromSeconds(sbrSeconds) : null,
+        RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(requestTimeout)),
     };
     var error = options.Validate() ?? (LatencyProfile.TryParse(options.QuoteLatency, out _, out var latencyError) ? null : latencyError);
     if (error is not null)

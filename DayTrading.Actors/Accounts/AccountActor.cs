@@ -92,11 +92,14 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         Command<TradeRequest>(OnRequest);
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<ExpiryDue>(_ => ExpireDue());
+        // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
+        // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).
+        Command<StopAccount>(_ => Context.Stop(Self));
         Command<IdleCheck>(_ =>
         {
             // An account with pending reservations stays alive: its expiry timer must fire even if the user is gone.
             var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
-            if (!_state.HasPending && Now - _lastActivityMs >= idle.TotalMilliseconds) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            if (!_state.HasPending && Now - _lastActivityMs >= idle.TotalMilliseconds) Context.Parent.Tell(new Passivate(StopAccount.Instance));
         });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));

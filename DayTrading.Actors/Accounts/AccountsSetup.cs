@@ -19,6 +19,13 @@ public sealed record AccountsOptions(string ServerName, string JournalPluginId, 
     public bool AuditAll { get; init; } = true;
 }
 
+/// <summary>Stops an account after what it is doing (local only: from its shard, or itself via Passivate).</summary>
+public sealed class StopAccount
+{
+    public static readonly StopAccount Instance = new();
+    private StopAccount() { }
+}
+
 public static class AccountsSetup
 {
     public const string TypeName = "account";
@@ -38,5 +45,6 @@ public static class AccountsSetup
                 StateStoreMode = StateStoreMode.DData,
                 // Accounts passivate themselves: one with pending reservations must live to expire them.
                 ShouldPassivateIdleEntities = false,
+                HandOffStopMessage = StopAccount.Instance,
             });
 }

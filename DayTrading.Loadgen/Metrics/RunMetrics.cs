@@ -71,6 +71,9 @@ public sealed partial class RunMetrics
     public long SchedulerLagCount;
     public long WarmupCount;
     public long Retries;
+
+    /// <summary>Answers "outcome unknown" (the node timed out waiting for the account), each resent.</summary>
+    public long UnknownOutcomes;
     public long Reconnects;
     public long InFlight;
     public long Sent;

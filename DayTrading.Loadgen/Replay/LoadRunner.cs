@@ -273,7 +273,17 @@ public sealed class LoadRunner
             Interlocked.Increment(ref _metrics.Sent);
             try
             {
-                return (await client.SendAsync(cmd.Line, ct).ConfigureAwait(false), attempt);
+                var response = await client.SendAsync(cmd.Line, ct).ConfigureAwait(false);
+                // The node gave up waiting for the account (its shard was moving, e.g. a node was lost): the request
+                // may or may not have been applied. Resend it (same run id and N: applied at most once) before the
+                // user's next one, so the user's requests still take effect in order.
+                if (!response.Ok && response.Reason?.Contains("outcome is unknown", StringComparison.Ordinal) == true && attempt <= _options.MaxRetries)
+                {
+                    Interlocked.Increment(ref _metrics.Retries);
+                    Interlocked.Increment(ref _metrics.UnknownOutcomes);
+                    continue;
+                }
+                return (response, attempt);
             }
             catch (IOException ex) when (!ct.IsCancellationRequested)
             {

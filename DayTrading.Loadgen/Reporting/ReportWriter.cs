@@ -69,7 +69,7 @@ public static class ReportWriter
         if (r.SchedulerLagRequests > 0 && r.SchedulerLag is { } lag)
             yield return $"generator lag (sent late with nothing blocking: timer/CPU of the load generator): {r.SchedulerLagRequests} requests; " +
                          $"p50 {F(lag.P50Ms)} ms, p99 {F(lag.P99Ms)} ms, max {F(lag.MaxMs)} ms";
-        yield return $"warm-up results excluded: {r.WarmupExcluded}; resends after a broken connection: {r.Retries}; reconnects: {r.Reconnects}" +
+        yield return $"warm-up results excluded: {r.WarmupExcluded}; resends (broken connection or 'outcome unknown'): {r.Retries}; reconnects: {r.Reconnects}" +
                      (r.StoppedEarly ? "; stopped early" : "");
         if (r.FatalError is { } fe) yield return $"RUN FAILED: {fe}";
     }

@@ -14,6 +14,19 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public int EdgePort { get; private set; }
 
+    /// <summary>Port of the cluster admin channel, from the ready line (0 when the line does not say).</summary>
+    public int AdminPort { get; private set; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Waits for the process to end by itself (e.g. after it left the cluster).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     public IReadOnlyList<string> Output
     {
         get { lock (_output) return _output.ToArray(); }
@@ -21,6 +34,28 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>Starts <c>DayTrading.Host</c> with <paramref name="arguments"/> and waits for its ready line.</summary>
     public static async Task<NodeProcess> StartAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var node = Launch(arguments);
+        await node.WaitUntilReadyAsync(timeout);
+        return node;
+    }
+
+    /// <summary>Waits for the ready line of a node started with <see cref="Launch"/>.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            EdgePort = await _ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            await DisposeAsync();
+            throw new TimeoutException($"node not ready in time:\n{string.Join("\n", Output)}");
+        }
+    }
+
+    /// <summary>Starts <c>DayTrading.Host</c> without waiting for its ready line.</summary>
+    public static NodeProcess Launch(IEnumerable<string> arguments)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "DayTrading.Host.dll");
         var psi = new ProcessStartInfo("dotnet")
@@ -39,15 +74,6 @@ public sealed partial class NodeProcess : IAsyncDisposable
         node._process.EnableRaisingEvents = true;
         node._process.Exited += (_, _) => node._ready.TrySetException(new InvalidOperationException(
             $"node exited with code {node._process.ExitCode} before it was ready:\n{string.Join("\n", node.Output)}"));
-        try
-        {
-            node.EdgePort = await node._ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(90));
-        }
-        catch (TimeoutException)
-        {
-            await node.DisposeAsync();
-            throw new TimeoutException($"node not ready in time:\n{string.Join("\n", node.Output)}");
-        }
         return node;
     }
 
@@ -56,11 +82,17 @@ public sealed partial class NodeProcess : IAsyncDisposable
         if (line is null) return;
         lock (_output) _output.Add(line);
         var m = ReadyLine().Match(line);
-        if (m.Success) _ready.TrySetResult(int.Parse(m.Groups[1].Value));
+        if (!m.Success) return;
+        var admin = AdminLine().Match(line);
+        if (admin.Success) AdminPort = int.Parse(admin.Groups[1].Value);
+        _ready.TrySetResult(int.Parse(m.Groups[1].Value));
     }
 
     [GeneratedRegex(@"ready: TCP edge on [^\s]+:(\d+),")]
     private static partial Regex ReadyLine();
+
+    [GeneratedRegex(@"cluster admin on [^\s]+:(\d+)")]
+    private static partial Regex AdminLine();
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing, exactly what a crash does.</summary>
     public void Kill()

@@ -1,0 +1,257 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+
+namespace DayTrading.Cluster;
+
+public sealed record ClusterAdminOptions
+{
+    /// <summary>Loopback by default: the channel has no authentication, so only the machine's own users reach it.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = ClusterAdminProtocol.DefaultPort;
+
+    /// <summary>The shard type whose regions <c>shards</c> reports and whose coordinator <c>singletons</c> locates.</summary>
+    public string ShardTypeName { get; init; } = "account";
+
+    /// <summary>Singletons (manager actor names under /user) that <c>singletons</c> locates.</summary>
+    public IReadOnlyList<string> Singletons { get; init; } = ["quote-manager", "auto-tx-manager"];
+
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// The node's membership admin channel: plain TCP, one request line per connection
+/// (<see cref="ClusterAdminProtocol"/>), answered from this node's view of the cluster. The CLI
+/// (<c>DayTrading.Host cluster &lt;verb&gt; --node host:port</c>) is its client.
+/// </summary>
+public sealed class ClusterAdminServer : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly ClusterAdminOptions _options;
+    private readonly TcpListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+
+    private ClusterAdminServer(ActorSystem system, ClusterAdminOptions options)
+    {
+        _system = system;
+        _options = options;
+        var address = options.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+        _listener = new TcpListener(address, options.Port);
+        _listener.Start();
+        LocalEndPoint = (IPEndPoint)_listener.LocalEndpoint;
+        _accepting = Task.Run(AcceptLoop);
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    public static ClusterAdminServer Start(ActorSystem system, ClusterAdminOptions options) => new(system, options);
+
+    private async Task AcceptLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            _ = Task.Run(() => Serve(client));
+        }
+    }
+
+    private async Task Serve(TcpClient client)
+    {
+        using var _ = client;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            var stream = client.GetStream();
+            var reader = new StreamReader(stream, Encoding.UTF8);
+            var line = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false) ?? "";
+            string answer;
+            try
+            {
+                answer = "OK\n" + await HandleAsync(line.Trim()).ConfigureAwait(false) + "\n";
+            }
+            catch (AdminException e)
+            {
+                answer = "ERR " + e.Message + "\n";
+            }
+            catch (Exception e)
+            {
+                answer = $"ERR {e.GetType().Name}: {e.Message}\n";
+            }
+            var bytes = Encoding.UTF8.GetBytes(answer);
+            await stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
+            await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+            client.Client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception)
+        {
+            // the client went away or was too slow: nothing to answer to
+        }
+    }
+
+    private sealed class AdminException(string message) : Exception(message);
+
+    /// <summary>Answers one request line with its JSON document; throws <see cref="AdminException"/> for a refusal.</summary>
+    public async Task<string> HandleAsync(string line)
+    {
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var verb = parts.Length > 0 ? parts[0].ToLowerInvariant() : "";
+        var argument = parts.Length > 1 ? parts[1] : null;
+        if (parts.Length > 2) throw new AdminException($"too many arguments in '{line}'");
+        var cluster = Akka.Cluster.Cluster.Get(_system);
+        switch (verb)
+        {
+            case "members":
+                return Serialize(Members(cluster));
+            case "join":
+            {
+                var address = ParseAddress(argument, verb);
+                cluster.Join(address);
+                return Serialize(new VerbDone(verb, address.ToString(), $"{cluster.SelfAddress} asked to join the cluster at {address}"));
+            }
+            case "leave":
+            case "down":
+            {
+                var address = ParseAddress(argument, verb);
+                var member = cluster.State.Members.FirstOrDefault(m => m.Address == address);
+                if (member is null)
+                    throw new AdminException($"unknown address {address}: not a member of the cluster seen by {cluster.SelfAddress}");
+                if (verb == "leave")
+                {
+                    cluster.Leave(address);
+                    return Serialize(new VerbDone(verb, address.ToString(), $"{address} is leaving (was {member.Status}): it hands its shards and singletons over, then exits"));
+                }
+                cluster.Down(address);
+                return Serialize(new VerbDone(verb, address.ToString(), $"{address} marked down (was {member.Status}); it will be removed from the cluster"));
+            }
+            case "shards":
+                return Serialize(await Shards().ConfigureAwait(false));
+            case "singletons":
+                return Serialize(await Singletons(cluster).ConfigureAwait(false));
+            case "":
+                throw new AdminException($"empty request; verbs: {string.Join(", ", ClusterAdminProtocol.Verbs)}");
+            default:
+                throw new AdminException($"unknown verb '{verb}'; verbs: {string.Join(", ", ClusterAdminProtocol.Verbs)}");
+        }
+    }
+
+    private static string Serialize<T>(T value) => JsonSerializer.Serialize(value, ClusterAdminProtocol.Json);
+
+    private Address ParseAddress(string? text, string verb)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new AdminException($"{verb} needs an address (host:port or akka.tcp://{_system.Name}@host:port)");
+        var full = text.Contains("://", StringComparison.Ordinal) ? text : $"akka.tcp://{_system.Name}@{text}";
+        try
+        {
+            var address = Address.Parse(full);
+            if (address.Host is null || address.Port is null or <= 0) throw new UriFormatException("no host or port");
+            return address;
+        }
+        catch (Exception e) when (e is not AdminException)
+        {
+            throw new AdminException($"'{text}' is not an address (host:port or akka.tcp://{_system.Name}@host:port): {e.Message}");
+        }
+    }
+
+    private static MembersReport Members(Akka.Cluster.Cluster cluster)
+    {
+        var state = cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var members = state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
+            .OrderBy(m => m.Address.Host, StringComparer.Ordinal).ThenBy(m => m.Address.Port)
+            .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), m.Roles.OrderBy(r => r, StringComparer.Ordinal).ToArray(),
+                !unreachable.Contains(m.Address), m.Address == state.Leader, m.Address == cluster.SelfAddress))
+            .ToArray();
+        return new MembersReport(cluster.SelfAddress.ToString(), state.Leader?.ToString(), members);
+    }
+
+    private async Task<ShardsReport> Shards()
+    {
+        IActorRef region;
+        try
+        {
+            region = ClusterSharding.Get(_system).ShardRegion(_options.ShardTypeName);
+        }
+        catch (ArgumentException)
+        {
+            throw new AdminException($"no shard region '{_options.ShardTypeName}' on this node");
+        }
+        var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(_options.AskTimeout), _options.AskTimeout + TimeSpan.FromSeconds(2))
+            .ConfigureAwait(false);
+        var regions = stats.Regions
+            .OrderBy(r => r.Key.Host, StringComparer.Ordinal).ThenBy(r => r.Key.Port)
+            .Select(r => new RegionInfo(r.Key.ToString(),
+                r.Value.Stats.OrderBy(s => int.TryParse(s.Key, out var n) ? n : int.MaxValue).ThenBy(s => s.Key, StringComparer.Ordinal)
+                    .Select(s => new ShardInfo(s.Key, s.Value)).ToArray()))
+            .ToArray();
+        // Shards whose stats did not come back in time (a region being handed over, an unreachable node).
+        var failedShards = stats.Regions.SelectMany(r => r.Value.Failed.Select(f => $"{r.Key} shard {f}")).ToArray();
+        return new ShardsReport(_options.ShardTypeName, regions, failedShards);
+    }
+
+    private async Task<SingletonsReport> Singletons(Akka.Cluster.Cluster cluster)
+    {
+        var up = cluster.State.Members.Where(m => m.Status == MemberStatus.Up || m.Status == MemberStatus.Leaving).ToArray();
+        var oldest = up.Length == 0 ? null : up.Aggregate((a, b) => b.IsOlderThan(a) ? b : a).Address.ToString();
+        // A singleton runs as a child of its manager on the oldest node: Akka.Hosting names it after the singleton,
+        // plain Akka "singleton" (the sharding coordinator's manager).
+        var paths = _options.Singletons.Select(n => (Name: n, Paths: new[] { $"/user/{n}/{n}", $"/user/{n}/singleton" }))
+            .Append((Name: $"sharding coordinator ({_options.ShardTypeName})", Paths: [$"/system/sharding/{_options.ShardTypeName}Coordinator/singleton"]))
+            .ToArray();
+        async Task<SingletonInfo> Locate(string name, string[] candidates)
+        {
+            var probes = up.Select(async m =>
+            {
+                foreach (var path in candidates)
+                {
+                    try
+                    {
+                        var id = await _system.ActorSelection(m.Address + path).Ask<ActorIdentity>(new Identify(name), TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                        if (id.Subject is not null) return m.Address.ToString();
+                    }
+                    catch (Exception)
+                    {
+                        // the node did not answer
+                    }
+                }
+                return null;
+            });
+            var found = (await Task.WhenAll(probes).ConfigureAwait(false)).Where(a => a is not null).ToArray();
+            return new SingletonInfo(name, found.Length > 0 ? string.Join(" AND ", found) : null, oldest);
+        }
+        return new SingletonsReport(await Task.WhenAll(paths.Select(p => Locate(p.Name, p.Paths))).ConfigureAwait(false));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        try
+        {
+            await _accepting.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // stopping
+        }
+        _stop.Dispose();
+    }
+}

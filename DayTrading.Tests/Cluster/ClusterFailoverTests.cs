@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using DayTrading.Accounts;
+using DayTrading.Cluster;
+using DayTrading.Loadgen.Client;
+using DayTrading.Loadgen.Metrics;
+using DayTrading.Loadgen.Replay;
+using DayTrading.Loadgen.Workloads;
+using DayTrading.Tests.Support;
+using Xunit;
+
+namespace DayTrading.Tests.Cluster;
+
+/// <summary>
+/// Three nodes on PostgreSQL, the 10-user workload replayed through all three TCP edges under one run id (the
+/// Loadgen runner, which resends a request whose connection broke on another node with the same N); one node is
+/// lost part-way. At the end every account equals the pure domain run over the outcomes, as in
+/// CrashDurabilityTests. Triggers are off (--auto-tx false) so their timing does not enter the comparison.
+/// </summary>
+[Collection(ClusterProcessCollection.Name)]
+public sealed class ClusterFailoverTests(ITestOutputHelper output)
+{
+    private const string UnknownOutcome = "the outcome is unknown";
+
+    [SharedDataFact]
+    public async Task A_node_killed_mid_workload_the_others_carry_on_and_it_is_removed()
+    {
+        var (cluster, victim, answers, outcome, _) = await RunWithNodeLoss(graceful: false);
+        await using var _ = cluster;
+        Assert.Null(outcome.FatalError);
+
+        // The split-brain resolver (keep-majority) downs the dead node: members no longer list it.
+        var survivor = cluster.Nodes.First(n => n != victim);
+        var members = await PgCluster.WaitForMembers(survivor,
+            r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up" && m.Reachable), TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(members.Members, m => m.Address == cluster.AddressOf(victim));
+        output.WriteLine(ClusterAdminProtocol.Format(members));
+        await AssertBooksMatchReference(cluster, survivor, answers);
+    }
+
+    [SharedDataFact]
+    public async Task A_node_leaving_gracefully_mid_workload_fails_no_request()
+    {
+        var (cluster, victim, answers, outcome, metrics) = await RunWithNodeLoss(graceful: true);
+        await using var _ = cluster;
+        Assert.Null(outcome.FatalError);
+        Assert.Equal(0, metrics.UnknownOutcomes); // no request timed out while shards and singletons handed over
+        Assert.DoesNotContain(answers.Values, r => r.Reason?.Contains(UnknownOutcome) == true);
+
+        var survivor = cluster.Nodes.First(n => n != victim);
+        await PgCluster.WaitForMembers(survivor, r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up" && m.Reachable), TimeSpan.FromSeconds(60));
+        await AssertBooksMatchReference(cluster, survivor, answers);
+    }
+
+    private async Task<(PgCluster Cluster, NodeProcess Victim, ConcurrentDictionary<int, EdgeResponse> Answers, LoadOutcome Outcome, RunMetrics Metrics)> RunWithNodeLoss(bool graceful)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cluster = new PgCluster(autoTx: false);
+        try
+        {
+            await cluster.StartAsync(3);
+            await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
+            var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+            // A node that is neither the seed nor the oldest (the singletons and the coordinator stay put): its shards
+            // move. (Losing the oldest also moves the coordinator, which on a loaded 2-core machine was seen to take
+            // longer than the 10 s request timeout: the runner then resends, but the graceful case asserts none.)
+            var victim = cluster.Nodes[2];
+            var answers = new ConcurrentDictionary<int, EdgeResponse>();
+            var lossAt = commands.Count * 3 / 10;
+            Task? loss = null;
+            var lossStarted = 0;
+            var runId = "cluster-" + (graceful ? "leave" : "kill") + "-" + Guid.NewGuid().ToString("N")[..8];
+            var metrics = new RunMetrics();
+            var runner = new LoadRunner(new LoadOptions
+            {
+                Targets = cluster.Nodes.Select(n => new Target("127.0.0.1", n.EdgePort)).ToArray(),
+                ConnectionsPerTarget = 2,
+                RunId = runId,
+                SkipAdminDump = true,
+                MaxRetries = 10,
+            }, metrics, output.WriteLine)
+            {
+                OnAnswer = (c, r, _) =>
+                {
+                    answers[c.LineNumber] = r;
+                    if (answers.Count >= lossAt && Interlocked.Exchange(ref lossStarted, 1) == 0)
+                    {
+                        loss = Task.Run(async () =>
+                        {
+                            output.WriteLine($"{(graceful ? "SIGTERM" : "SIGKILL")} {cluster.AddressOf(victim)} after {answers.Count} answers");
+                            if (graceful) Assert.Equal(0, await victim.StopGracefullyAsync(TimeSpan.FromSeconds(90)));
+                            else victim.Kill();
+                        });
+                    }
+                },
+            };
+            var outcome = await runner.RunAsync(commands, ct);
+            output.WriteLine($"answered {outcome.Answered} of {outcome.Planned} in {outcome.WallTime.TotalSeconds:0.0} s; fatal: {outcome.FatalError ?? "none"}; " +
+                $"resent: {metrics.Retries} ({metrics.UnknownOutcomes} after 'outcome unknown', the rest after a broken connection)");
+            Assert.NotNull(loss);
+            await loss!;
+            Assert.True(victim.HasExited);
+            Assert.Equal(commands.Count, answers.Count);
+
+            // A request whose answer did not come in time (its shard was moving) is asked again with the same run id
+            // and N: the node answers with its real, original outcome.
+            var unknown = commands.Where(c => answers[c.LineNumber].Reason?.Contains(UnknownOutcome) == true).ToList();
+            output.WriteLine($"{unknown.Count} request(s) still 'outcome unknown' after the runner's retries");
+            if (unknown.Count > 0)
+            {
+                var survivor = cluster.Nodes.First(n => n != victim);
+                await using var client = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, new EdgeClientOptions { RunId = runId }, ct);
+                foreach (var c in unknown) answers[c.LineNumber] = await client.SendAsync(c.Line, ct);
+            }
+            return (cluster, victim, answers, outcome, metrics);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+        var model = new ReferenceModel();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (var command in commands)
+        {
+            var response = answers[command.LineNumber];
+            var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
+            if (expected is null) continue;
+            Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
+        }
+        // Every surviving edge shows the same books.
+        foreach (var node in cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct())
+        {
+            await using var check = await EdgeClient.ConnectAsync("127.0.0.1", node.EdgePort, new EdgeClientOptions { RunId = "check-" + Guid.NewGuid().ToString("N")[..8] }, ct);
+            var tx = 5_000_000L;
+            foreach (var (user, state) in model.Accounts.Where(a => a.Value.Exists))
+            {
+                var reply = await check.SendAsync($"[{++tx}] DISPLAY_SUMMARY,{user}", ct);
+                Assert.True(reply.Ok, reply.Raw);
+                ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using DayTrading.Cluster;
+using DayTrading.Host.Cluster;
+using DayTrading.Tests.Persistence;
+using DayTrading.Tests.Support;
+using Npgsql;
+using Xunit;
+
+namespace DayTrading.Tests.Cluster;
+
+/// <summary>The multi-process cluster tests run one at a time: each starts several nodes on a 2-core machine.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterProcessCollection
+{
+    public const string Name = "cluster processes";
+}
+
+/// <summary>
+/// Up to a few DayTrading nodes in their own processes on loopback, sharing one PostgreSQL database in a fresh
+/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s,
+/// the edge's request timeout to 10 s (a request to a lost node's shard is answered 'outcome unknown' sooner and resent).
+/// </summary>
+public sealed class PgCluster : IAsyncDisposable
+{
+    public string ConnectionString { get; }
+    public string Schema { get; } = "c_" + Guid.NewGuid().ToString("N")[..12];
+    public int SeedPort { get; } = FreePort();
+    public List<NodeProcess> Nodes { get; } = [];
+    public Dictionary<NodeProcess, int> ClusterPorts { get; } = [];
+    private readonly TempDirectory _data = new();
+    private readonly bool _autoTx;
+
+    public PgCluster(bool autoTx)
+    {
+        _autoTx = autoTx;
+        ConnectionString = Environment.GetEnvironmentVariable("DAYTRADING_PG") is { Length: > 0 } env ? env : TestStore.DefaultPg;
+        try
+        {
+            using var c = new NpgsqlConnection(ConnectionString);
+            c.Open();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException("PostgreSQL is unreachable: run scripts/ensure-postgres.sh (as root) or set DAYTRADING_PG. " + e.Message, e);
+        }
+    }
+
+    public static string Address(int clusterPort) => $"akka.tcp://daytrading@127.0.0.1:{clusterPort}";
+
+    public string AddressOf(NodeProcess node) => Address(ClusterPorts[node]);
+
+    public string[] Args(string name, int clusterPort, int adminPort = 0, string? seeds = null) =>
+    [
+        "--node-name", name, "--data-dir", Path.Combine(_data.Path, name),
+        "--journal", "postgresql", "--connection-string", ConnectionString, "--db-schema", Schema,
+        "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
+        "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
+        "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "10",
+    ];
+
+    /// <summary>Starts <paramref name="count"/> nodes: the seed first, then the others together.</summary>
+    public async Task StartAsync(int count)
+    {
+        var seed = await NodeProcess.StartAsync(Args("node1", SeedPort));
+        Add(seed, SeedPort);
+        var others = Enumerable.Range(2, count - 1).Select(async i =>
+        {
+            var port = FreePort();
+            var node = await NodeProcess.StartAsync(Args($"node{i}", port));
+            return (node, port);
+        }).ToArray();
+        foreach (var (node, port) in await Task.WhenAll(others)) Add(node, port);
+    }
+
+    public void Add(NodeProcess node, int clusterPort)
+    {
+        Nodes.Add(node);
+        ClusterPorts[node] = clusterPort;
+    }
+
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    /// <summary>Runs the CLI (in process) against <paramref name="node"/>'s admin channel.</summary>
+    public static async Task<(int Exit, string Out, string Err)> Cli(NodeProcess node, string request, bool json = false) =>
+        await Cli($"127.0.0.1:{node.AdminPort}", request, json);
+
+    public static async Task<(int Exit, string Out, string Err)> Cli(string target, string request, bool json = false)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var exit = await ClusterCommand.RunAsync(target, request, json, o, e, TestContext.Current.CancellationToken);
+        return (exit, o.ToString(), e.ToString());
+    }
+
+    public static async Task<T> CliJson<T>(NodeProcess node, string request)
+    {
+        var (exit, output, err) = await Cli(node, request, json: true);
+        Assert.True(exit == 0, $"cluster {request}: exit {exit}: {err}");
+        return JsonSerializer.Deserialize<T>(output, ClusterAdminProtocol.Json)!;
+    }
+
+    /// <summary>Polls <c>cluster members</c> on <paramref name="node"/> until <paramref name="condition"/> holds.</summary>
+    public static async Task<MembersReport> WaitForMembers(NodeProcess node, Func<MembersReport, bool> condition, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        MembersReport last;
+        while (true)
+        {
+            last = await CliJson<MembersReport>(node, "members");
+            if (condition(last)) return last;
+            if (DateTime.UtcNow > until) Assert.Fail($"members never matched within {timeout}; last:\n{ClusterAdminProtocol.Format(last)}");
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var n in Nodes) await n.DisposeAsync();
+        try
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var c = new NpgsqlConnection(ConnectionString);
+            await c.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        catch
+        {
+            // best effort
+        }
+        _data.Dispose();
+    }
+}
