@@ -225,6 +225,7 @@ public static class TcpEdge
 
         // Per-user ordering on this connection: user -> (sequence, last request's task). Guarded by itself.
         private readonly Dictionary<string, (long Seq, Task Task)> _tails = new(StringComparer.Ordinal);
+        private Task? _barrier;
         private long _seq;
 
         /// <summary>
@@ -239,14 +240,23 @@ public static class TcpEdge
             {
                 if (request.UserId is null)
                 {
-                    before = _tails.Count == 0 ? null : Task.WhenAll(_tails.Values.Select(t => t.Task));
+                    var all = _tails.Values.Select(t => t.Task).ToList();
+                    if (_barrier is { IsCompleted: false } previous) all.Add(previous);
+                    before = all.Count == 0 ? null : Task.WhenAll(all);
                 }
                 else
                 {
-                    before = _tails.TryGetValue(request.UserId, out var tail) && !tail.Task.IsCompleted ? tail.Task : null;
+                    var userTail = _tails.TryGetValue(request.UserId, out var tail) && !tail.Task.IsCompleted ? tail.Task : null;
+                    // A request after an admin DUMPLOG waits for it, so the dump holds exactly what came before it.
+                    var barrier = _barrier is { IsCompleted: false } b ? b : null;
+                    before = userTail is null ? barrier : barrier is null ? userTail : Task.WhenAll(userTail, barrier);
                 }
             }
             var task = before is null ? Execute(request, quiet) : ExecuteAfter(before, request, quiet);
+            if (request.UserId is null)
+            {
+                lock (_tails) _barrier = task;
+            }
             if (request.UserId is { } user && !task.IsCompleted)
             {
                 lock (_tails) _tails[user] = (seq, task);

@@ -26,7 +26,7 @@ public sealed class AuditLogEndToEndTests(ITestOutputHelper output)
         var ct = TestContext.Current.CancellationToken;
         using var data = new TempDirectory();
         var quotes = new FixedQuoteSource();
-        using var host = NodeHost.Build(new NodeOptions { DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false }, TextWriter.Null, quotes);
+        using var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false, WebEnabled = false }, TextWriter.Null, quotes);
         await host.StartAsync(ct);
         try
         {
@@ -92,7 +92,7 @@ public sealed class AuditLogEndToEndTests(ITestOutputHelper output)
     {
         var ct = TestContext.Current.CancellationToken;
         using var data = new TempDirectory();
-        using var host = NodeHost.Build(new NodeOptions { DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false }, TextWriter.Null, new FixedQuoteSource());
+        using var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false, WebEnabled = false }, TextWriter.Null, new FixedQuoteSource());
         await host.StartAsync(ct);
         try
         {

@@ -65,7 +65,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(hostDll);
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        var args = arguments.ToList();
+        // Tests run side by side: no fixed ports unless a test asks for them.
+        if (!args.Contains("--admin-port")) args.AddRange(["--admin-port", "0"]);
+        if (!args.Contains("--web")) args.AddRange(["--web", "false"]);
+        foreach (var a in args) psi.ArgumentList.Add(a);
         var node = new NodeProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start DayTrading.Host"));
         node._process.OutputDataReceived += (_, e) => node.OnLine(e.Data);
         node._process.ErrorDataReceived += (_, e) => node.OnLine(e.Data);

@@ -37,7 +37,7 @@ public sealed class TriggerExecutionTests
 
     private static async Task<(IHost Host, EdgeClient Client)> Start(string dataDir, IQuoteSource quotes, TimeProvider clock, TimeSpan? refresh = null)
     {
-        var host = NodeHost.Build(new NodeOptions { DataDirectory = dataDir, TcpPort = 0, ClusterPort = 0, WebEnabled = false, TriggerRefresh = refresh ?? TimeSpan.FromSeconds(60) },
+        var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = dataDir, TcpPort = 0, ClusterPort = 0, WebEnabled = false, TriggerRefresh = refresh ?? TimeSpan.FromSeconds(60) },
             TextWriter.Null, quotes, clock);
         await host.StartAsync();
         var edge = await host.Services.GetRequiredService<NodeReadiness>().Edge.Task.WaitAsync(TimeSpan.FromSeconds(60));

@@ -313,7 +313,7 @@ public sealed class WebOptionalTests
         var output = new StringWriter();
         var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions
         {
-            DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebEnabled = portTaken, WebPort = port,
+            DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, AdminPort = -1, WebEnabled = portTaken, WebPort = port,
         }, TextWriter.Synchronized(output));
         await host.StartAsync();
         try
@@ -350,7 +350,7 @@ public sealed class WebRestartTests
         using var dir = new DayTrading.Tests.Support.TempDirectory();
         async Task<(IHost Host, Uri Web)> Start()
         {
-            var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions { DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AutoTx = false }, TextWriter.Null);
+            var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions { AdminPort = -1, DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AutoTx = false }, TextWriter.Null);
             await host.StartAsync();
             var readiness = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<DayTrading.Host.NodeReadiness>(host.Services);
             return (host, await readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(60)));

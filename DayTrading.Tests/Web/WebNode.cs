@@ -34,7 +34,7 @@ public sealed class WebNode : IAsyncLifetime
     {
         Host = NodeHost.Build(new NodeOptions
         {
-            DataDirectory = _dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, WebAdminPassword = AdminPassword, AutoTx = false,
+            DataDirectory = _dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AdminPort = -1, WebAdminPassword = AdminPassword, AutoTx = false,
         }, TextWriter.Null, new SimulatedQuoteSource(42, LatencyProfile.Parse("none"), Clock), Clock);
         await Host.StartAsync();
         var readiness = Host.Services.GetRequiredService<NodeReadiness>();

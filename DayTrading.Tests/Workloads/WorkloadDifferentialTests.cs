@@ -22,7 +22,7 @@ public sealed class WorkloadDifferentialTests(ITestOutputHelper output)
     {
         using var data = new TempDirectory();
         var quotes = new FixedQuoteSource();
-        using var host = NodeHost.Build(new NodeOptions { DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false, WebEnabled = false }, TextWriter.Null, quotes);
+        using var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = data.Path, TcpPort = 0, ClusterPort = 0, AutoTx = false, WebEnabled = false }, TextWriter.Null, quotes);
         await host.StartAsync(TestContext.Current.CancellationToken);
         try
         {
