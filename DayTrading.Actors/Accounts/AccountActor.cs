@@ -167,9 +167,10 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
             : TradeReply.Failure(request, handled.Error!);
         if (handled.Ok && handled.Changes.Length > 0) ScheduleExpiry();
-        if (!_settings.AuditAll && handled.Changes.Length == 0 && handled.RunId is null && expired is null)
+        if (!_settings.AuditAll && handled.Changes.Length == 0 && expired is null)
         {
-            // Auditing off (benchmarks only): a request that changed nothing is answered without a journal write.
+            // Auditing off (benchmarks only): a request that changed nothing is answered without a journal write,
+            // so it is neither audited nor remembered for retries.
             replyTo.Tell(reply);
             return;
         }
