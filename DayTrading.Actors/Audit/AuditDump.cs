@@ -50,6 +50,9 @@ public static class AuditDump
         long eventsRead = 0, skipped = 0, bytes;
         var counts = new long[6];
         var entries = new List<AuditEntry>(8);
+        // Each node's audit recorder deduplicates its own refusals; a retry that reached another node was recorded
+        // there too, so refusals and admin dumps are deduplicated once more here, cluster-wide, by (run id, tx).
+        var recorded = new HashSet<(string RunId, long TxNum)>();
         try
         {
             await using (var writer = AuditXmlWriter.Create(temp))
@@ -59,6 +62,17 @@ public static class AuditDump
                 {
                     eventsRead++;
                     if (userFilter is not null && AuditProjection.IsOtherAccount(e.PersistenceId, userFilter))
+                    {
+                        skipped++;
+                        continue;
+                    }
+                    var retry = e.Payload switch
+                    {
+                        RequestRejected { RunId: { } run } r => !recorded.Add((run, r.TxNum)),
+                        AdminDumpRequested { RunId: { } run } a => !recorded.Add((run, a.TxNum)),
+                        _ => false,
+                    };
+                    if (retry)
                     {
                         skipped++;
                         continue;

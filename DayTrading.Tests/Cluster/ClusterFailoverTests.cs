@@ -133,6 +133,21 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             if (expected is null) continue;
             Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
         }
+        // The audit log of the whole cluster is complete and has no duplicates: one userCommand per request, whichever
+        // node took it and however often it was resent, and one errorEvent per failed request.
+        await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))
+        {
+            var dump = await admin.SendAsync("[99999999] DUMPLOG,./cluster.xml", ct);
+            Assert.True(dump.Ok, dump.Raw);
+            var path = System.Text.RegularExpressions.Regex.Match(dump.Body!, @" to (\S+) in ").Groups[1].Value;
+            var log = System.Xml.Linq.XDocument.Load(path).Root!.Elements().ToList();
+            var userCommands = log.Where(e => e.Name == "userCommand").GroupBy(e => long.Parse(e.Element("transactionNum")!.Value)).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var c in commands) Assert.True(userCommands.GetValueOrDefault(c.TxNum!.Value) == 1, $"tx {c.TxNum}: {userCommands.GetValueOrDefault(c.TxNum!.Value)} userCommand entries");
+            var errorTx = log.Where(e => e.Name == "errorEvent").Select(e => long.Parse(e.Element("transactionNum")!.Value)).ToList();
+            Assert.Equal(errorTx.Count, errorTx.Distinct().Count());
+            Assert.Equal(commands.Where(c => !answers[c.LineNumber].Ok).Select(c => c.TxNum!.Value).Order(), errorTx.Order());
+        }
+
         // Every surviving edge shows the same books.
         foreach (var node in cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct())
         {
