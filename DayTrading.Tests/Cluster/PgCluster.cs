@@ -58,7 +58,11 @@ public sealed class PgCluster : IAsyncDisposable
         "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
         "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
         "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "10",
+        .. ExtraArgs,
     ];
+
+    /// <summary>More node options, appended to every node's command line.</summary>
+    public string[] ExtraArgs { get; init; } = [];
 
     /// <summary>Starts <paramref name="count"/> nodes: the seed first, then the others together.</summary>
     public async Task StartAsync(int count)
