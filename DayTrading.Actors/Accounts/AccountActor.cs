@@ -17,6 +17,7 @@ public sealed record AccountSettings(
     string SnapshotPluginId,
     int SnapshotEvery = 1000,
     bool AuditAll = true,
+    bool PublishChanges = false,
     TimeSpan? IdleTimeout = null,
     TimeSpan? QuoteTimeout = null);
 
@@ -91,6 +92,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
     {
         Command<TradeRequest>(OnRequest);
         Command<ExecuteTrigger>(OnExecuteTrigger);
+        Command<GetAccountSummary>(_ => Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists,
+            _state.Exists ? AccountSummary.From(_state, Now).ToJson() : null)));
         Command<ExpiryDue>(_ => ExpireDue());
         // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
         // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).
@@ -174,10 +177,12 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
             replyTo.Tell(reply);
             return;
         }
+        var changed = handled.Ok && handled.Changes.Length > 0;
         Persist(handled, _ =>
         {
             replyTo.Tell(reply);
             CountForSnapshot();
+            if (changed) PublishChanged();
         });
     }
 
@@ -199,6 +204,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         {
             replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, true, null));
             CountForSnapshot();
+            PublishChanged();
         });
     }
 
@@ -214,10 +220,24 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         if (e is null) return;
         AccountDomain.Apply(_state, e);
         ScheduleExpiry();
-        Persist(e, _ => CountForSnapshot());
+        Persist(e, _ =>
+        {
+            CountForSnapshot();
+            PublishChanged();
+        });
     }
 
     private void CountForSnapshot() => _eventsSinceSnapshot++;
+
+    // Live views subscribe per user; with none, the mediator drops the message locally.
+    private void PublishChanged()
+    {
+        if (!_settings.PublishChanges) return;
+        _mediator ??= Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator;
+        _mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(AccountTopics.For(_state.UserId), new AccountChanged(_state.UserId)));
+    }
+
+    private IActorRef? _mediator;
 
     // Called only when no write is outstanding (a new message is being handled), so the state captured is exactly
     // the state at LastSequenceNr and no eagerly applied event slips into a snapshot before it is persisted.

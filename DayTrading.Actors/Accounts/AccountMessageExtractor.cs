@@ -12,6 +12,7 @@ public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMes
     {
         TradeRequest r => r.UserId,
         ExecuteTrigger t => t.UserId,
+        GetAccountSummary g => g.UserId,
         ShardRegion.StartEntity s => s.EntityId,
         _ => null,
     };

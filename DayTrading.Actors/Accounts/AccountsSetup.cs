@@ -36,7 +36,7 @@ public static class AccountsSetup
             (_, registry, _) =>
             {
                 var settings = new AccountSettings(options.Clock, options.Quotes, registry.Get<QuoteManagerKey>(), options.ServerName,
-                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, options.IdleTimeout);
+                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, true, options.IdleTimeout);
                 return userId => AccountActor.Props(userId, settings);
             },
             new AccountMessageExtractor(options.NumberOfShards),

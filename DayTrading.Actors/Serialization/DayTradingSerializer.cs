@@ -41,6 +41,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string ValidQuotesM = "VQ";
     internal const string WriteDumpM = "WD";
     internal const string DumpResultM = "DR";
+    internal const string AccountChangedM = "AC";
+    internal const string GetAccountSummaryM = "GAS";
+    internal const string AccountSummaryReplyM = "ASR";
 
     public override int Identifier => Id;
 
@@ -51,7 +54,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
-        typeof(WriteDump), typeof(DumpResult),
+        typeof(WriteDump), typeof(DumpResult), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
     ];
 
     public override string Manifest(object o) => o switch
@@ -70,6 +73,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         ValidQuotes => ValidQuotesM,
         WriteDump => WriteDumpM,
         DumpResult => DumpResultM,
+        AccountChanged => AccountChangedM,
+        GetAccountSummary => GetAccountSummaryM,
+        AccountSummaryReply => AccountSummaryReplyM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
         Quote => QuoteM,
@@ -162,6 +168,17 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.Bool(dr.Ok);
                 w.String(dr.Text);
                 break;
+            case AccountChanged ac:
+                w.String(ac.UserId);
+                break;
+            case GetAccountSummary gs:
+                w.String(gs.UserId);
+                break;
+            case AccountSummaryReply sr:
+                w.String(sr.UserId);
+                w.Bool(sr.Exists);
+                w.String(sr.Json);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -240,6 +257,12 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new WriteDump(r.RequiredString(), r.String());
             case DumpResultM:
                 return new DumpResult(r.Bool(), r.RequiredString());
+            case AccountChangedM:
+                return new AccountChanged(r.RequiredString());
+            case GetAccountSummaryM:
+                return new GetAccountSummary(r.RequiredString());
+            case AccountSummaryReplyM:
+                return new AccountSummaryReply(r.RequiredString(), r.Bool(), r.String());
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:

@@ -21,17 +21,23 @@ public sealed class LiveFeed
 
     public IReadOnlyCollection<Quote> LatestQuotes => _latest.Values.OrderBy(q => q.Symbol, StringComparer.Ordinal).ToArray();
 
+    /// <summary>The <see cref="AccountWatcher"/> that follows the watched accounts' changes cluster-wide.</summary>
+    public IActorRef? Watcher { get; set; }
+
     public (Guid Id, ChannelReader<LiveEvent> Reader) Subscribe(string user)
     {
         var channel = Channel.CreateBounded<LiveEvent>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
         var id = Guid.NewGuid();
         _subscribers[id] = (user, channel);
+        Watcher?.Tell(new AccountWatcher.Watch(user));
         return (id, channel.Reader);
     }
 
     public void Unsubscribe(Guid id)
     {
-        if (_subscribers.TryRemove(id, out var s)) s.Channel.Writer.TryComplete();
+        if (!_subscribers.TryRemove(id, out var s)) return;
+        s.Channel.Writer.TryComplete();
+        Watcher?.Tell(new AccountWatcher.Unwatch(s.User));
     }
 
     public void PublishQuote(Quote quote)
@@ -46,6 +52,48 @@ public sealed class LiveFeed
         foreach (var s in _subscribers.Values)
         {
             if (s.User == user) s.Channel.Writer.TryWrite(e);
+        }
+    }
+
+    /// <summary>
+    /// Follows the accounts that open pages watch: subscribes to each one's change topic (whichever node changes it:
+    /// TCP, web, an expiry or a trigger) and pushes the fresh books, read without an audited DISPLAY_SUMMARY.
+    /// </summary>
+    public sealed class AccountWatcher : ReceiveActor
+    {
+        public sealed record Watch(string User);
+        public sealed record Unwatch(string User);
+
+        private readonly Dictionary<string, int> _watchers = new(StringComparer.Ordinal);
+
+        public AccountWatcher(LiveFeed feed, IActorRef accounts)
+        {
+            var mediator = DistributedPubSub.Get(Context.System).Mediator;
+            Receive<Watch>(w =>
+            {
+                _watchers[w.User] = _watchers.GetValueOrDefault(w.User) + 1;
+                if (_watchers[w.User] == 1) mediator.Tell(new Subscribe(DayTrading.Accounts.AccountTopics.For(w.User), Self));
+            });
+            Receive<Unwatch>(w =>
+            {
+                if (!_watchers.TryGetValue(w.User, out var n)) return;
+                if (n > 1)
+                {
+                    _watchers[w.User] = n - 1;
+                    return;
+                }
+                _watchers.Remove(w.User);
+                mediator.Tell(new Unsubscribe(DayTrading.Accounts.AccountTopics.For(w.User), Self));
+            });
+            Receive<SubscribeAck>(_ => { });
+            Receive<UnsubscribeAck>(_ => { });
+            Receive<DayTrading.Accounts.AccountChanged>(c =>
+                accounts.Ask<DayTrading.Accounts.AccountSummaryReply>(new DayTrading.Accounts.GetAccountSummary(c.UserId), TimeSpan.FromSeconds(10))
+                    .PipeTo(Self, failure: _ => new DayTrading.Accounts.AccountSummaryReply(c.UserId, false, null)));
+            Receive<DayTrading.Accounts.AccountSummaryReply>(r =>
+            {
+                if (r.Exists && r.Json is not null) feed.PublishAccount(r.UserId, new LiveEvent("account", r.Json));
+            });
         }
     }
 

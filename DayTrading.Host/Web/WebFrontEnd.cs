@@ -46,6 +46,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         if (options.WebAdminPassword is { Length: > 0 } pw) store.UpsertAdmin(AdminUserId, pw);
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
+        feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
         var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });

@@ -53,6 +53,9 @@ public sealed class SerializerTests : IDisposable
         new ValidQuotes([new Quote("A", 1m, "u", 1, "k")]),
         new DayTrading.Audit.WriteDump("./x.xml", null),
         new DayTrading.Audit.DumpResult(false, "escapes"),
+        new AccountChanged("u"),
+        new GetAccountSummary("u"),
+        new AccountSummaryReply("u", true, "{}"),
     };
 
     [Theory]

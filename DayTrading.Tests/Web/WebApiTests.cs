@@ -295,6 +295,11 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         await Next("account", j => j.GetProperty("cash").GetDecimal() == 25m);
         Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/quote", new { symbol = "QQQ" })).Status);
         await Next("quote", j => j.GetProperty("symbol").GetString() == "QQQ");
+
+        // A change made elsewhere (here over the TCP edge) is pushed too.
+        await using var tcp = await DayTrading.Loadgen.Client.EdgeClient.ConnectAsync("127.0.0.1", node.Edge.Port, cancellationToken: cts.Token);
+        Assert.True((await tcp.SendAsync($"ADD,{u},7.00", cts.Token)).Ok);
+        await Next("account", j => j.GetProperty("cash").GetDecimal() == 32m);
     }
 }
 
