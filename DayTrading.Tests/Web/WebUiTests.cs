@@ -47,6 +47,9 @@ public sealed class BrowserNode : IAsyncLifetime
 /// <summary>The browser UI end to end, driven by Playwright.</summary>
 public sealed class WebUiTests(BrowserNode b) : IClassFixture<BrowserNode>
 {
+    // The suite runs many nodes side by side on 2 cores: give the page time to load before an expectation fails.
+    static WebUiTests() => SetDefaultExpectTimeout(20_000);
+
     private static string NewUser() => "p" + Guid.NewGuid().ToString("N")[..10];
 
     private static async Task SignUp(IPage page, string user)
