@@ -62,7 +62,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
             // A node that is neither the seed nor the oldest (the singletons and the coordinator stay put): its shards
             // move. (Losing the oldest also moves the coordinator, which on a loaded 2-core machine was seen to take
-            // longer than the 10 s request timeout: the runner then resends, but the graceful case asserts none.)
+            // longer than a 10 s request timeout: the runner then resends, but the graceful case asserts none.)
             var victim = cluster.Nodes[2];
             var answers = new ConcurrentDictionary<int, EdgeResponse>();
             var lossAt = commands.Count * 3 / 10;

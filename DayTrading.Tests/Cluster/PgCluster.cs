@@ -57,7 +57,7 @@ public sealed class PgCluster : IAsyncDisposable
         "--journal", "postgresql", "--connection-string", ConnectionString, "--db-schema", Schema,
         "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
         "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
-        "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "10",
+        "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "30",
         .. ExtraArgs,
     ];
 
