@@ -111,7 +111,11 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
         var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
         var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, auditor, options.NodeName, TimeProvider.System,
-            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin) { Timeout = options.RequestTimeout });
+            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin)
+        {
+            Timeout = options.RequestTimeout,
+            Log = Akka.Event.Logging.GetLogger(system, "gateway"),
+        });
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,

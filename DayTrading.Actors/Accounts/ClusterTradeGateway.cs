@@ -1,3 +1,4 @@
+using Akka.Event;
 using Akka;
 using Akka.Actor;
 using DayTrading.Audit;
@@ -15,6 +16,16 @@ public sealed record GatewaySettings(
     bool Admin)
 {
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A request not answered within this is sent to its account again (same run id and N), until
+    /// <see cref="Timeout"/>: a message in flight while a shard moves (a node leaving) or to a node that just died
+    /// can be lost, and the account answers a repeat from memory without applying it twice.
+    /// </summary>
+    public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where resends are told (the node's runtime log); null: not told.</summary>
+    public ILoggingAdapter? Log { get; init; }
 
     /// <summary>How long a DUMPLOG may take to write (a dump of millions of entries streams for a while).</summary>
     public TimeSpan DumpTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -37,16 +48,32 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
     public Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason) =>
         settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, txNum, runId, command, userId, null, null, null, reason), settings.Timeout);
 
+    // Akka delivers at most once, and sharding says so for hand-over: a request (or its answer) in flight while its
+    // shard moves can be dropped. So the gateway delivers at least once and the account deduplicates by (run id, N).
+    // A request without a client run id gets a delivery id of its own ("~…", which no client run id can be): its
+    // repeats are recognised, yet two client requests are still never taken for one another (SPEC §4).
     private async Task<TradeReply> Ask(TradeRequest request, CancellationToken cancellationToken)
     {
-        try
+        var deliverable = request.RunId is null ? request with { RunId = DeliveryIds.Next() } : request;
+        var resendAfter = settings.ResendAfter < settings.Timeout ? settings.ResendAfter : settings.Timeout;
+        var deadline = Environment.TickCount64 + (long)settings.Timeout.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
         {
-            return await settings.AccountRegion.Ask<TradeReply>(request, settings.Timeout, cancellationToken).ConfigureAwait(false);
+            var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
+            var wait = left < resendAfter ? left : resendAfter;
+            if (wait <= TimeSpan.Zero) break;
+            try
+            {
+                return await settings.AccountRegion.Ask<TradeReply>(deliverable, wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                DayTrading.Cluster.DayTradingMetrics.RequestResent();
+                settings.Log?.Info("no answer for [{0}] {1} of {2} within {3:0.#} s (attempt {4}); sending it again",
+                    request.TxNum, request.Kind.Name(), request.UserId, wait.TotalSeconds, attempt);
+            }
         }
-        catch (AskTimeoutException)
-        {
-            return TradeReply.Failure(request, $"no answer from account {request.UserId} within {settings.Timeout.TotalSeconds:0} s; the outcome is unknown, retry with the same run id and transaction number");
-        }
+        return TradeReply.Failure(request, $"no answer from account {request.UserId} within {settings.Timeout.TotalSeconds:0} s; the outcome is unknown, retry with the same run id and transaction number");
     }
 
     private async Task<TradeReply> DumpLog(TradeRequest request, CancellationToken cancellationToken)
@@ -88,4 +115,13 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
     private Task RecordRefusal(TradeRequest request, string reason) =>
         settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, request.TxNum, request.RunId, CommandKind.DumpLog.Name(), request.UserId,
             null, null, request.FileName, reason), settings.Timeout);
+}
+
+/// <summary>Delivery ids for requests that came without a run id: unique per process and request.</summary>
+internal static class DeliveryIds
+{
+    private static readonly string Prefix = "~" + Convert.ToHexString(Guid.NewGuid().ToByteArray().AsSpan(0, 6)).ToLowerInvariant() + ".";
+    private static long _next;
+
+    public static string Next() => Prefix + Interlocked.Increment(ref _next).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -16,6 +16,7 @@ public static class DayTradingMetrics
     private static long _requests;
     private static long _requestErrors;
     private static long _triggersFired;
+    private static long _requestsResent;
 
     static DayTradingMetrics()
     {
@@ -29,6 +30,8 @@ public static class DayTradingMetrics
             "requests answered with an error by the accounts on this node");
         Meter.CreateObservableCounter("daytrading.triggers.fired", () => Interlocked.Read(ref _triggersFired), "{trigger}",
             "buy and sell triggers executed by the accounts on this node");
+        Meter.CreateObservableCounter("daytrading.requests.resent", () => Interlocked.Read(ref _requestsResent), "{request}",
+            "requests this node's edges sent to their account again after no answer in time (a shard moving, a node lost)");
     }
 
     public static long QuoteHits => Interlocked.Read(ref _quoteHits);
@@ -42,4 +45,8 @@ public static class DayTradingMetrics
     }
 
     public static void TriggerFired() => Interlocked.Increment(ref _triggersFired);
+
+    public static long RequestsResent => Interlocked.Read(ref _requestsResent);
+
+    public static void RequestResent() => Interlocked.Increment(ref _requestsResent);
 }
