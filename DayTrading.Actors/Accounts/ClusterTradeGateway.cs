@@ -101,15 +101,26 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
             if (!recorded.Ok) return recorded;
         }
 
-        try
+        // The Auditor singleton may be moving (its node leaving): ask again under the same dump id until it answers;
+        // a repeat joins the dump already running instead of writing the file twice.
+        var dump = new WriteDump(request.FileName!, request.UserId, (request.RunId ?? DeliveryIds.Next()) + ":" + request.TxNum);
+        var deadline = Environment.TickCount64 + (long)settings.DumpTimeout.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
         {
-            var result = await settings.Auditor.Ask<DumpResult>(new WriteDump(request.FileName!, request.UserId), settings.DumpTimeout).ConfigureAwait(false);
-            return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
+            var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
+            var wait = left < settings.ResendAfter ? left : settings.ResendAfter;
+            if (wait <= TimeSpan.Zero) break;
+            try
+            {
+                var result = await settings.Auditor.Ask<DumpResult>(dump, wait, cancellationToken).ConfigureAwait(false);
+                return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
+            }
+            catch (AskTimeoutException)
+            {
+                // still writing, or the ask was lost: ask again (the Auditor answers the latest asker)
+            }
         }
-        catch (AskTimeoutException)
-        {
-            return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
-        }
+        return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
     }
 
     private Task RecordRefusal(TradeRequest request, string reason) =>

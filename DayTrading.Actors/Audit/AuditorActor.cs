@@ -6,8 +6,12 @@ using DayTrading.Persistence;
 
 namespace DayTrading.Audit;
 
-/// <summary>Asks the Auditor to write the audit log (of one user, or of everyone) to a file under its dump directory.</summary>
-public sealed record WriteDump(string FileName, string? UserId);
+/// <summary>
+/// Asks the Auditor to write the audit log (of one user, or of everyone) to a file under its dump directory.
+/// <see cref="DumpId"/> names this dump: asking again with the same id (the gateway does when no answer came in
+/// time) joins the dump already running or gets its result, instead of writing the file twice at once.
+/// </summary>
+public sealed record WriteDump(string FileName, string? UserId, string? DumpId = null);
 
 /// <summary>The outcome of a <see cref="WriteDump"/>: a summary of what was written, or why nothing was.</summary>
 public sealed record DumpResult(bool Ok, string Text);
@@ -18,42 +22,79 @@ public sealed class AuditorKey;
 /// <summary>
 /// The cluster-wide Auditor singleton: writes DUMPLOGs from the audit store (the journal, streamed through
 /// <see cref="AuditProjection"/>) into files under its node's dump directory, so every dump of a cluster lands in one
-/// place. Dumps stream page by page and run concurrently; the journal stays the only source of truth, so the
-/// Auditor holds no state that a move could lose.
+/// place. Dumps stream page by page and run concurrently, except that two dumps to the same file run one after the
+/// other. The journal stays the only source of truth: if the Auditor moves mid-dump, the asker's repeat starts the
+/// dump again on the new node.
 /// </summary>
 public sealed class AuditorActor : ReceiveActor
 {
+    private const int FinishedRemembered = 64;
+
+    private sealed record DumpFinished(string DumpId, string Path, DumpResult Result);
+
+    // Dumps running, by id: who to tell (the latest asker: an earlier one has given up and asked again).
+    private readonly Dictionary<string, IActorRef> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DumpResult> _finished = new(StringComparer.Ordinal);
+    private readonly Queue<string> _finishedOrder = new();
+    // The last dump started per file, so the next one to the same file waits for it.
+    private readonly Dictionary<string, (Task Dump, string DumpId)> _lastPerFile = new(StringComparer.Ordinal);
+    private long _anonymous;
+
     public AuditorActor(string dumpDirectory, Func<IEventLogReader>? openEventLog)
     {
-        ReceiveAsync<WriteDump>(async request =>
+        Receive<WriteDump>(request =>
         {
-            var replyTo = Sender;
+            var id = request.DumpId ?? "anonymous-" + ++_anonymous;
+            if (_finished.TryGetValue(id, out var done))
+            {
+                Sender.Tell(done);
+                return;
+            }
+            if (_running.ContainsKey(id))
+            {
+                _running[id] = Sender;
+                return;
+            }
             if (openEventLog is null)
             {
-                replyTo.Tell(new DumpResult(false, "the audit log is not available on a node without a durable journal"));
+                Sender.Tell(new DumpResult(false, "the audit log is not available on a node without a durable journal"));
                 return;
             }
             if (!DumpPaths.TryResolve(dumpDirectory, request.FileName, out var path, out var error))
             {
-                replyTo.Tell(new DumpResult(false, error!));
+                Sender.Tell(new DumpResult(false, error!));
                 return;
             }
+            _running[id] = Sender;
+            var before = _lastPerFile.TryGetValue(path!, out var last) ? last.Dump : Task.CompletedTask;
+            var self = Self;
             // Run the dump off the actor so other dumps (and this actor) are not held up while it streams.
-            _ = Task.Run(async () =>
+            var dump = Task.Run(async () =>
             {
+                await before.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                DumpResult result;
                 try
                 {
                     using var log = openEventLog();
-                    var s = await AuditDump.WriteAsync(log, path, request.UserId, CancellationToken.None).ConfigureAwait(false);
-                    replyTo.Tell(new DumpResult(true, string.Create(CultureInfo.InvariantCulture,
-                        $"wrote {s.EntriesWritten} entries ({s.UserCommands} userCommand, {s.QuoteServers} quoteServer, {s.AccountTransactions} accountTransaction, {s.SystemEvents} systemEvent, {s.ErrorEvents} errorEvent) to {path} in {s.Duration.TotalMilliseconds:0} ms")));
+                    var s = await AuditDump.WriteAsync(log, path!, request.UserId, CancellationToken.None).ConfigureAwait(false);
+                    result = new DumpResult(true, string.Create(CultureInfo.InvariantCulture,
+                        $"wrote {s.EntriesWritten} entries ({s.UserCommands} userCommand, {s.QuoteServers} quoteServer, {s.AccountTransactions} accountTransaction, {s.SystemEvents} systemEvent, {s.ErrorEvents} errorEvent) to {path} in {s.Duration.TotalMilliseconds:0} ms"));
                 }
                 catch (Exception ex)
                 {
-                    replyTo.Tell(new DumpResult(false, $"writing the dump to {path} failed: {ex.Message}"));
+                    result = new DumpResult(false, $"writing the dump to {path} failed: {ex.Message}");
                 }
+                self.Tell(new DumpFinished(id, path!, result));
             });
-            await Task.CompletedTask;
+            _lastPerFile[path!] = (dump, id);
+        });
+        Receive<DumpFinished>(f =>
+        {
+            if (_running.Remove(f.DumpId, out var replyTo)) replyTo.Tell(f.Result);
+            if (_lastPerFile.TryGetValue(f.Path, out var last) && last.DumpId == f.DumpId) _lastPerFile.Remove(f.Path);
+            _finished[f.DumpId] = f.Result;
+            _finishedOrder.Enqueue(f.DumpId);
+            while (_finishedOrder.Count > FinishedRemembered) _finished.Remove(_finishedOrder.Dequeue());
         });
     }
 

@@ -27,6 +27,9 @@ public sealed record TcpEdgeOptions
     /// <summary>After this the client gets <c>ERR … timed out</c> for the request (its outcome is then unknown).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>What <see cref="RequestTimeout"/> is for a DUMPLOG: writing millions of entries takes a while.</summary>
+    public TimeSpan DumpTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>A connection with no traffic in either direction for this long is closed. Null: never.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
@@ -304,7 +307,7 @@ public static class TcpEdge
         private async Task<ByteString> Execute(TradeRequest request, bool quiet)
         {
             string line;
-            var timeout = options.RequestTimeout;
+            var timeout = request.Kind == CommandKind.DumpLog ? options.DumpTimeout : options.RequestTimeout;
             using var cts = new CancellationTokenSource(timeout);
             try
             {

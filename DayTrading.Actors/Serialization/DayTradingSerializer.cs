@@ -39,7 +39,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string QuoteStatsM = "QST";
     internal const string GetValidQuotesM = "GVQ";
     internal const string ValidQuotesM = "VQ";
-    internal const string WriteDumpM = "WD";
+    internal const string WriteDumpM = "WD"; // read only: before dumps had an id
+    internal const string WriteDumpV2M = "WD2";
     internal const string DumpResultM = "DR";
     internal const string AccountChangedM = "AC";
     internal const string GetAccountSummaryM = "GAS";
@@ -71,7 +72,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         QuoteStats => QuoteStatsM,
         GetValidQuotes => GetValidQuotesM,
         ValidQuotes => ValidQuotesM,
-        WriteDump => WriteDumpM,
+        WriteDump => WriteDumpV2M,
         DumpResult => DumpResultM,
         AccountChanged => AccountChangedM,
         GetAccountSummary => GetAccountSummaryM,
@@ -163,6 +164,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case WriteDump wd:
                 w.String(wd.FileName);
                 w.String(wd.UserId);
+                w.String(wd.DumpId);
                 break;
             case DumpResult dr:
                 w.Bool(dr.Ok);
@@ -255,6 +257,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new ValidQuotes(ReadQuotes(ref r));
             case WriteDumpM:
                 return new WriteDump(r.RequiredString(), r.String());
+            case WriteDumpV2M:
+                return new WriteDump(r.RequiredString(), r.String(), r.String());
             case DumpResultM:
                 return new DumpResult(r.Bool(), r.RequiredString());
             case AccountChangedM:

@@ -52,6 +52,7 @@ public sealed class SerializerTests : IDisposable
         GetValidQuotes.Instance,
         new ValidQuotes([new Quote("A", 1m, "u", 1, "k")]),
         new DayTrading.Audit.WriteDump("./x.xml", null),
+        new DayTrading.Audit.WriteDump("./y.xml", "u", "run-1:44"),
         new DayTrading.Audit.DumpResult(false, "escapes"),
         new AccountChanged("u"),
         new GetAccountSummary("u"),

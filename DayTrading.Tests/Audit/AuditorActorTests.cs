@@ -1,0 +1,171 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit;
+using DayTrading.Accounts;
+using DayTrading.Audit;
+using DayTrading.Persistence;
+using DayTrading.Serialization;
+using DayTrading.Tests.Support;
+using Xunit;
+
+namespace DayTrading.Tests.Audit;
+
+/// <summary>
+/// The Auditor singleton and the gateway's way of asking it: a dump asked for again (its answer late, or the
+/// singleton moving) joins the dump already running or gets its result; a file is never written twice at once.
+/// </summary>
+public sealed class AuditorActorTests : TestKit, IDisposable
+{
+    private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
+        akka.actor.serialize-messages = on
+        akka.loglevel = WARNING
+        """).WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
+
+    private readonly TempDirectory _dir = new();
+
+    public AuditorActorTests() : base(TestConfig) { }
+
+    void IDisposable.Dispose()
+    {
+        _dir.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>An event log that counts who reads it and can hold every reader at its first page.</summary>
+    private sealed class GatedLogs
+    {
+        public readonly SemaphoreSlim Gate = new(0);
+        public int Opened;
+        public int Active;
+        public int MaxActive;
+
+        public IEventLogReader Open()
+        {
+            Interlocked.Increment(ref Opened);
+            var now = Interlocked.Increment(ref Active);
+            lock (this) MaxActive = Math.Max(MaxActive, now);
+            return new Reader(this);
+        }
+
+        private sealed class Reader(GatedLogs owner) : IEventLogReader
+        {
+            private readonly FakeEventLogReader _inner = FakeEventLogReader.Of(SyntheticLog.EveryKind());
+            private bool _passed;
+
+            public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default)
+            {
+                if (!_passed)
+                {
+                    await owner.Gate.WaitAsync(ct);
+                    owner.Gate.Release(); // once open, it stays open for everyone
+                    _passed = true;
+                }
+                return await _inner.ReadPageAsync(afterOrdering, pageSize, ct);
+            }
+
+            public IAsyncEnumerable<EventLogEntry> ReadAllAsync(long afterOrdering = 0, int pageSize = 1000, CancellationToken ct = default)
+            {
+                return Pages(afterOrdering, pageSize, ct);
+            }
+
+            private async IAsyncEnumerable<EventLogEntry> Pages(long afterOrdering, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+            {
+                var offset = afterOrdering;
+                while (true)
+                {
+                    var page = await ReadPageAsync(offset, pageSize, ct);
+                    foreach (var e in page) yield return e;
+                    if (page.Count < pageSize) yield break;
+                    offset = page[^1].Ordering;
+                }
+            }
+
+            public void Dispose() => Interlocked.Decrement(ref owner.Active);
+        }
+    }
+
+    [Fact]
+    public void Asking_again_with_the_same_dump_id_joins_the_running_dump_and_later_gets_its_result()
+    {
+        var logs = new GatedLogs();
+        var auditor = Sys.ActorOf(AuditorActor.Props(_dir.Path, logs.Open));
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+
+        auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), first.Ref);
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5));
+        auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), second.Ref); // the first asker gave up waiting
+        logs.Gate.Release();
+
+        var result = second.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10));
+        Assert.True(result.Ok, result.Text);
+        Assert.Contains("all.xml", result.Text);
+        first.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(1, logs.Opened);
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "all.xml")));
+
+        // Asked again after it finished: the same answer, and the file is not written again.
+        var third = CreateTestProbe();
+        auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), third.Ref);
+        Assert.Equal(result, third.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, logs.Opened);
+    }
+
+    [Fact]
+    public void Two_dumps_to_one_file_run_one_after_the_other_and_other_files_do_not_wait()
+    {
+        var logs = new GatedLogs();
+        var auditor = Sys.ActorOf(AuditorActor.Props(_dir.Path, logs.Open));
+        var probe = CreateTestProbe();
+
+        auditor.Tell(new WriteDump("same.xml", null, "a:1"), probe.Ref);
+        auditor.Tell(new WriteDump("same.xml", null, "b:1"), probe.Ref);
+        auditor.Tell(new WriteDump("other.xml", null, "c:1"), probe.Ref);
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 2, TimeSpan.FromSeconds(5)); // same.xml (first) and other.xml
+        Thread.Sleep(200);
+        Assert.Equal(2, Volatile.Read(ref logs.Opened)); // the second dump to same.xml waits for the first
+        logs.Gate.Release();
+
+        var results = probe.ReceiveN(3, TimeSpan.FromSeconds(10)).Cast<DumpResult>().ToList();
+        Assert.All(results, r => Assert.True(r.Ok, r.Text));
+        Assert.Equal(3, logs.Opened);
+        Assert.Equal(2, results.Count(r => r.Text.Contains("same.xml")));
+    }
+
+    /// <summary>Stands in for the Auditor singleton while it moves: the first ask is lost.</summary>
+    private sealed class MovingAuditor : ReceiveActor
+    {
+        public MovingAuditor(List<WriteDump> asks)
+        {
+            Receive<WriteDump>(w =>
+            {
+                lock (asks) asks.Add(w);
+                if (asks.Count > 1) Sender.Tell(new DumpResult(true, $"wrote 3 entries to {w.FileName}"));
+            });
+        }
+    }
+
+    private sealed class Recorder : ReceiveActor
+    {
+        public Recorder() => ReceiveAny(_ => Sender.Tell(Akka.Done.Instance));
+    }
+
+    [Fact]
+    public async Task The_gateway_asks_again_under_the_same_dump_id_when_the_auditor_does_not_answer()
+    {
+        var asks = new List<WriteDump>();
+        var auditor = Sys.ActorOf(Props.Create(() => new MovingAuditor(asks)));
+        var recorder = Sys.ActorOf(Props.Create(() => new Recorder()));
+        var gateway = new ClusterTradeGateway(new GatewaySettings(ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true)
+        {
+            ResendAfter = TimeSpan.FromMilliseconds(300),
+        });
+
+        var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-7"), TestContext.Current.CancellationToken);
+
+        Assert.True(reply.Ok, reply.Error);
+        Assert.Equal(2, asks.Count);
+        Assert.Equal("run-7:12", asks[0].DumpId);
+        Assert.Equal(asks[0], asks[1]);
+    }
+}
