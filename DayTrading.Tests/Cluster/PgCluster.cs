@@ -19,8 +19,8 @@ public sealed class ClusterProcessCollection
 
 /// <summary>
 /// Up to a few DayTrading nodes in their own processes on loopback, sharing one PostgreSQL database in a fresh
-/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s,
-/// the edge's request timeout to 10 s (a request to a lost node's shard is answered 'outcome unknown' sooner and resent).
+/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s;
+/// the request timeout is the production 30 s.
 /// </summary>
 public sealed class PgCluster : IAsyncDisposable
 {
@@ -46,6 +46,9 @@ public sealed class PgCluster : IAsyncDisposable
             throw new InvalidOperationException("PostgreSQL is unreachable: run scripts/ensure-postgres.sh (as root) or set DAYTRADING_PG. " + e.Message, e);
         }
     }
+
+    /// <summary>A node's own data directory under this cluster's temporary folder.</summary>
+    public string DataPath(string nodeName) => Path.Combine(_data.Path, nodeName);
 
     public static string Address(int clusterPort) => $"akka.tcp://daytrading@127.0.0.1:{clusterPort}";
 
