@@ -1,10 +1,14 @@
 using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Configuration;
 using DayTrading.Accounts;
 using DayTrading.Cluster;
 using DayTrading.Loadgen.Client;
 using DayTrading.Loadgen.Metrics;
 using DayTrading.Loadgen.Replay;
 using DayTrading.Loadgen.Workloads;
+using DayTrading.Persistence;
+using DayTrading.Serialization;
 using DayTrading.Tests.Support;
 using Xunit;
 
@@ -62,12 +66,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     private async Task<(PgCluster Cluster, NodeProcess Victim, ConcurrentDictionary<int, EdgeResponse> Answers, LoadOutcome Outcome, RunMetrics Metrics)> RunWithNodeLoss(bool graceful, int victimIndex = 2)
     {
         var ct = TestContext.Current.CancellationToken;
-        var cluster = new PgCluster(autoTx: false);
+        // The trigger engine runs (checking every second): the model takes each execution from the journal and
+        // checks it (AssertBooksMatchReference), so a trigger fired twice fails the test.
+        var cluster = new PgCluster(autoTx: true) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
         try
         {
             await cluster.StartAsync(3);
             await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
-            var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+            var commands = Commands();
             var victim = cluster.Nodes[victimIndex];
             var answers = new ConcurrentDictionary<int, EdgeResponse>();
             var lossAt = commands.Count * 3 / 10;
@@ -131,19 +137,109 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
+    private const int TriggerUsers = 6;
+
+    /// <summary>
+    /// The 10-user workload plus <see cref="TriggerUsers"/> traders who, after a few hundred summaries (so around the
+    /// time the node is lost), arm a buy trigger that any price crosses: the trigger engine fires each once, near the
+    /// loss, wherever its singleton then runs.
+    /// </summary>
+    private static List<WorkloadCommand> Commands()
+    {
+        var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+        var lines = new List<string>();
+        var tx = 900_000L;
+        for (var u = 0; u < TriggerUsers; u++)
+        {
+            for (var i = 0; i < 200 + 50 * u; i++) lines.Add($"[{++tx}] DISPLAY_SUMMARY,trg{u}");
+            // Simulated prices are below 550 (base under 500, ±10 %): a trigger at 600 is crossed by any quote.
+            lines.Add($"[{++tx}] ADD,trg{u},2000.00");
+            lines.Add($"[{++tx}] SET_BUY_AMOUNT,trg{u},ABC,1000.00");
+            lines.Add($"[{++tx}] SET_BUY_TRIGGER,trg{u},ABC,600.00");
+        }
+        var first = commands.Max(c => c.LineNumber);
+        commands.AddRange(lines.Select((l, i) => WorkloadReader.ParseLine(l, first + 1 + i)!));
+        return commands;
+    }
+
+    /// <summary>Waits until every trigger user's trigger has fired (its execution is in the journal).</summary>
+    private static async Task WaitForTriggerUsers(PgCluster cluster)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var journals = await AccountJournals(cluster);
+            var fired = Enumerable.Range(0, TriggerUsers).Count(u => journals.TryGetValue($"trg{u}", out var j) && j.Any(e => e is TriggerExecuted));
+            if (fired == TriggerUsers) return;
+            Assert.True(DateTime.UtcNow < until, $"only {fired} of {TriggerUsers} armed triggers fired within 60 s; journals: " +
+                string.Join("; ", Enumerable.Range(0, TriggerUsers).Select(u => journals.TryGetValue($"trg{u}", out var j)
+                    ? $"trg{u}: {j.Count} events, last {string.Join(", ", j.TakeLast(3))}" : $"trg{u}: none")));
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>Every account's journal, in sequence order, read straight from the cluster's PostgreSQL schema.</summary>
+    private static async Task<Dictionary<string, Queue<AccountEvent>>> AccountJournals(PgCluster cluster)
+    {
+        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", cluster.ConnectionString, schema: cluster.Schema))
+            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
+        var system = ActorSystem.Create("journal-reader", config);
+        try
+        {
+            using var reader = DayTradingPersistence.CreateEventLogReader(system);
+            var events = new List<EventLogEntry>();
+            await foreach (var e in reader.ReadAllAsync(0, 1000, TestContext.Current.CancellationToken))
+                if (e.PersistenceId.StartsWith("account-", StringComparison.Ordinal) && e.Payload is AccountEvent) events.Add(e);
+            return events.GroupBy(e => e.PersistenceId["account-".Length..])
+                .ToDictionary(g => g.Key, g => new Queue<AccountEvent>(g.OrderBy(e => e.SequenceNr).Select(e => (AccountEvent)e.Payload)));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    private async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
     {
         var ct = TestContext.Current.CancellationToken;
-        var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
+        var commands = Commands();
         var model = new ReferenceModel();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await WaitForTriggerUsers(cluster);
+        var journals = await AccountJournals(cluster);
+        var triggersFired = 0;
+        // Trigger executions and expiries happen when the node's clock and quotes say: the model applies each where
+        // it stands in that user's journal, between the commands around it.
+        void CatchUp(string user)
+        {
+            if (!journals.TryGetValue(user, out var journal)) return;
+            while (journal.TryPeek(out var e) && e is not CommandHandled)
+            {
+                journal.Dequeue();
+                if (e is TriggerExecuted t)
+                {
+                    model.ApplyTrigger(user, t, now);
+                    triggersFired++;
+                }
+                else if (e is ReservationsExpired x) model.ApplyExpiry(user, x);
+            }
+        }
         foreach (var command in commands)
         {
             var response = answers[command.LineNumber];
+            if (command.UserId is { } user) CatchUp(user);
             var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
             if (expected is null) continue;
             Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
+            var handled = journals[command.UserId!].Dequeue();
+            Assert.True(handled is CommandHandled h && h.TxNum == command.TxNum, $"line {command.LineNumber}: the journal holds {handled} where tx {command.TxNum} should be");
         }
+        foreach (var user in journals.Keys) CatchUp(user);
+        Assert.All(journals, j => Assert.Empty(j.Value)); // every journaled event is accounted for
+        output.WriteLine($"trigger executions in the journal, each checked against the model: {triggersFired}");
+        // Each trigger user's one arming fired once (a second execution would have failed ApplyTrigger above).
+        Assert.All(Enumerable.Range(0, TriggerUsers), u => Assert.Empty(model.Accounts[$"trg{u}"].BuyTriggers));
+        Assert.InRange(triggersFired, TriggerUsers, int.MaxValue);
         // The audit log of the whole cluster is complete and has no duplicates: one userCommand per request, whichever
         // node took it and however often it was resent, and one errorEvent per failed request.
         await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))

@@ -62,6 +62,40 @@ public sealed class ReferenceModel
         return handled;
     }
 
+    /// <summary>
+    /// Applies a trigger execution the node journaled (when a trigger fires depends on quote timing, so the model
+    /// takes the moment from the journal) after checking it: the model must hold that trigger armed, the quote must
+    /// cross it, and the execution must be exactly what the pure domain decides. A trigger fired twice fails here,
+    /// because the first execution disarmed it.
+    /// </summary>
+    public void ApplyTrigger(string user, TriggerExecuted fired, long nowMs)
+    {
+        Assert.True(_accounts.TryGetValue(user, out var state), $"{user}: a trigger fired for an account the model does not know");
+        var (side, symbol) = fired.Change switch
+        {
+            BuyTriggerFired b => (TradeSide.Buy, b.Symbol),
+            SellTriggerFired x => (TradeSide.Sell, x.Symbol),
+            _ => throw new InvalidOperationException($"unexpected trigger change {fired.Change}"),
+        };
+        long? version = side == TradeSide.Buy
+            ? state!.BuyTriggers.TryGetValue(symbol, out var bt) && bt.Armed ? bt.Version : null
+            : state!.SellTriggers.TryGetValue(symbol, out var st) && st.Armed ? st.Version : null;
+        Assert.True(version is not null, $"{user}: {side} trigger on {symbol} (armed by tx {fired.TxNum}) fired, but the model holds none armed: fired twice?");
+        var quote = new Quote(symbol, fired.Quote.Price, user, nowMs, fired.Quote.CryptoKey);
+        var expected = AccountDomain.DecideTrigger(state, side, symbol, version!.Value, quote, nowMs, "model");
+        Assert.True(expected is not null, $"{user}: {side} trigger on {symbol} fired at {fired.Quote.Price}, which the model says does not execute it");
+        Assert.Equal(expected!.TxNum, fired.TxNum);
+        Assert.Equal(expected.Change, fired.Change);
+        AccountDomain.Apply(state, expected);
+    }
+
+    /// <summary>Applies reservations the node released on expiry (their moment, too, is the node's clock).</summary>
+    public void ApplyExpiry(string user, ReservationsExpired expired)
+    {
+        Assert.True(_accounts.TryGetValue(user, out var state), $"{user}: an expiry for an account the model does not know");
+        AccountDomain.Apply(state!, expired);
+    }
+
     /// <summary>Asserts a node's DISPLAY_SUMMARY equals the model's books, ignoring only clock-dependent fields.</summary>
     public static void AssertSameBooks(AccountState expected, AccountSummary actual)
     {
