@@ -203,9 +203,40 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     {
         var ct = TestContext.Current.CancellationToken;
         var commands = Commands();
+        await WaitForTriggerUsers(cluster);
+
+        // The audit log of the whole cluster is complete and has no duplicates: one userCommand per request, whichever
+        // node took it and however often it was resent, and one errorEvent per failed request.
+        await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))
+        {
+            var dump = await admin.SendAsync("[99999999] DUMPLOG,./cluster.xml", ct);
+            Assert.True(dump.Ok, dump.Raw);
+            var path = System.Text.RegularExpressions.Regex.Match(dump.Body!, @" to (\S+) in ").Groups[1].Value;
+            var log = System.Xml.Linq.XDocument.Load(path).Root!.Elements().ToList();
+            var userCommands = log.Where(e => e.Name == "userCommand").GroupBy(e => long.Parse(e.Element("transactionNum")!.Value)).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var c in commands) Assert.True(userCommands.GetValueOrDefault(c.TxNum!.Value) == 1, $"tx {c.TxNum}: {userCommands.GetValueOrDefault(c.TxNum!.Value)} userCommand entries");
+            var errorTx = log.Where(e => e.Name == "errorEvent").Select(e => long.Parse(e.Element("transactionNum")!.Value)).ToList();
+            Assert.Equal(errorTx.Count, errorTx.Distinct().Count());
+            Assert.Equal(commands.Where(c => !answers[c.LineNumber].Ok).Select(c => c.TxNum!.Value).Order(), errorTx.Order());
+        }
+
+        // Every user's books as each surviving edge shows them. Triggers may still fire meanwhile: each summary is
+        // compared below with the model at the place the summary takes in that user's journal.
+        var users = commands.Where(c => c.UserId is not null).Select(c => c.UserId!).Distinct().ToList();
+        var summaries = new List<(string User, long Tx, EdgeResponse Reply)>();
+        foreach (var node in cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct())
+        {
+            await using var check = await EdgeClient.ConnectAsync("127.0.0.1", node.EdgePort, new EdgeClientOptions { RunId = "check-" + Guid.NewGuid().ToString("N")[..8] }, ct);
+            var tx = 5_000_000L;
+            foreach (var user in users)
+            {
+                var line = $"[{++tx}] DISPLAY_SUMMARY,{user}";
+                summaries.Add((user, tx, await check.SendAsync(line, ct)));
+            }
+        }
+
         var model = new ReferenceModel();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await WaitForTriggerUsers(cluster);
         var journals = await AccountJournals(cluster);
         var triggersFired = 0;
         // Trigger executions and expiries happen when the node's clock and quotes say: the model applies each where
@@ -224,6 +255,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 else if (e is ReservationsExpired x) model.ApplyExpiry(user, x);
             }
         }
+        CommandHandled Next(string user, long tx, string what)
+        {
+            CatchUp(user);
+            Assert.True(journals.TryGetValue(user, out var journal) && journal.Count > 0, $"{what}: nothing left in {user}'s journal");
+            var handled = journal!.Dequeue();
+            Assert.True(handled is CommandHandled h && h.TxNum == tx, $"{what}: the journal holds {handled} where tx {tx} should be");
+            return (CommandHandled)handled;
+        }
         foreach (var command in commands)
         {
             var response = answers[command.LineNumber];
@@ -231,8 +270,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
             if (expected is null) continue;
             Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
-            var handled = journals[command.UserId!].Dequeue();
-            Assert.True(handled is CommandHandled h && h.TxNum == command.TxNum, $"line {command.LineNumber}: the journal holds {handled} where tx {command.TxNum} should be");
+            Next(command.UserId!, command.TxNum!.Value, $"line {command.LineNumber}");
+        }
+        foreach (var (user, tx, reply) in summaries)
+        {
+            Next(user, tx, $"summary of {user}");
+            var state = model.Accounts[user];
+            Assert.True(reply.Ok == state.Exists, $"summary of {user}: {reply.Raw}");
+            if (state.Exists) ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
         }
         foreach (var user in journals.Keys) CatchUp(user);
         Assert.All(journals, j => Assert.Empty(j.Value)); // every journaled event is accounted for
@@ -240,32 +285,5 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         // Each trigger user's one arming fired once (a second execution would have failed ApplyTrigger above).
         Assert.All(Enumerable.Range(0, TriggerUsers), u => Assert.Empty(model.Accounts[$"trg{u}"].BuyTriggers));
         Assert.InRange(triggersFired, TriggerUsers, int.MaxValue);
-        // The audit log of the whole cluster is complete and has no duplicates: one userCommand per request, whichever
-        // node took it and however often it was resent, and one errorEvent per failed request.
-        await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))
-        {
-            var dump = await admin.SendAsync("[99999999] DUMPLOG,./cluster.xml", ct);
-            Assert.True(dump.Ok, dump.Raw);
-            var path = System.Text.RegularExpressions.Regex.Match(dump.Body!, @" to (\S+) in ").Groups[1].Value;
-            var log = System.Xml.Linq.XDocument.Load(path).Root!.Elements().ToList();
-            var userCommands = log.Where(e => e.Name == "userCommand").GroupBy(e => long.Parse(e.Element("transactionNum")!.Value)).ToDictionary(g => g.Key, g => g.Count());
-            foreach (var c in commands) Assert.True(userCommands.GetValueOrDefault(c.TxNum!.Value) == 1, $"tx {c.TxNum}: {userCommands.GetValueOrDefault(c.TxNum!.Value)} userCommand entries");
-            var errorTx = log.Where(e => e.Name == "errorEvent").Select(e => long.Parse(e.Element("transactionNum")!.Value)).ToList();
-            Assert.Equal(errorTx.Count, errorTx.Distinct().Count());
-            Assert.Equal(commands.Where(c => !answers[c.LineNumber].Ok).Select(c => c.TxNum!.Value).Order(), errorTx.Order());
-        }
-
-        // Every surviving edge shows the same books.
-        foreach (var node in cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct())
-        {
-            await using var check = await EdgeClient.ConnectAsync("127.0.0.1", node.EdgePort, new EdgeClientOptions { RunId = "check-" + Guid.NewGuid().ToString("N")[..8] }, ct);
-            var tx = 5_000_000L;
-            foreach (var (user, state) in model.Accounts.Where(a => a.Value.Exists))
-            {
-                var reply = await check.SendAsync($"[{++tx}] DISPLAY_SUMMARY,{user}", ct);
-                Assert.True(reply.Ok, reply.Raw);
-                ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
-            }
-        }
     }
 }
