@@ -1,6 +1,6 @@
-using Akka.Event;
 using Akka;
 using Akka.Actor;
+using Akka.Event;
 using DayTrading.Audit;
 
 namespace DayTrading.Accounts;
@@ -55,25 +55,39 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
     private async Task<TradeReply> Ask(TradeRequest request, CancellationToken cancellationToken)
     {
         var deliverable = request.RunId is null ? request with { RunId = DeliveryIds.Next() } : request;
-        var resendAfter = settings.ResendAfter < settings.Timeout ? settings.ResendAfter : settings.Timeout;
-        var deadline = Environment.TickCount64 + (long)settings.Timeout.TotalMilliseconds;
+        var reply = await AskUntilAnswered<TradeReply>(settings.AccountRegion, deliverable, settings.Timeout, deliverable, cancellationToken).ConfigureAwait(false);
+        return reply ?? TradeReply.Failure(request, $"no answer from account {request.UserId} within {settings.Timeout.TotalSeconds:0} s; the outcome is unknown, retry with the same run id and transaction number");
+    }
+
+    /// <summary>
+    /// Asks <paramref name="target"/>, and asks again with the same message every <see cref="GatewaySettings.ResendAfter"/>
+    /// without an answer, until <paramref name="total"/> has passed (null then). The receiver must take a repeat as
+    /// the same request. Resends of a <paramref name="countedRequest"/> are counted and logged.
+    /// </summary>
+    private async Task<T?> AskUntilAnswered<T>(IActorRef target, object message, TimeSpan total, TradeRequest? countedRequest,
+        CancellationToken cancellationToken) where T : class
+    {
+        var deadline = Environment.TickCount64 + (long)total.TotalMilliseconds;
         for (var attempt = 1; ; attempt++)
         {
             var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-            var wait = left < resendAfter ? left : resendAfter;
-            if (wait <= TimeSpan.Zero) break;
+            var wait = left < settings.ResendAfter ? left : settings.ResendAfter;
+            if (wait <= TimeSpan.Zero) return null;
             try
             {
-                return await settings.AccountRegion.Ask<TradeReply>(deliverable, wait, cancellationToken).ConfigureAwait(false);
+                return await target.Ask<T>(message, wait, cancellationToken).ConfigureAwait(false);
             }
-            catch (AskTimeoutException)
+            catch (AskTimeoutException) when (countedRequest is { } r)
             {
                 DayTrading.Cluster.DayTradingMetrics.RequestResent();
                 settings.Log?.Info("no answer for [{0}] {1} of {2} within {3:0.#} s (attempt {4}); sending it again",
-                    request.TxNum, request.Kind.Name(), request.UserId, wait.TotalSeconds, attempt);
+                    r.TxNum, r.Kind.Name(), r.UserId, wait.TotalSeconds, attempt);
+            }
+            catch (AskTimeoutException)
+            {
+                // not counted: still working (a dump), or the ask was lost
             }
         }
-        return TradeReply.Failure(request, $"no answer from account {request.UserId} within {settings.Timeout.TotalSeconds:0} s; the outcome is unknown, retry with the same run id and transaction number");
     }
 
     private async Task<TradeReply> DumpLog(TradeRequest request, CancellationToken cancellationToken)
@@ -101,26 +115,12 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
             if (!recorded.Ok) return recorded;
         }
 
-        // The Auditor singleton may be moving (its node leaving): ask again under the same dump id until it answers;
-        // a repeat joins the dump already running instead of writing the file twice.
+        // The Auditor singleton may be moving (its node leaving), or still writing: ask again under the same dump id
+        // until it answers; a repeat joins the dump already running instead of writing the file twice.
         var dump = new WriteDump(request.FileName!, request.UserId, (request.RunId ?? DeliveryIds.Next()) + ":" + request.TxNum);
-        var deadline = Environment.TickCount64 + (long)settings.DumpTimeout.TotalMilliseconds;
-        for (var attempt = 1; ; attempt++)
-        {
-            var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-            var wait = left < settings.ResendAfter ? left : settings.ResendAfter;
-            if (wait <= TimeSpan.Zero) break;
-            try
-            {
-                var result = await settings.Auditor.Ask<DumpResult>(dump, wait, cancellationToken).ConfigureAwait(false);
-                return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
-            }
-            catch (AskTimeoutException)
-            {
-                // still writing, or the ask was lost: ask again (the Auditor answers the latest asker)
-            }
-        }
-        return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
+        var result = await AskUntilAnswered<DumpResult>(settings.Auditor, dump, settings.DumpTimeout, null, cancellationToken).ConfigureAwait(false);
+        if (result is null) return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
+        return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
     }
 
     private Task RecordRefusal(TradeRequest request, string reason) =>

@@ -46,7 +46,5 @@ public static class DayTradingMetrics
 
     public static void TriggerFired() => Interlocked.Increment(ref _triggersFired);
 
-    public static long RequestsResent => Interlocked.Read(ref _requestsResent);
-
     public static void RequestResent() => Interlocked.Increment(ref _requestsResent);
 }

@@ -40,17 +40,8 @@ public sealed class ClusterSeparateAddressesTests(ITestOutputHelper output)
         Assert.All(cluster.Nodes, n => Assert.Equal(adminPort, n.AdminPort));
 
         // Asked at machine 3's own admin address: three members, each at its own address, all on the same port.
-        MembersReport members;
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var (exit, json, err) = await PgCluster.Cli($"{Host(3)}:{adminPort}", "members", json: true);
-            Assert.True(exit == 0, err);
-            members = System.Text.Json.JsonSerializer.Deserialize<MembersReport>(json, ClusterAdminProtocol.Json)!;
-            if (members.Members.Count == 3 && members.Members.All(m => m.Status == "Up")) break;
-            Assert.True(DateTime.UtcNow < until, "members never reached 3 Up:\n" + ClusterAdminProtocol.Format(members));
-            await Task.Delay(500, ct);
-        }
+        var members = await PgCluster.WaitForMembers($"{Host(3)}:{adminPort}",
+            r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
         output.WriteLine(ClusterAdminProtocol.Format(members));
         Assert.Equal(Enumerable.Range(1, 3).Select(i => $"akka.tcp://daytrading@{Host(i)}:{clusterPort}"),
             members.Members.Select(m => m.Address).Order());

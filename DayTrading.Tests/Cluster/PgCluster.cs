@@ -108,21 +108,27 @@ public sealed class PgCluster : IAsyncDisposable
         return (exit, o.ToString(), e.ToString());
     }
 
-    public static async Task<T> CliJson<T>(NodeProcess node, string request)
+    public static Task<T> CliJson<T>(NodeProcess node, string request) => CliJson<T>($"127.0.0.1:{node.AdminPort}", request);
+
+    public static async Task<T> CliJson<T>(string target, string request)
     {
-        var (exit, output, err) = await Cli(node, request, json: true);
+        var (exit, output, err) = await Cli(target, request, json: true);
         Assert.True(exit == 0, $"cluster {request}: exit {exit}: {err}");
         return JsonSerializer.Deserialize<T>(output, ClusterAdminProtocol.Json)!;
     }
 
     /// <summary>Polls <c>cluster members</c> on <paramref name="node"/> until <paramref name="condition"/> holds.</summary>
-    public static async Task<MembersReport> WaitForMembers(NodeProcess node, Func<MembersReport, bool> condition, TimeSpan timeout)
+    public static Task<MembersReport> WaitForMembers(NodeProcess node, Func<MembersReport, bool> condition, TimeSpan timeout) =>
+        WaitForMembers($"127.0.0.1:{node.AdminPort}", condition, timeout);
+
+    /// <summary>Polls <c>cluster members</c> at the admin channel <paramref name="target"/> (host:port).</summary>
+    public static async Task<MembersReport> WaitForMembers(string target, Func<MembersReport, bool> condition, TimeSpan timeout)
     {
         var until = DateTime.UtcNow + timeout;
         MembersReport last;
         while (true)
         {
-            last = await CliJson<MembersReport>(node, "members");
+            last = await CliJson<MembersReport>(target, "members");
             if (condition(last)) return last;
             if (DateTime.UtcNow > until) Assert.Fail($"members never matched within {timeout}; last:\n{ClusterAdminProtocol.Format(last)}");
             await Task.Delay(500, TestContext.Current.CancellationToken);
