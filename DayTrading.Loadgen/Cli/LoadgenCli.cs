@@ -93,8 +93,9 @@ public static class LoadgenCli
         var users = new Option<int>("--users") { Description = "number of users", DefaultValueFactory = _ => 10 };
         var commands = new Option<long>("--commands") { Description = "number of lines, the final DUMPLOG included", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<int>("--seed") { Description = "random seed (same seed, same file)", DefaultValueFactory = _ => 1 };
+        var symbols = new Option<int>("--symbols") { Description = "distinct stock symbols (1-17576; the course file has 50)", DefaultValueFactory = _ => CourseMix.SymbolCount };
         var file = new Option<FileInfo>("--output", "-o") { Description = "file to write", Required = true };
-        var cmd = new Command("generate", "Write a synthetic workload with the course files' command mix and per-user sequences") { users, commands, seed, file };
+        var cmd = new Command("generate", "Write a synthetic workload with the course files' command mix and per-user sequences") { users, commands, seed, symbols, file };
         cmd.SetAction((pr, _) =>
         {
             var o = output ?? Console.Out;
@@ -102,7 +103,7 @@ public static class LoadgenCli
             {
                 var path = pr.GetValue(file)!.FullName;
                 var sw = System.Diagnostics.Stopwatch.StartNew();
-                WorkloadGenerator.WriteFile(path, new GeneratorOptions(pr.GetValue(users), pr.GetValue(commands), pr.GetValue(seed)));
+                WorkloadGenerator.WriteFile(path, new GeneratorOptions(pr.GetValue(users), pr.GetValue(commands), pr.GetValue(seed), Symbols: pr.GetValue(symbols)));
                 o.WriteLine($"wrote {pr.GetValue(commands)} lines for {pr.GetValue(users)} users (seed {pr.GetValue(seed)}) to {path} in {sw.Elapsed.TotalSeconds:0.00} s");
                 return Task.FromResult(ExitCodes.Ok);
             }

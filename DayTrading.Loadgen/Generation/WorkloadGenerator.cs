@@ -2,7 +2,7 @@ using System.Text;
 
 namespace DayTrading.Loadgen.Generation;
 
-public sealed record GeneratorOptions(int Users, long Commands, int Seed, string DumpFile = "./testLOG");
+public sealed record GeneratorOptions(int Users, long Commands, int Seed, string DumpFile = "./testLOG", int Symbols = CourseMix.SymbolCount);
 
 /// <summary>
 /// Writes synthetic workloads in the course format (<c>[N] CMD,args</c>), one line per command, ending with
@@ -47,7 +47,9 @@ public static class WorkloadGenerator
                 for (var k = 0; k < id.Length; k++) id[k] = Alnum[rng.Next(Alnum.Length)];
             } while (!seen.Add(users[u] = new string(id)));
         }
-        var symbols = new string[CourseMix.SymbolCount];
+        // Three letters A-Z give 17,576 distinct symbols.
+        if (options.Symbols is < 1 or > 17_576) throw new ArgumentOutOfRangeException(nameof(options), "symbols must be 1 to 17576");
+        var symbols = new string[options.Symbols];
         var symSeen = new HashSet<string>(StringComparer.Ordinal);
         for (var s = 0; s < symbols.Length; s++)
         {
