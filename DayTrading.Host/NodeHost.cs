@@ -110,7 +110,7 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
         var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
         var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
-        var gateway = new ClusterTradeGateway(new GatewaySettings(region, recorder, auditor, options.NodeName, TimeProvider.System,
+        var gateway = new ClusterTradeGateway(new GatewaySettings(system, region, recorder, auditor, options.NodeName, TimeProvider.System,
             options.EffectiveDumpDirectory, options.EffectiveTcpAdmin)
         {
             Timeout = options.RequestTimeout,
@@ -120,8 +120,6 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         {
             Host = options.TcpHost,
             Port = options.TcpPort,
-            Parallelism = options.EdgeParallelism,
-            RequestTimeout = options.RequestTimeout,
         }).ConfigureAwait(false);
         var journal = options.Journal switch
         {

@@ -52,7 +52,6 @@ public sealed record NodeOptions
 
     /// <summary>How often quotes of symbols with armed triggers are refreshed.</summary>
     public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
-    public int EdgeParallelism { get; init; } = 64;
 
     // Web front end (DayTrading.Host/Web): REST API + browser UI in this process.
     /// <summary>Whether this node serves the web front end.</summary>

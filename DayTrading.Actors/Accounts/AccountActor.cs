@@ -26,7 +26,7 @@ public sealed record AccountSettings(
 /// needs, lets the domain decide, persists the decision and only then answers. Commands of one user are handled
 /// strictly one after another in arrival order (stashing while a quote or a write is outstanding).
 /// </summary>
-public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithStash
+public sealed class AccountActor : ReceivePersistentActor, IWithTimers
 {
     private const string ExpiryTimer = "expiry";
 
@@ -35,7 +35,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
     private AccountState _state;
     private long _eventsSinceSnapshot;
 
-    private sealed record QuoteArrived(TradeRequest Request, IActorRef ReplyTo, Quote? Quote, string? Error);
+    private sealed record QuoteArrived(TradeRequest Request, IActorRef ReplyTo, long CorrelationId, Quote? Quote, string? Error);
 
     private sealed class ExpiryDue
     {
@@ -52,8 +52,6 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
     private long _scheduledExpiryMs = -1;
 
     public ITimerScheduler Timers { get; set; } = null!;
-
-    public IStash Stash { get; set; } = null!;
 
     public override string PersistenceId { get; }
 
@@ -90,7 +88,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
 
     private void Ready()
     {
-        Command<TradeRequest>(OnRequest);
+        Command<GatewayRequest>(g => OnRequest(g.Request, g.CorrelationId));
+        Command<TradeRequest>(r => OnRequest(r, NoCorrelation));
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<GetAccountSummary>(_ => Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists,
             _state.Exists ? AccountSummary.From(_state, Now).ToJson() : null)));
@@ -116,20 +115,26 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         {
             Become(Ready);
             Stash.UnstashAll();
-            Handle(q.Request, q.ReplyTo, q.Quote, q.Error);
+            Handle(q.Request, q.ReplyTo, q.CorrelationId, q.Quote, q.Error);
         });
         Command<IdleCheck>(_ => { });
         CommandAny(_ => Stash.Stash());
     }
 
-    private void OnRequest(TradeRequest request)
+    // A plain TradeRequest (an Ask) is answered with a plain TradeReply; a gateway's with its correlation id.
+    private const long NoCorrelation = 0;
+
+    private static void Reply(IActorRef to, long correlationId, TradeReply reply) =>
+        to.Tell(correlationId == NoCorrelation ? reply : new GatewayReply(correlationId, reply));
+
+    private void OnRequest(TradeRequest request, long correlationId)
     {
         _lastActivityMs = Now;
         MaybeSnapshot();
         if (request.RunId is not null && _state.TryGetRemembered(request.RunId, request.TxNum, out var outcome))
         {
             // A retry of a request already applied: answer as the first time, change nothing (SPEC §4).
-            Sender.Tell(AccountReplies.For(request, _state, outcome, Now));
+            Reply(Sender, correlationId, AccountReplies.For(request, _state, outcome, Now));
             return;
         }
 
@@ -137,26 +142,26 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         {
             if (_settings.Quotes.TryGetValid(request.Symbol!, Now, out var cached))
             {
-                Handle(request, Sender, cached, null);
+                Handle(request, Sender, correlationId, cached, null);
                 return;
             }
             var replyTo = Sender;
             var timeout = _settings.QuoteTimeout ?? TimeSpan.FromSeconds(15);
             _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId, request.TxNum), timeout)
                 .PipeTo(Self,
-                    success: r => new QuoteArrived(request, replyTo, r.Quote, r.Error),
-                    failure: ex => new QuoteArrived(request, replyTo, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));
+                    success: r => new QuoteArrived(request, replyTo, correlationId, r.Quote, r.Error),
+                    failure: ex => new QuoteArrived(request, replyTo, correlationId, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));
             Become(AwaitingQuote);
             return;
         }
 
-        Handle(request, Sender, null, null);
+        Handle(request, Sender, correlationId, null, null);
     }
 
     // State is applied before the write and the answer after it. Persist stashes every other message until the
     // write is done, so nobody sees the new state early; if the write fails the actor stops and recovers from the
     // journal, discarding what was applied.
-    private void Handle(TradeRequest request, IActorRef replyTo, Quote? quote, string? quoteError)
+    private void Handle(TradeRequest request, IActorRef replyTo, long correlationId, Quote? quote, string? quoteError)
     {
         if (quote is not null) _settings.Quotes.Put(quote);
         var now = Now;
@@ -174,13 +179,13 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers, IWithSta
         {
             // Auditing off (benchmarks only): a request that changed nothing is answered without a journal write,
             // so it is neither audited nor remembered for retries.
-            replyTo.Tell(reply);
+            Reply(replyTo, correlationId, reply);
             return;
         }
         var changed = handled.Ok && handled.Changes.Length > 0;
         Persist(handled, _ =>
         {
-            replyTo.Tell(reply);
+            Reply(replyTo, correlationId, reply);
             CountForSnapshot();
             if (changed) PublishChanged();
         });

@@ -10,6 +10,7 @@ public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMes
 {
     public override string? EntityId(object message) => message switch
     {
+        GatewayRequest g => g.Request.UserId,
         TradeRequest r => r.UserId,
         ExecuteTrigger t => t.UserId,
         GetAccountSummary g => g.UserId,

@@ -7,6 +7,7 @@ namespace DayTrading.Accounts;
 
 /// <summary>What one edge's gateway needs. <see cref="Admin"/>: this edge may run the system-wide DUMPLOG.</summary>
 public sealed record GatewaySettings(
+    ActorSystem System,
     IActorRef AccountRegion,
     IActorRef AuditRecorder,
     IActorRef Auditor,
@@ -35,57 +36,95 @@ public sealed record GatewaySettings(
 /// The edges' way into the cluster: each request goes to its trader's entity, wherever that lives; DUMPLOG is
 /// recorded like any request, then the Auditor singleton writes it from the journal (the audit store).
 /// </summary>
-public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGateway
+public sealed class ClusterTradeGateway : ITradeGateway
 {
-    private long Now => settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private readonly GatewaySettings _settings;
+    private readonly GatewayReplies _replies;
 
-    public async Task<TradeReply> Execute(TradeRequest request, CancellationToken cancellationToken = default)
+    public ClusterTradeGateway(GatewaySettings settings)
     {
-        if (request.Kind == CommandKind.DumpLog) return await DumpLog(request, cancellationToken).ConfigureAwait(false);
-        return await Ask(request, cancellationToken).ConfigureAwait(false);
+        _settings = settings;
+        _replies = new GatewayReplies(((ExtendedActorSystem)settings.System).Provider, settings.AccountRegion, settings.ResendAfter, OnResend, NoAnswer);
+    }
+
+    private long Now => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Account requests sent and not yet answered (for tests and metrics).</summary>
+    public int InFlight => _replies.Count;
+
+    public Task<TradeReply> Execute(TradeRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request.Kind == CommandKind.DumpLog) return DumpLog(request, cancellationToken);
+        var waiting = new ReplyTask();
+        Send(request, waiting, 0);
+        return cancellationToken.CanBeCanceled ? waiting.Task.WaitAsync(cancellationToken) : waiting.Task;
+    }
+
+    public void Submit(TradeRequest request, ITradeReplySink sink, long token)
+    {
+        if (request.Kind != CommandKind.DumpLog)
+        {
+            Send(request, sink, token);
+            return;
+        }
+        DumpLog(request, CancellationToken.None).ContinueWith(static (t, state) =>
+        {
+            var (request, sink, token) = ((TradeRequest, ITradeReplySink, long))state!;
+            sink.OnReply(token, t.IsCompletedSuccessfully ? t.Result : TradeReply.Failure(request, $"internal error: {t.Exception?.GetBaseException().Message}"));
+        }, (request, sink, token), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason) =>
-        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, txNum, runId, command, userId, null, null, null, reason), settings.Timeout);
+        _settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, _settings.ServerName, txNum, runId, command, userId, null, null, null, reason), _settings.Timeout);
 
     // Akka delivers at most once, and sharding says so for hand-over: a request (or its answer) in flight while its
     // shard moves can be dropped. So the gateway delivers at least once and the account deduplicates by (run id, N).
     // A request without a client run id gets a delivery id of its own ("~…", which no client run id can be): its
     // repeats are recognised, yet two client requests are still never taken for one another (SPEC §4).
-    private async Task<TradeReply> Ask(TradeRequest request, CancellationToken cancellationToken)
+    private void Send(TradeRequest request, ITradeReplySink sink, long token)
     {
         var deliverable = request.RunId is null ? request with { RunId = DeliveryIds.Next() } : request;
-        var reply = await AskUntilAnswered<TradeReply>(settings.AccountRegion, deliverable, settings.Timeout, deliverable, cancellationToken).ConfigureAwait(false);
-        return reply ?? TradeReply.Failure(request, $"no answer from account {request.UserId} within {settings.Timeout.TotalSeconds:0} s; the outcome is unknown, retry with the same run id and transaction number");
+        _replies.Send(deliverable, sink, token, _settings.Timeout);
+    }
+
+    private void OnResend(TradeRequest r, int attempt, TimeSpan waited)
+    {
+        DayTrading.Cluster.DayTradingMetrics.RequestResent();
+        _settings.Log?.Info("no answer for [{0}] {1} of {2} within {3:0.#} s (attempt {4}); sending it again",
+            r.TxNum, r.Kind.Name(), r.UserId, waited.TotalSeconds, attempt);
+    }
+
+    private TradeReply NoAnswer(TradeRequest request) =>
+        TradeReply.Failure(request, $"no answer from account {request.UserId} within {_settings.Timeout.TotalSeconds:0.###} s; the outcome is unknown, retry with the same run id and transaction number");
+
+    /// <summary>A reply as a task, for the callers that await one (the web, DUMPLOG's recording step).</summary>
+    private sealed class ReplyTask : TaskCompletionSource<TradeReply>, ITradeReplySink
+    {
+        public ReplyTask() : base(TaskCreationOptions.RunContinuationsAsynchronously) { }
+
+        public void OnReply(long token, TradeReply reply) => TrySetResult(reply);
     }
 
     /// <summary>
     /// Asks <paramref name="target"/>, and asks again with the same message every <see cref="GatewaySettings.ResendAfter"/>
     /// without an answer, until <paramref name="total"/> has passed (null then). The receiver must take a repeat as
-    /// the same request. Resends of a <paramref name="countedRequest"/> are counted and logged.
+    /// the same request.
     /// </summary>
-    private async Task<T?> AskUntilAnswered<T>(IActorRef target, object message, TimeSpan total, TradeRequest? countedRequest,
-        CancellationToken cancellationToken) where T : class
+    private async Task<T?> AskUntilAnswered<T>(IActorRef target, object message, TimeSpan total, CancellationToken cancellationToken) where T : class
     {
         var deadline = Environment.TickCount64 + (long)total.TotalMilliseconds;
-        for (var attempt = 1; ; attempt++)
+        while (true)
         {
             var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-            var wait = left < settings.ResendAfter ? left : settings.ResendAfter;
+            var wait = left < _settings.ResendAfter ? left : _settings.ResendAfter;
             if (wait <= TimeSpan.Zero) return null;
             try
             {
                 return await target.Ask<T>(message, wait, cancellationToken).ConfigureAwait(false);
             }
-            catch (AskTimeoutException) when (countedRequest is { } r)
-            {
-                DayTrading.Cluster.DayTradingMetrics.RequestResent();
-                settings.Log?.Info("no answer for [{0}] {1} of {2} within {3:0.#} s (attempt {4}); sending it again",
-                    r.TxNum, r.Kind.Name(), r.UserId, wait.TotalSeconds, attempt);
-            }
             catch (AskTimeoutException)
             {
-                // not counted: still working (a dump), or the ask was lost
+                // still working (a dump), or the ask was lost: ask again under the same dump id
             }
         }
     }
@@ -95,8 +134,8 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
         // Checked here against this node's dump directory so a refusal is recorded like every refused request;
         // the Auditor checks again where it writes.
         string? refusal = null;
-        if (request.UserId is null && !settings.Admin) refusal = "DUMPLOG without a user is for administrators; this edge is not an admin edge";
-        else if (!DumpPaths.TryResolve(settings.DumpDirectory, request.FileName ?? "", out _, out var pathError)) refusal = pathError;
+        if (request.UserId is null && !_settings.Admin) refusal = "DUMPLOG without a user is for administrators; this edge is not an admin edge";
+        else if (!DumpPaths.TryResolve(_settings.DumpDirectory, request.FileName ?? "", out _, out var pathError)) refusal = pathError;
         if (refusal is not null)
         {
             await RecordRefusal(request, refusal).ConfigureAwait(false);
@@ -106,26 +145,28 @@ public sealed class ClusterTradeGateway(GatewaySettings settings) : ITradeGatewa
         // The request is recorded first (it is part of the log it dumps), like every other request.
         if (request.UserId is null)
         {
-            await settings.AuditRecorder.Ask<Done>(new AdminDumpRequested(Now, settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), settings.Timeout)
+            await _settings.AuditRecorder.Ask<Done>(new AdminDumpRequested(Now, _settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), _settings.Timeout)
                 .ConfigureAwait(false);
         }
         else
         {
-            var recorded = await Ask(request, cancellationToken).ConfigureAwait(false);
+            var waiting = new ReplyTask();
+            Send(request, waiting, 0);
+            var recorded = await waiting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (!recorded.Ok) return recorded;
         }
 
         // The Auditor singleton may be moving (its node leaving), or still writing: ask again under the same dump id
         // until it answers; a repeat joins the dump already running instead of writing the file twice.
         var dump = new WriteDump(request.FileName!, request.UserId, (request.RunId ?? DeliveryIds.Next()) + ":" + request.TxNum);
-        var result = await AskUntilAnswered<DumpResult>(settings.Auditor, dump, settings.DumpTimeout, null, cancellationToken).ConfigureAwait(false);
-        if (result is null) return TradeReply.Failure(request, $"the auditor did not finish the dump within {settings.DumpTimeout.TotalMinutes:0} min");
+        var result = await AskUntilAnswered<DumpResult>(_settings.Auditor, dump, _settings.DumpTimeout, cancellationToken).ConfigureAwait(false);
+        if (result is null) return TradeReply.Failure(request, $"the auditor did not finish the dump within {_settings.DumpTimeout.TotalMinutes:0} min");
         return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
     }
 
     private Task RecordRefusal(TradeRequest request, string reason) =>
-        settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, settings.ServerName, request.TxNum, request.RunId, CommandKind.DumpLog.Name(), request.UserId,
-            null, null, request.FileName, reason), settings.Timeout);
+        _settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, _settings.ServerName, request.TxNum, request.RunId, CommandKind.DumpLog.Name(), request.UserId,
+            null, null, request.FileName, reason), _settings.Timeout);
 }
 
 /// <summary>Delivery ids for requests that came without a run id: unique per process and request.</summary>

@@ -26,7 +26,7 @@ public static class LineParser
             {
                 // Only a prefix of the line is known: recover [N] and the command name when they are whole.
                 var reason = framed.Kind == FramedLineKind.TooLong
-                    ? $"line too long (more than {LineFraming.MaxLineBytes} bytes)"
+                    ? $"line too long (more than {LineFramer.MaxLineBytes} bytes)"
                     : "invalid UTF-8";
                 var text = framed.Text.AsSpan().TrimStart(" \t");
                 var rest = ReadTxNum(text, numbers, out var tx, out var assigned, out _);
@@ -193,6 +193,14 @@ public static class LineParser
             if (value.Equals("off", StringComparison.OrdinalIgnoreCase))
                 return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", "off", null);
             return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", null, "QUIET takes on or off");
+        }
+        if (nameSpan.Equals("ORDER", StringComparison.OrdinalIgnoreCase))
+        {
+            if (value.Equals("position", StringComparison.OrdinalIgnoreCase))
+                return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", "position", null);
+            if (value.Equals("ready", StringComparison.OrdinalIgnoreCase))
+                return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", "ready", null);
+            return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", null, "ORDER takes position or ready");
         }
         return ParsedLine.ForDirective(DirectiveKind.Unknown, "?", null, $"unknown directive '#{Echo(nameSpan)}'");
     }

@@ -17,6 +17,8 @@ public enum DirectiveKind : byte
     Unknown = 0,
     Run = 1,
     Quiet = 2,
+    /// <summary><c>#ORDER,position</c> / <c>#ORDER,ready</c>: responses in request order, or as soon as ready.</summary>
+    Order = 3,
 }
 
 /// <summary>The outcome of <see cref="LineParser.Parse"/> for one framed line.</summary>
@@ -45,7 +47,7 @@ public sealed class ParsedLine
 
     public DirectiveKind Directive { get; private init; }
 
-    /// <summary>The directive's validated value: the run id, or "on"/"off" for QUIET.</summary>
+    /// <summary>The directive's validated value: the run id, "on"/"off" for QUIET, "position"/"ready" for ORDER.</summary>
     public string? DirectiveValue { get; private init; }
 
     /// <summary>The directive's name as written (upper-cased) for the response; "?" when unknown.</summary>

@@ -30,6 +30,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
     internal const string TradeReplyM = "TP";
+    internal const string GatewayRequestM = "GRQ";
+    internal const string GatewayReplyM = "GRP";
     internal const string QuoteM = "Q";
     internal const string GetQuoteM = "GQ";
     internal const string QuoteResultM = "QR";
@@ -51,7 +53,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     /// <summary>The types this serializer is bound to (for the Akka.Hosting serializer registration).</summary>
     public static readonly Type[] BoundTypes =
     [
-        typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(Quote),
+        typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(GatewayRequest), typeof(GatewayReply), typeof(Quote),
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
@@ -79,6 +81,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         AccountSummaryReply => AccountSummaryReplyM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
+        GatewayRequest => GatewayRequestM,
+        GatewayReply => GatewayReplyM,
         Quote => QuoteM,
         GetQuote => GetQuoteM,
         QuoteResult => QuoteResultM,
@@ -185,11 +189,15 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 WriteRequest(w, r);
                 break;
             case TradeReply p:
-                w.VarLong(p.TxNum);
-                w.Byte((byte)p.Kind);
-                w.Bool(p.Ok);
-                w.String(p.Error);
-                w.String(p.Body);
+                WriteReply(w, p);
+                break;
+            case GatewayRequest g:
+                w.VarLong(g.CorrelationId);
+                WriteRequest(w, g.Request);
+                break;
+            case GatewayReply g:
+                w.VarLong(g.CorrelationId);
+                WriteReply(w, g.Reply);
                 break;
             case Quote q:
                 WriteQuote(w, q);
@@ -270,7 +278,11 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:
-                return new TradeReply(r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String(), r.String());
+                return ReadReply(ref r);
+            case GatewayRequestM:
+                return new GatewayRequest(r.VarLong(), ReadRequest(ref r));
+            case GatewayReplyM:
+                return new GatewayReply(r.VarLong(), ReadReply(ref r));
             case QuoteM:
                 return ReadQuote(ref r);
             case GetQuoteM:
@@ -288,6 +300,17 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 throw new SerializationException($"{nameof(DayTradingSerializer)} does not know manifest '{manifest}'");
         }
     }
+
+    private static void WriteReply(BinaryWriterBuffer w, TradeReply p)
+    {
+        w.VarLong(p.TxNum);
+        w.Byte((byte)p.Kind);
+        w.Bool(p.Ok);
+        w.String(p.Error);
+        w.String(p.Body);
+    }
+
+    private static TradeReply ReadReply(ref BinaryReaderSpan r) => new(r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String(), r.String());
 
     internal static void WriteRequest(BinaryWriterBuffer w, TradeRequest r)
     {

@@ -40,7 +40,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
         var recorder = await system.ActorSelection("/user/audit-recorder").ResolveOne(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         var auditor = await registry.GetAsync<DayTrading.Audit.AuditorKey>(cancellationToken).ConfigureAwait(false);
-        GatewaySettings Settings(bool admin) => new(region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory, admin)
+        GatewaySettings Settings(bool admin) => new(system, region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory, admin)
         {
             Timeout = options.RequestTimeout,
             Log = Akka.Event.Logging.GetLogger(system, "web-gateway"),

@@ -30,8 +30,9 @@ public sealed class ClusterTradeGatewayTests : TestKit
     {
         public LossyRegion(IActorRef account, Loss loss, List<TradeRequest> copies)
         {
-            Receive<TradeRequest>(r =>
+            Receive<GatewayRequest>(g =>
             {
+                var r = g.Request;
                 int copy;
                 lock (copies)
                 {
@@ -44,10 +45,10 @@ public sealed class ClusterTradeGatewayTests : TestKit
                     case Loss.FirstRequest when copy == 1:
                         return;
                     case Loss.FirstAnswer when copy == 1:
-                        account.Tell(r, ActorRefs.Nobody); // applied, but the answer never comes back
+                        account.Tell(g, ActorRefs.Nobody); // applied, but the answer never comes back
                         return;
                     default:
-                        account.Forward(r);
+                        account.Forward(g);
                         return;
                 }
             });
@@ -61,7 +62,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         var account = Sys.ActorOf(AccountActor.Props(user, settings));
         var copies = new List<TradeRequest>();
         var region = Sys.ActorOf(Props.Create(() => new LossyRegion(account, loss, copies)));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(region, ActorRefs.Nobody, ActorRefs.Nobody, "test-node", TimeProvider.System, ".", false)
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, region, ActorRefs.Nobody, ActorRefs.Nobody, "test-node", TimeProvider.System, ".", false)
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(20),
             ResendAfter = TimeSpan.FromMilliseconds(300),

@@ -37,6 +37,8 @@ public sealed class SerializerTests : IDisposable
         new TradeRequest(9, CommandKind.DumpLog, null, null, 0m, "./all.xml", "r"),
         new TradeReply(9, CommandKind.Quote, true, null, "1.00,ABC,u,1,k"),
         new TradeReply(10, CommandKind.Buy, false, "insufficient funds", null),
+        new GatewayRequest(long.MaxValue, new TradeRequest(11, CommandKind.Buy, "u", "ABC", 500.25m, null, "~ab12.7")),
+        new GatewayReply(3, new TradeReply(11, CommandKind.Buy, true, null, "2,ABC,1.00,2.00,1,k")),
         new Quote("ABC", 0.01m, "u", 123, "key"),
         new GetQuote("ABC", "u", 5),
         new QuoteResult(null, "down"),

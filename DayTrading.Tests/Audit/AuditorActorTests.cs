@@ -122,7 +122,7 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var asks = new List<WriteDump>();
         var auditor = Sys.ActorOf(Props.Create(() => new MovingAuditor(asks)));
         var recorder = Sys.ActorOf(Props.Create(() => new Recorder()));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true)
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true)
         {
             ResendAfter = TimeSpan.FromMilliseconds(300),
         });

@@ -1,25 +1,21 @@
 using System.Text;
-using Akka.IO;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using DayTrading.Edge;
 using Xunit;
 
 namespace DayTrading.Tests.Edge;
 
-public sealed class LineFramingTests : Akka.TestKit.Xunit.TestKit
+public sealed class LineFramingTests
 {
-    private readonly IMaterializer _mat;
+    private static List<FramedLine> Frame(params byte[][] chunks)
+    {
+        var framer = new LineFramer();
+        var lines = new List<FramedLine>();
+        foreach (var chunk in chunks) framer.Feed(chunk, lines);
+        if (framer.Finish() is { } last) lines.Add(last);
+        return lines;
+    }
 
-    public LineFramingTests() => _mat = Sys.Materializer();
-
-    private List<FramedLine> Frame(params byte[][] chunks) =>
-        Source.From(chunks.Select(ByteString.FromBytes))
-            .Via(new LineFraming())
-            .RunWith(Sink.Seq<FramedLine>(), _mat)
-            .Result.ToList();
-
-    private List<FramedLine> Frame(string text) => Frame(Encoding.UTF8.GetBytes(text));
+    private static List<FramedLine> Frame(string text) => Frame(Encoding.UTF8.GetBytes(text));
 
     private static string[] Texts(IEnumerable<FramedLine> lines) => lines.Select(l => $"{l.Kind}:{l.Text}").ToArray();
 
@@ -53,7 +49,7 @@ public sealed class LineFramingTests : Akka.TestKit.Xunit.TestKit
         Assert.Equal(2, lines.Count);
         Assert.Equal(FramedLineKind.TooLong, lines[0].Kind);
         Assert.StartsWith("[9] ADD,", lines[0].Text);
-        Assert.True(lines[0].Text.Length <= LineFraming.PrefixBytes);
+        Assert.True(lines[0].Text.Length <= LineFramer.PrefixBytes);
         Assert.Equal("Line:[10] ADD,u,1", Texts(lines)[1]);
     }
 

@@ -18,7 +18,8 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
     {
     }
 
-    private TcpEdgeOptions Options { get; set; } = new() { TxNumbers = new TxNumberGenerator(9_000_000_000_000_000) };
+    // Most tests read responses by position: they ask for position order; the ready-order tests below do not.
+    private TcpEdgeOptions Options { get; set; } = new() { TxNumbers = new TxNumberGenerator(9_000_000_000_000_000), Order = ResponseOrder.Position };
 
     public override async ValueTask DisposeAsync()
     {
@@ -88,7 +89,7 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
     }
 
     [Fact]
-    public async Task A_slow_request_does_not_let_later_responses_overtake_it()
+    public async Task In_position_order_a_slow_request_does_not_let_later_responses_overtake_it()
     {
         _gateway.Handler = async (r, _) =>
         {
@@ -125,21 +126,21 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
     }
 
     [Fact]
-    public async Task Gateway_failures_and_timeouts_become_error_responses()
+    public async Task Gateway_failures_become_error_responses()
     {
-        Options = Options with { RequestTimeout = TimeSpan.FromMilliseconds(300) };
+        // Time-outs are the gateway's (ClusterTradeGatewayTests): it answers "outcome unknown" itself.
         _gateway.Handler = (r, ct) => r.TxNum switch
         {
             1 => throw new InvalidOperationException("boom\nsecond line"),
             2 => Task.FromException<TradeReply>(new ArgumentException("async boom")),
-            3 => new TaskCompletionSource<TradeReply>().Task, // never answers, ignores the token
+            3 => Task.FromCanceled<TradeReply>(new CancellationToken(true)),
             _ => Task.FromResult(FakeGateway.DefaultReply(r)),
         };
         await using var c = await Connect();
         await c.Write("[1] ADD,u,1\n[2] ADD,u,1\n[3] ADD,u,1\n[4] ADD,u,1\n");
         Assert.Equal("[1] ERR ADD internal error: boom second line", await c.ReadLine());
         Assert.Equal("[2] ERR ADD internal error: async boom", await c.ReadLine());
-        Assert.StartsWith("[3] ERR ADD timed out after 0.3 s", await c.ReadLine());
+        Assert.Equal("[3] ERR ADD internal error: cancelled", await c.ReadLine());
         Assert.Equal("[4] OK ADD", await c.ReadLine());
     }
 
@@ -197,19 +198,93 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
         Assert.True(Enumerable.Range(1, 60).All(i => beforeDump.Contains(i)), "the dump ran before all earlier requests were answered");
     }
 
-    [Fact]
-    public async Task Without_per_user_ordering_one_users_commands_overlap()
+    /// <summary>A gateway handler that holds the requests of one user until the test releases them.</summary>
+    private static Func<TradeRequest, CancellationToken, Task<TradeReply>> Holding(string user, TaskCompletionSource release) => async (r, _) =>
     {
-        Options = Options with { OrderPerUser = false };
+        if (r.UserId == user) await release.Task;
+        return FakeGateway.DefaultReply(r);
+    };
+
+    [Fact]
+    public async Task Requests_of_other_users_are_answered_while_one_request_waits()
+    {
+        Options = Options with { Order = ResponseOrder.Ready };
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gateway.Handler = Holding("slow", release);
+        await using var c = await Connect();
+        await c.Write("[1] QUOTE,slow,X\n[2] ADD,fast,1\n[3] QUOTE,other,S\n[4] ADD,slow,1\n[5] ADD,fast,2\n");
+        var early = new[] { await c.ReadLine(), await c.ReadLine(), await c.ReadLine() };
+        Assert.Equal(["[2] OK ADD", "[3] OK QUOTE", "[5] OK ADD"], early.Select(l => l![..(l!.StartsWith("[3]") ? 12 : 10)]).Order());
+        // slow's second request waits behind its first (per-user order), which waits for the release.
+        Assert.DoesNotContain(_gateway.Executed, r => r.TxNum == 4);
+        release.SetResult();
+        Assert.Equal("[1] OK QUOTE 12.34,X,slow,1700000000000,key1", await c.ReadLine());
+        Assert.Equal("[4] OK ADD", await c.ReadLine());
+    }
+
+    [Fact]
+    public async Task One_users_requests_stay_in_order_while_responses_leave_out_of_order()
+    {
+        Options = Options with { Order = ResponseOrder.Ready };
+        // Later requests finish faster: without per-user order, user a's would overtake each other.
         _gateway.Handler = async (r, _) =>
         {
-            await Task.Delay(300);
+            await Task.Delay(r.UserId == "a" ? 60 - (int)r.TxNum * 10 : 1);
             return FakeGateway.DefaultReply(r);
         };
         await using var c = await Connect();
-        await c.Write("[1] ADD,u,1\n[2] ADD,u,1\n[3] ADD,u,1\n");
-        for (var i = 1; i <= 3; i++) Assert.Equal($"[{i}] OK ADD", await c.ReadLine());
-        Assert.True(_gateway.MaxInFlightPerUser > 1);
+        await c.Write("[1] ADD,a,1\n[2] ADD,a,1\n[3] ADD,b,1\n[4] ADD,a,1\n[5] ADD,b,1\n");
+        var lines = new List<string>();
+        for (var i = 0; i < 5; i++) lines.Add((await c.ReadLine())!);
+        Assert.Equal(["[1] OK ADD", "[2] OK ADD", "[4] OK ADD"], lines.Where(l => l is "[1] OK ADD" or "[2] OK ADD" or "[4] OK ADD"));
+        Assert.NotEqual(["[1] OK ADD", "[2] OK ADD", "[3] OK ADD", "[4] OK ADD", "[5] OK ADD"], lines); // b overtook a
+        Assert.Equal([1L, 2, 4], _gateway.Executed.Where(r => r.UserId == "a").Select(r => r.TxNum));
+        Assert.Equal(1, _gateway.MaxInFlightPerUser);
+    }
+
+    [Fact]
+    public async Task The_position_order_directive_restores_strict_order_and_ready_lifts_it()
+    {
+        Options = Options with { Order = ResponseOrder.Ready };
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gateway.Handler = Holding("slow", release);
+        await using var c = await Connect();
+        await c.Write("#ORDER,position\n[1] ADD,slow,1\n[2] ADD,fast,1\n#ORDER,ready\n[3] ADD,fast,2\n#ORDER,sideways\n");
+        Assert.Equal("# OK ORDER position", await c.ReadLine());
+        // [3] and the bad directive were read after #ORDER,ready: they leave at once; [2] and #ORDER,ready wait for [1].
+        Assert.Equal(["# ERR ORDER ORDER takes position or ready", "[3] OK ADD"], new[] { await c.ReadLine(), await c.ReadLine() }.Order());
+        await c.ExpectNoMoreLines();
+        release.SetResult();
+        Assert.Equal("[1] OK ADD", await c.ReadLine());
+        Assert.Equal("[2] OK ADD", await c.ReadLine());
+        Assert.Equal("# OK ORDER ready", await c.ReadLine());
+    }
+
+    [Fact]
+    public async Task Reading_stops_while_the_connection_has_its_limit_of_requests_in_flight()
+    {
+        Options = Options with { Order = ResponseOrder.Ready, MaxPendingPerConnection = 8 };
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gateway.Handler = async (r, _) =>
+        {
+            await release.Task;
+            return FakeGateway.DefaultReply(r);
+        };
+        await using var c = await Connect();
+        var first = new StringBuilder();
+        for (var i = 1; i <= 8; i++) first.Append($"[{i}] ADD,user{i},1\n");
+        await c.Write(first.ToString());
+        for (var wait = 0; _gateway.Executed.Count < 8 && wait < 200; wait++) await Task.Delay(25);
+        Assert.Equal(8, _gateway.Executed.Count);
+        var rest = new StringBuilder();
+        for (var i = 9; i <= 200; i++) rest.Append($"[{i}] ADD,user{i},1\n");
+        await c.Write(rest.ToString());
+        await Task.Delay(300);
+        Assert.Equal(8, _gateway.Executed.Count); // the limit is reached: the edge does not read the next chunk
+        release.SetResult();
+        var answered = new HashSet<string>();
+        for (var i = 0; i < 200; i++) answered.Add((await c.ReadLine())!);
+        Assert.Equal(200, answered.Count);
     }
 
     /// <summary>A plain socket: write raw bytes, read response lines.</summary>

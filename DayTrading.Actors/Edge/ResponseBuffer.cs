@@ -1,0 +1,79 @@
+using System.Buffers.Text;
+using System.Text;
+using DayTrading.Accounts;
+
+namespace DayTrading.Edge;
+
+/// <summary>
+/// A growable byte buffer of response lines waiting for the socket; the lines are written straight into it as
+/// UTF-8 (docs/PROTOCOL.md's format, see <see cref="ResponseFormatter"/>), with no string per response.
+/// </summary>
+internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
+{
+    private static readonly byte[][] CommandNames = Enumerable.Range(0, (int)Enum.GetValues<CommandKind>().Max() + 1)
+        .Select(k => Encoding.ASCII.GetBytes(Enum.IsDefined((CommandKind)k) ? ((CommandKind)k).Name() : "?")).ToArray();
+
+    public byte[] Data { get; private set; } = new byte[initialCapacity];
+
+    public int Length { get; private set; }
+
+    public void Clear() => Length = 0;
+
+    /// <summary>Gives up a buffer grown far past its usual size once it is empty (a burst should not pin memory).</summary>
+    public void ShrinkIfIdle(int keep)
+    {
+        if (Length == 0 && Data.Length > keep) Data = new byte[keep];
+    }
+
+    /// <summary>One reply line: N and CMD from the request the client sent.</summary>
+    public void AppendReply(TradeRequest request, TradeReply reply, bool quiet)
+    {
+        var command = CommandNames[(int)request.Kind];
+        if (reply.Ok) AppendLine(request.TxNum, "OK "u8, command, quiet ? null : reply.Body);
+        else AppendLine(request.TxNum, "ERR "u8, command, string.IsNullOrWhiteSpace(reply.Error) ? "error" : reply.Error);
+    }
+
+    /// <summary>A line formatted elsewhere (directives, the edge's own refusals); a line break is added.</summary>
+    public void AppendLine(string line)
+    {
+        var span = Reserve(Encoding.UTF8.GetMaxByteCount(line.Length) + 1);
+        var n = Encoding.UTF8.GetBytes(line, span);
+        span[n] = (byte)'\n';
+        Length += n + 1;
+    }
+
+    private void AppendLine(long txNum, ReadOnlySpan<byte> outcome, ReadOnlySpan<byte> command, string? text)
+    {
+        if (text is not null) text = ResponseFormatter.OneLine(text);
+        var max = 24 + outcome.Length + command.Length + (text is null ? 0 : 1 + Encoding.UTF8.GetMaxByteCount(text.Length)) + 1;
+        var span = Reserve(max);
+        var n = 0;
+        span[n++] = (byte)'[';
+        Utf8Formatter.TryFormat(txNum, span[n..], out var digits);
+        n += digits;
+        span[n++] = (byte)']';
+        span[n++] = (byte)' ';
+        outcome.CopyTo(span[n..]);
+        n += outcome.Length;
+        command.CopyTo(span[n..]);
+        n += command.Length;
+        if (!string.IsNullOrEmpty(text))
+        {
+            span[n++] = (byte)' ';
+            n += Encoding.UTF8.GetBytes(text, span[n..]);
+        }
+        span[n++] = (byte)'\n';
+        Length += n;
+    }
+
+    private Span<byte> Reserve(int bytes)
+    {
+        if (Length + bytes > Data.Length)
+        {
+            var grown = new byte[Math.Max(Data.Length * 2, Length + bytes)];
+            Data.AsSpan(0, Length).CopyTo(grown);
+            Data = grown;
+        }
+        return Data.AsSpan(Length);
+    }
+}
