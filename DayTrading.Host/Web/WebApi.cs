@@ -31,6 +31,23 @@ public static class WebApi
     public const int MaxPasswordLength = WebUserStore.MaxPasswordLength;
     private const string AdminRole = "admin";
 
+    /// <summary>
+    /// A body announced larger than the limit is refused at once with a clear error (413), before anything reads it;
+    /// Kestrel's <c>MaxRequestBodySize</c> (the same limit) still cuts a body without a length while it is read.
+    /// </summary>
+    public static async Task BodyLimit(HttpContext http, Func<Task> next)
+    {
+        var limit = http.RequestServices.GetRequiredService<WebContext>().Options.WebMaxBodyBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            http.Response.Headers.Connection = "close";
+            await Results.Json(new { ok = false, error = $"request body of {http.Request.ContentLength} bytes refused: at most {limit} bytes" },
+                statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(http);
+            return;
+        }
+        await next();
+    }
+
     /// <summary>Antiforgery on every state-changing API request (the token comes from GET /api/csrf).</summary>
     public static async Task CsrfCheck(HttpContext http, Func<Task> next)
     {

@@ -135,6 +135,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         });
 
         var app = builder.Build();
+        app.Use(WebApi.BodyLimit);
         var files = new EmbeddedFileProvider(typeof(WebFrontEnd).Assembly, "DayTrading.Host.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });

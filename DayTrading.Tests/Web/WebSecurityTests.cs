@@ -107,6 +107,7 @@ public sealed class WebSecurityTests
         using var resp = await c.Http.SendAsync(req, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp.StatusCode);
+        Assert.Contains($"at most {app.Context.Options.WebMaxBodyBytes} bytes", await resp.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(0, app.Hasher.Calls);
         Assert.Equal(0, app.Throttle.TrackedUsers);
 
