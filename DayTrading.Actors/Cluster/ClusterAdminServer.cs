@@ -122,6 +122,7 @@ public sealed class ClusterAdminServer : IAsyncDisposable
         try
         {
             await Answer(client, "ERR " + message + "\n", timeout.Token).ConfigureAwait(false);
+            await Discard(client.GetStream(), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -98,25 +98,27 @@ public sealed class WebSecurityTests
     public async Task A_1_MiB_login_body_is_refused_with_413_and_nothing_is_hashed()
     {
         await using var app = await WebTestApp.StartAsync();
-        using var c = app.NewClient();
-        await c.RefreshCsrf();
-        var token = await CsrfToken(c);
-        var body = "{\"userId\":\"someone\",\"password\":\"" + new string('p', 1024 * 1024) + "\"}";
-        using var req = new HttpRequestMessage(HttpMethod.Post, "/api/login") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        req.Headers.Add(WebApi.CsrfHeader, token);
-        using var resp = await c.Http.SendAsync(req, TestContext.Current.CancellationToken);
-
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp.StatusCode);
-        Assert.Contains($"at most {app.Context.Options.WebMaxBodyBytes} bytes", await resp.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var body = Encoding.UTF8.GetBytes("{\"userId\":\"someone\",\"password\":\"" + new string('p', 1024 * 1024) + "\"}");
+        // The reproduction: the whole 1 MiB is sent; the answer comes from the announced length, before any reading.
+        var answer = await RawPost(app, "/api/login", body);
+        Assert.StartsWith("HTTP/1.1 413", answer);
+        Assert.Contains($"at most {app.Context.Options.WebMaxBodyBytes} bytes", answer);
         Assert.Equal(0, app.Hasher.Calls);
         Assert.Equal(0, app.Throttle.TrackedUsers);
 
         // The same for every other endpoint: the limit is the server's, not the login's.
-        using var signUp = new HttpRequestMessage(HttpMethod.Post, "/api/signup") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        signUp.Headers.Add(WebApi.CsrfHeader, token);
-        using var resp2 = await c.Http.SendAsync(signUp, TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp2.StatusCode);
+        foreach (var path in new[] { "/api/signup", "/api/accounts/someone/add", "/api/admin/claim-codes", "/index.html" })
+            Assert.StartsWith("HTTP/1.1 413", await RawPost(app, path, body));
         Assert.Empty(app.Gateway.Executed);
+
+        // A browser-like client that waits for "100 Continue" never has to send it at all.
+        using var c = app.NewClient();
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/api/login") { Content = new ByteArrayContent(body) };
+        req.Content.Headers.ContentType = new("application/json");
+        req.Headers.ExpectContinue = true;
+        using var resp = await c.Http.SendAsync(req, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp.StatusCode);
+        Assert.Equal(0, app.Hasher.Calls);
     }
 
     [Fact]
@@ -331,6 +333,55 @@ public sealed class WebSecurityTests
         var text = await resp.Content.ReadAsStringAsync();
         var json = text.Length == 0 ? default : System.Text.Json.JsonDocument.Parse(text).RootElement.Clone();
         return (resp.StatusCode, json, resp.Headers.TryGetValues("Retry-After", out var v) ? v.Single() : null);
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="body"/> with its Content-Length over a raw connection, sending all of it while reading
+    /// the answer (the server may answer and close before the body is through: write errors are expected).
+    /// </summary>
+    private static async Task<string> RawPost(WebTestApp app, string path, byte[] body)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
+        var sending = Task.Run(async () =>
+        {
+            try
+            {
+                await stream.WriteAsync(head);
+                await stream.WriteAsync(body);
+            }
+            catch (IOException)
+            {
+                // the server answered and closed first
+            }
+        });
+        var answer = new StringBuilder();
+        var buffer = new byte[4096];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (true)
+            {
+                var n = await stream.ReadAsync(buffer, cts.Token);
+                if (n == 0) break;
+                answer.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                var text = answer.ToString();
+                var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (end >= 0 && text.Contains("Content-Length: ", StringComparison.Ordinal))
+                {
+                    var length = int.Parse(text[(text.IndexOf("Content-Length: ", StringComparison.Ordinal) + 16)..].Split('\r')[0]);
+                    if (text.Length >= end + 4 + length) break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // a reset after the answer
+        }
+        await sending.WaitAsync(TimeSpan.FromSeconds(30));
+        return answer.ToString();
     }
 
     /// <summary>Sends raw bytes and returns what the server answered until it closed or 4 KiB came.</summary>
