@@ -61,12 +61,29 @@ public sealed record NodeOptions
     public int WebPort { get; init; } = 8080;
     /// <summary>When set, the web user "admin" exists with this password and administrator rights.</summary>
     public string? WebAdminPassword { get; init; }
+    /// <summary>The largest request body the web front end reads (its API takes small JSON documents only).</summary>
+    public long WebMaxBodyBytes { get; init; } = 16 * 1024;
+    /// <summary>Web connections open at once (the live feed keeps one per open page).</summary>
+    public long WebMaxConnections { get; init; } = 1000;
     // --- cluster (issue #7) ---
     /// <summary>Interface of the cluster admin channel (the `cluster` CLI's server); loopback by default.</summary>
     public string AdminHost { get; init; } = "127.0.0.1";
 
     /// <summary>Port of the cluster admin channel; 0: any free port (printed in the ready line); -1: off.</summary>
     public int AdminPort { get; init; } = 4442;
+
+    /// <summary>File of the admin channel's shared secret (created with a random one if missing); null: the secret
+    /// from <see cref="AdminSecret"/> if set, else <c>admin.secret</c> in the data directory.</summary>
+    public string? AdminSecretFile { get; init; }
+
+    /// <summary>The admin secret itself (DAYTRADING_ADMIN_SECRET; no command-line option, to keep it out of ps).</summary>
+    public string? AdminSecret { get; init; }
+
+    /// <summary>Admin channel connections served at once.</summary>
+    public int AdminMaxConnections { get; init; } = 16;
+
+    /// <summary>How long an admin connection has to send its request.</summary>
+    public TimeSpan AdminIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>PostgreSQL schema of the journal and snapshot tables ("" = the connection's search path).</summary>
     public string DbSchema { get; init; } = "";
@@ -107,6 +124,11 @@ public sealed record NodeOptions
         if (!RuntimeLog.Levels.Contains(LogLevel, StringComparer.OrdinalIgnoreCase)) return $"--log-level must be one of {string.Join(", ", RuntimeLog.Levels)}";
         if (AdminPort is < -1 or > 65535) return "--admin-port must be between 0 and 65535, or -1 (off)";
         if (!System.Net.IPAddress.TryParse(AdminHost, out _) && AdminHost != "localhost") return $"--admin-host must be an IP address, not '{AdminHost}'";
+        if (AdminMaxConnections < 1) return "--admin-max-connections must be at least 1";
+        if (AdminIdleTimeout <= TimeSpan.Zero) return "--admin-idle-timeout-seconds must be positive";
+        if (WebMaxBodyBytes < 1024) return "--web-max-body-bytes must be at least 1024";
+        if (WebMaxConnections < 1) return "--web-max-connections must be at least 1";
+        if (WebAdminPassword is { Length: > Web.WebApi.MaxPasswordLength }) return $"--web-admin-password must have at most {Web.WebApi.MaxPasswordLength} characters";
         if (RequestTimeout <= TimeSpan.Zero) return "--request-timeout-seconds must be positive";
         if (SbrStableAfter is { } sbr && sbr <= TimeSpan.Zero) return "--sbr-stable-after-seconds must be positive";
         if (TriggerRefresh <= TimeSpan.Zero) return "--trigger-refresh-seconds must be positive";

@@ -38,7 +38,9 @@ var web = new Option<bool>("--web") { Description = "Serve the web front end (RE
 var webHost = new Option<string>("--web-host") { Description = "Interface of the web front end [DAYTRADING_WEB_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_WEB_HOST") ?? defaults.WebHost };
 var webPort = new Option<int>("--web-port") { Description = "Port of the web front end [DAYTRADING_WEB_PORT]", DefaultValueFactory = _ => EnvInt("DAYTRADING_WEB_PORT", defaults.WebPort) };
 var webAdminPassword = new Option<string?>("--web-admin-password") { Description = "Password of the web user 'admin' (administrator); unset: no admin login [DAYTRADING_WEB_ADMIN_PASSWORD]", DefaultValueFactory = _ => Env("DAYTRADING_WEB_ADMIN_PASSWORD") };
-foreach (var o in new Option[] { web, webHost, webPort, webAdminPassword }) root.Options.Add(o);
+var webMaxBody = new Option<long>("--web-max-body-bytes") { Description = "Largest request body the web front end reads [DAYTRADING_WEB_MAX_BODY_BYTES]", DefaultValueFactory = _ => EnvInt("DAYTRADING_WEB_MAX_BODY_BYTES", (int)defaults.WebMaxBodyBytes) };
+var webMaxConnections = new Option<long>("--web-max-connections") { Description = "Web connections open at once [DAYTRADING_WEB_MAX_CONNECTIONS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_WEB_MAX_CONNECTIONS", (int)defaults.WebMaxConnections) };
+foreach (var o in new Option[] { web, webHost, webPort, webAdminPassword, webMaxBody, webMaxConnections }) root.Options.Add(o);
 
 // cluster (issue #7)
 var adminHost = new Option<string>("--admin-host") { Description = "Interface of the cluster admin channel; keep it on loopback unless the network is trusted [DAYTRADING_ADMIN_HOST]", DefaultValueFactory = _ => Env("DAYTRADING_ADMIN_HOST") ?? defaults.AdminHost };
@@ -46,8 +48,11 @@ var adminPort = new Option<int>("--admin-port") { Description = "Port of the clu
 var dbSchema = new Option<string>("--db-schema") { Description = "PostgreSQL schema of the journal tables (created if missing; default: the search path) [DAYTRADING_DB_SCHEMA]", DefaultValueFactory = _ => Env("DAYTRADING_DB_SCHEMA") ?? defaults.DbSchema };
 var sbrStableAfter = new Option<int?>("--sbr-stable-after-seconds") { Description = "Split-brain resolver stable-after (default: cluster.hocon's 15 s) [DAYTRADING_SBR_STABLE_AFTER_SECONDS]", DefaultValueFactory = _ => Env("DAYTRADING_SBR_STABLE_AFTER_SECONDS") is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out var i) ? i : null };
 var requestTimeout = new Option<int>("--request-timeout-seconds") { Description = "How long the edge waits for an account before answering 'outcome unknown, retry' [DAYTRADING_REQUEST_TIMEOUT_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_REQUEST_TIMEOUT_SECONDS", 30) };
+var adminSecretFile = new Option<string?>("--admin-secret-file") { Description = "File of the admin channel's shared secret, created with a random one if missing (default: DAYTRADING_ADMIN_SECRET if set, else admin.secret in the data dir) [DAYTRADING_ADMIN_SECRET_FILE]", DefaultValueFactory = _ => Env("DAYTRADING_ADMIN_SECRET_FILE") };
+var adminMaxConnections = new Option<int>("--admin-max-connections") { Description = "Admin channel connections served at once [DAYTRADING_ADMIN_MAX_CONNECTIONS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_ADMIN_MAX_CONNECTIONS", defaults.AdminMaxConnections) };
+var adminIdleTimeout = new Option<int>("--admin-idle-timeout-seconds") { Description = "How long an admin connection has to send its request [DAYTRADING_ADMIN_IDLE_TIMEOUT_SECONDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_ADMIN_IDLE_TIMEOUT_SECONDS", (int)defaults.AdminIdleTimeout.TotalSeconds) };
 root.Subcommands.Add(DayTrading.Host.Cluster.ClusterCommand.Create());
-foreach (var o in new Option[] { adminHost, adminPort, dbSchema, sbrStableAfter, requestTimeout }) root.Options.Add(o);
+foreach (var o in new Option[] { adminHost, adminPort, adminSecretFile, adminMaxConnections, adminIdleTimeout, dbSchema, sbrStableAfter, requestTimeout }) root.Options.Add(o);
 // end cluster
 
 foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
@@ -82,8 +87,14 @@ root.SetAction(async (parse, ct) =>
         WebHost = parse.GetValue(webHost)!,
         WebPort = parse.GetValue(webPort),
         WebAdminPassword = parse.GetValue(webAdminPassword),
+        WebMaxBodyBytes = parse.GetValue(webMaxBody),
+        WebMaxConnections = parse.GetValue(webMaxConnections),
         AdminHost = parse.GetValue(adminHost)!,
         AdminPort = parse.GetValue(adminPort),
+        AdminSecretFile = parse.GetValue(adminSecretFile),
+        AdminSecret = Env(DayTrading.Cluster.AdminSecret.EnvironmentVariable),
+        AdminMaxConnections = parse.GetValue(adminMaxConnections),
+        AdminIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(adminIdleTimeout)),
         DbSchema = parse.GetValue(dbSchema)!,
         SbrStableAfter = parse.GetValue(sbrStableAfter) is { } sbrSeconds ? TimeSpan.FromSeconds(sbrSeconds) : null,
         RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(requestTimeout)),
@@ -94,7 +105,17 @@ root.SetAction(async (parse, ct) =>
         await Console.Error.WriteLineAsync($"error: {error}");
         return 2;
     }
-    using var host = NodeHost.Build(options);
+    IHost built;
+    try
+    {
+        built = NodeHost.Build(options);
+    }
+    catch (DayTrading.Cluster.AdminSecretException e)
+    {
+        await Console.Error.WriteLineAsync($"error: {e.Message}");
+        return 2;
+    }
+    using var host = built;
     // The generic host handles Ctrl-C and SIGTERM itself: coordinated shutdown hands shards and singletons over.
     await host.RunAsync();
     return 0;

@@ -11,9 +11,24 @@ namespace DayTrading.Cluster;
 
 public sealed record ClusterAdminOptions
 {
-    /// <summary>Loopback by default: the channel has no authentication, so only the machine's own users reach it.</summary>
+    /// <summary>Loopback by default: only the machine's own users reach it (and they still need the secret).</summary>
     public string Host { get; init; } = "127.0.0.1";
     public int Port { get; init; } = ClusterAdminProtocol.DefaultPort;
+
+    /// <summary>The shared secret every connection sends first (<see cref="AdminSecret"/>); required.</summary>
+    public string Secret { get; init; } = "";
+
+    /// <summary>Connections served at once; one more is answered <c>ERR too many …</c> and closed.</summary>
+    public int MaxConnections { get; init; } = ClusterAdminProtocol.DefaultMaxConnections;
+
+    /// <summary>How long a connection has, from accept, to send its whole request (secret and command lines).</summary>
+    public TimeSpan IdleTimeout { get; init; } = ClusterAdminProtocol.DefaultIdleTimeout;
+
+    /// <summary>The longest request line read; a longer one is answered <c>ERR request line longer than …</c> and closed.</summary>
+    public int MaxLineBytes { get; init; } = ClusterAdminProtocol.MaxLineBytes;
+
+    /// <summary>The clock of <see cref="IdleTimeout"/> (tests move it by hand).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>The shard type whose regions <c>shards</c> reports and whose coordinator <c>singletons</c> locates.</summary>
     public string ShardTypeName { get; init; } = "account";
@@ -25,9 +40,11 @@ public sealed record ClusterAdminOptions
 }
 
 /// <summary>
-/// The node's membership admin channel: plain TCP, one request line per connection
-/// (<see cref="ClusterAdminProtocol"/>), answered from this node's view of the cluster. The CLI
-/// (<c>DayTrading.Host cluster &lt;verb&gt; --node host:port</c>) is its client.
+/// The node's membership admin channel: plain TCP, one request per connection (<see cref="ClusterAdminProtocol"/>:
+/// the shared secret, then one command line), answered from this node's view of the cluster. The CLI
+/// (<c>DayTrading.Host cluster &lt;verb&gt; --node host:port</c>) is its client. Nothing is done for a connection
+/// without the right secret; every line is bounded (<see cref="ClusterAdminOptions.MaxLineBytes"/>), and so are
+/// the connections served at once and the time each has to send its request (docs/SECURITY.md).
 /// </summary>
 public sealed class ClusterAdminServer : IAsyncDisposable
 {
@@ -36,9 +53,14 @@ public sealed class ClusterAdminServer : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private int _active;
 
     private ClusterAdminServer(ActorSystem system, ClusterAdminOptions options)
     {
+        if (AdminSecret.Problem(options.Secret) is { } problem) throw new AdminSecretException($"cluster admin channel: {problem}");
+        if (options.MaxConnections < 1) throw new ArgumentException("MaxConnections must be at least 1", nameof(options));
+        if (options.IdleTimeout <= TimeSpan.Zero) throw new ArgumentException("IdleTimeout must be positive", nameof(options));
+        if (options.MaxLineBytes < 64) throw new ArgumentException("MaxLineBytes must be at least 64", nameof(options));
         _system = system;
         _options = options;
         var address = options.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
@@ -49,6 +71,9 @@ public sealed class ClusterAdminServer : IAsyncDisposable
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Connections being served right now.</summary>
+    public int ActiveConnections => Volatile.Read(ref _active);
 
     public static ClusterAdminServer Start(ActorSystem system, ClusterAdminOptions options) => new(system, options);
 
@@ -69,37 +94,122 @@ public sealed class ClusterAdminServer : IAsyncDisposable
             {
                 continue;
             }
-            _ = Task.Run(() => Serve(client));
+            if (Interlocked.Increment(ref _active) > _options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _active);
+                _ = Task.Run(() => Refuse(client, $"too many admin connections (at most {_options.MaxConnections} at once); try again"));
+                continue;
+            }
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await Serve(client).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _active);
+                }
+            });
+        }
+    }
+
+    private async Task Refuse(TcpClient client, string message)
+    {
+        using var _ = client;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Answer(client, "ERR " + message + "\n", timeout.Token).ConfigureAwait(false);
+            await Discard(client.GetStream(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // the client went away
+        }
+    }
+
+    private static async Task Answer(TcpClient client, string answer, CancellationToken ct)
+    {
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(answer), ct).ConfigureAwait(false);
+        await stream.FlushAsync(ct).ConfigureAwait(false);
+        client.Client.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>
+    /// After a refusal with request bytes still coming: reads and drops a bounded amount (so the answer is not lost
+    /// to a reset while the client still sends), then the connection closes.
+    /// </summary>
+    private static async Task Discard(Stream stream, CancellationToken ct)
+    {
+        var scratch = new byte[4096];
+        var left = 64 * 1024;
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        linger.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (left > 0)
+            {
+                var n = await stream.ReadAsync(scratch.AsMemory(0, Math.Min(scratch.Length, left)), linger.Token).ConfigureAwait(false);
+                if (n == 0) return;
+                left -= n;
+            }
+        }
+        catch (Exception)
+        {
+            // enough
         }
     }
 
     private async Task Serve(TcpClient client)
     {
         using var _ = client;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        // The whole request (secret and command) within the idle timeout; the answer within 30 s more.
+        using var idle = new CancellationTokenSource(_options.IdleTimeout, _options.Clock);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, idle.Token);
+        using var answering = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        answering.CancelAfter(TimeSpan.FromSeconds(30));
         try
         {
             var stream = client.GetStream();
-            var reader = new StreamReader(stream, Encoding.UTF8);
-            var line = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false) ?? "";
+            var reader = new BoundedLineReader(stream, _options.MaxLineBytes);
             string answer;
+            var drain = false;
             try
             {
+                var auth = await reader.ReadLineAsync(reading.Token).ConfigureAwait(false);
+                if (!Authenticated(auth))
+                {
+                    throw new AdminException(auth is not null && auth.StartsWith(ClusterAdminProtocol.AuthVerb + " ", StringComparison.OrdinalIgnoreCase)
+                        ? "authentication failed: wrong admin secret"
+                        : $"authentication required: send '{ClusterAdminProtocol.AuthVerb} <secret>' first (the node's admin secret: " +
+                          $"--admin-secret-file, default <data dir>/{AdminSecret.DefaultFileName}, or {AdminSecret.EnvironmentVariable})");
+                }
+                var line = await reader.ReadLineAsync(reading.Token).ConfigureAwait(false) ?? "";
                 answer = "OK\n" + await HandleAsync(line.Trim()).ConfigureAwait(false) + "\n";
+            }
+            catch (LineTooLongException e)
+            {
+                answer = $"ERR {e.Message}: refused\n";
+                drain = true;
+            }
+            catch (OperationCanceledException) when (idle.IsCancellationRequested && !_stop.IsCancellationRequested)
+            {
+                answer = $"ERR no complete request within {_options.IdleTimeout.TotalSeconds:0.###} s: closed\n";
             }
             catch (AdminException e)
             {
                 answer = "ERR " + e.Message + "\n";
+                drain = true;
             }
-            catch (Exception e)
+            catch (Exception e) when (e is not OperationCanceledException and not IOException and not SocketException)
             {
                 answer = $"ERR {e.GetType().Name}: {e.Message}\n";
             }
-            var bytes = Encoding.UTF8.GetBytes(answer);
-            await stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
-            await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
-            client.Client.Shutdown(SocketShutdown.Send);
+            await Answer(client, answer, answering.Token).ConfigureAwait(false);
+            if (drain) await Discard(stream, answering.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -107,9 +217,20 @@ public sealed class ClusterAdminServer : IAsyncDisposable
         }
     }
 
+    private bool Authenticated(string? line)
+    {
+        if (line is null) return false;
+        var space = line.IndexOf(' ');
+        if (space < 0 || !line.AsSpan(0, space).Equals(ClusterAdminProtocol.AuthVerb, StringComparison.OrdinalIgnoreCase)) return false;
+        return AdminSecret.Matches(_options.Secret, line[(space + 1)..].Trim());
+    }
+
     private sealed class AdminException(string message) : Exception(message);
 
-    /// <summary>Answers one request line with its JSON document; throws <see cref="AdminException"/> for a refusal.</summary>
+    /// <summary>
+    /// Answers one (already authenticated) request line with its JSON document; throws <see cref="AdminException"/>
+    /// for a refusal.
+    /// </summary>
     public async Task<string> HandleAsync(string line)
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

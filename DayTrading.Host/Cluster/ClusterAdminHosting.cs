@@ -11,11 +11,34 @@ public static class ClusterAdminHosting
     /// The cluster admin channel of this node (<see cref="ClusterAdminServer"/>), opened as soon as the actor system
     /// runs (so a node still joining can be asked about) and closed when the host stops.
     /// </summary>
+    /// <remarks>Throws <see cref="AdminSecretException"/> (a clear message) when the admin secret cannot be had.</remarks>
     public static IServiceCollection AddClusterAdmin(this IServiceCollection services, NodeOptions options)
     {
         if (options.AdminPort < 0) return services;
-        return services.AddHostedService(sp => new ClusterAdminHostedService(sp.GetRequiredService<ActorSystem>(),
-            new ClusterAdminOptions { Host = options.AdminHost, Port = options.AdminPort }, sp.GetRequiredService<NodeReadiness>()));
+        var admin = new ClusterAdminOptions
+        {
+            Host = options.AdminHost,
+            Port = options.AdminPort,
+            Secret = ResolveSecret(options),
+            MaxConnections = options.AdminMaxConnections,
+            IdleTimeout = options.AdminIdleTimeout,
+        };
+        return services.AddHostedService(sp => new ClusterAdminHostedService(sp.GetRequiredService<ActorSystem>(), admin, sp.GetRequiredService<NodeReadiness>()));
+    }
+
+    /// <summary>
+    /// The node's admin secret: the file named by <c>--admin-secret-file</c> if any (created when missing), else
+    /// <c>DAYTRADING_ADMIN_SECRET</c>, else <c>&lt;data dir&gt;/admin.secret</c> (created when missing).
+    /// </summary>
+    public static string ResolveSecret(NodeOptions options)
+    {
+        if (options.AdminSecretFile is { Length: > 0 } file) return AdminSecret.LoadOrCreate(file);
+        if (options.AdminSecret is { } secret)
+        {
+            if (AdminSecret.Problem(secret) is { } problem) throw new AdminSecretException($"{AdminSecret.EnvironmentVariable}: {problem}");
+            return secret;
+        }
+        return AdminSecret.LoadOrCreate(AdminSecret.DefaultPath(options.DataDirectory));
     }
 }
 

@@ -8,8 +8,10 @@ namespace DayTrading.Host.Cluster;
 
 /// <summary>
 /// <c>DayTrading.Host cluster &lt;verb&gt; --node host:port</c>: the membership admin CLI, a client of a node's
-/// admin channel (<see cref="ClusterAdminServer"/>). Exit codes: 0 done, 1 bad usage or the node refused
-/// (unknown address…), 3 the node is unreachable or did not answer.
+/// admin channel (<see cref="ClusterAdminServer"/>). It sends the node's admin secret first (<see cref="AdminSecret"/>:
+/// <c>--secret-file</c>, else <c>DAYTRADING_ADMIN_SECRET</c>, else <c>&lt;--data-dir&gt;/admin.secret</c>).
+/// Exit codes: 0 done, 1 bad usage, no secret, or the node refused (wrong secret, unknown address…), 3 the node is
+/// unreachable or did not answer.
 /// </summary>
 public static class ClusterCommand
 {
@@ -35,7 +37,18 @@ public static class ClusterCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAYTRADING_ADMIN_NODE") is { Length: > 0 } v ? v : $"127.0.0.1:{ClusterAdminProtocol.DefaultPort}",
         };
         var json = new Option<bool>("--json") { Description = "Print the node's JSON answer instead of a table" };
-        var command = new Command(verb, description) { node, json };
+        var secretFile = new Option<string?>("--secret-file")
+        {
+            Description = $"File holding the node's admin secret (the node's --admin-secret-file) [{AdminSecret.FileEnvironmentVariable}]; " +
+                          $"default: {AdminSecret.EnvironmentVariable} if set, else {AdminSecret.DefaultFileName} in --data-dir",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AdminSecret.FileEnvironmentVariable) is { Length: > 0 } v ? v : null,
+        };
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "The node's data directory, where its admin.secret is by default [DAYTRADING_DATA_DIR]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAYTRADING_DATA_DIR") is { Length: > 0 } v ? v : "./data",
+        };
+        var command = new Command(verb, description) { node, json, secretFile, dataDir };
         Argument<string>? address = null;
         if (needsAddress)
         {
@@ -45,13 +58,44 @@ public static class ClusterCommand
         command.SetAction(async (parse, ct) =>
         {
             var request = address is null ? verb : $"{verb} {parse.GetValue(address)}";
-            return await RunAsync(parse.GetValue(node)!, request, parse.GetValue(json), Console.Out, Console.Error, ct);
+            string secret;
+            try
+            {
+                secret = ResolveSecret(parse.GetValue(secretFile), Environment.GetEnvironmentVariable(AdminSecret.EnvironmentVariable), parse.GetValue(dataDir)!);
+            }
+            catch (AdminSecretException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return ExitUsage;
+            }
+            return await RunAsync(parse.GetValue(node)!, secret, request, parse.GetValue(json), Console.Out, Console.Error, ct);
         });
         return command;
     }
 
-    /// <summary>Sends <paramref name="request"/> to the admin channel at <paramref name="node"/> and prints the answer.</summary>
-    public static async Task<int> RunAsync(string node, string request, bool json, TextWriter output, TextWriter error, CancellationToken ct)
+    /// <summary>
+    /// The secret the CLI sends: the file if named, else the environment's secret, else <c>admin.secret</c> in
+    /// <paramref name="dataDirectory"/> (never created here); throws <see cref="AdminSecretException"/> with a clear reason.
+    /// </summary>
+    public static string ResolveSecret(string? secretFile, string? environmentSecret, string dataDirectory)
+    {
+        if (secretFile is { Length: > 0 }) return AdminSecret.Read(secretFile);
+        if (environmentSecret is { Length: > 0 })
+            return AdminSecret.Problem(environmentSecret) is { } problem ? throw new AdminSecretException($"{AdminSecret.EnvironmentVariable}: {problem}") : environmentSecret;
+        var path = AdminSecret.DefaultPath(dataDirectory);
+        if (!File.Exists(path))
+        {
+            throw new AdminSecretException($"no admin secret: {Path.GetFullPath(path)} does not exist; pass --secret-file <the node's admin secret file>, " +
+                                           $"--data-dir <the node's data directory>, or set {AdminSecret.EnvironmentVariable}");
+        }
+        return AdminSecret.Read(path);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="secret"/> and then <paramref name="request"/> to the admin channel at <paramref name="node"/>
+    /// and prints the answer.
+    /// </summary>
+    public static async Task<int> RunAsync(string node, string secret, string request, bool json, TextWriter output, TextWriter error, CancellationToken ct)
     {
         var colon = node.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(node.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
@@ -68,7 +112,7 @@ public static class ClusterCommand
             using var client = new TcpClient();
             await client.ConnectAsync(host, port, timeout.Token);
             var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), timeout.Token);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"{ClusterAdminProtocol.AuthVerb} {secret}\n{request}\n"), timeout.Token);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             answer = await reader.ReadToEndAsync(timeout.Token);
         }

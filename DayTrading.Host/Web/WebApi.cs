@@ -28,7 +28,25 @@ public static class WebApi
 {
     public const string CsrfHeader = "X-CSRF-TOKEN";
     public const int MinPasswordLength = 8;
+    public const int MaxPasswordLength = WebUserStore.MaxPasswordLength;
     private const string AdminRole = "admin";
+
+    /// <summary>
+    /// A body announced larger than the limit is refused at once with a clear error (413), before anything reads it;
+    /// Kestrel's <c>MaxRequestBodySize</c> (the same limit) still cuts a body without a length while it is read.
+    /// </summary>
+    public static async Task BodyLimit(HttpContext http, Func<Task> next)
+    {
+        var limit = http.RequestServices.GetRequiredService<WebContext>().Options.WebMaxBodyBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            http.Response.Headers.Connection = "close";
+            await Results.Json(new { ok = false, error = $"request body of {http.Request.ContentLength} bytes refused: at most {limit} bytes" },
+                statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(http);
+            return;
+        }
+        await next();
+    }
 
     /// <summary>Antiforgery on every state-changing API request (the token comes from GET /api/csrf).</summary>
     public static async Task CsrfCheck(HttpContext http, Func<Task> next)
@@ -81,17 +99,29 @@ public static class WebApi
 
     // ----- sign-up, log-in -----
 
+    /// <summary>
+    /// Sign-up: a new id gets a login (its account comes with its first ADD); the id of an existing trading account
+    /// (created over TCP or by a workload) only with a claim code for it. Whether the account exists is asked with a
+    /// DISPLAY_SUMMARY, and only a definite "unknown user" opens the no-claim-code path: a time-out, an error or any
+    /// other doubt refuses (503) and creates nothing, or a busy account could be taken over.
+    /// </summary>
     private static async Task<IResult> SignUp(Credentials body, WebContext ctx, HttpContext http)
     {
         var userId = body.UserId?.Trim() ?? "";
         if (!Rules.IsValidUserId(userId)) return Error(400, "invalid user id (1-64 characters of A-Z a-z 0-9 _ -)");
-        if (body.Password is not { Length: >= MinPasswordLength and <= 128 }) return Error(400, $"the password must have {MinPasswordLength} to 128 characters");
+        if (body.Password is not { Length: >= MinPasswordLength and <= MaxPasswordLength }) return Error(400, $"the password must have {MinPasswordLength} to {MaxPasswordLength} characters");
+        if (body.ClaimCode is { Length: > WebUserStore.MaxClaimCodeLength }) return Error(400, $"the claim code has more than {WebUserStore.MaxClaimCodeLength} characters");
         if (userId == WebFrontEnd.AdminUserId) return Error(409, "this user id is reserved");
         if (ctx.Users.Find(userId) is not null) return Error(409, "this user id already has a web login");
 
         // Does a trading account exist (created by a workload or the TCP edge)? Then only its claim code opens it.
-        var probe = await ctx.Gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, userId), http.RequestAborted);
-        if (probe.Ok)
+        var exists = await AccountExists(userId, ctx, http.RequestAborted);
+        if (exists is null)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable,
+                "could not find out whether a trading account with this id exists (it did not answer in time); nothing was created, try again");
+        }
+        if (exists.Value)
         {
             if (string.IsNullOrWhiteSpace(body.ClaimCode))
                 return Error(403, "a trading account with this id already exists: signing up for it needs a claim code from an administrator");
@@ -106,10 +136,50 @@ public static class WebApi
         return Results.Json(new { userId, admin = false });
     }
 
+    /// <summary>
+    /// True: the trading account exists; false: the account answered that it does not ("unknown user"); null: no
+    /// definite answer (time-out, error, exception), which must be treated as "maybe".
+    /// </summary>
+    private static async Task<bool?> AccountExists(string userId, WebContext ctx, CancellationToken ct)
+    {
+        TradeReply probe;
+        try
+        {
+            // The gateway gives up after the request timeout; the web does not wait much longer whatever the gateway does.
+            probe = await ctx.Gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, userId), ct)
+                .WaitAsync(ctx.Options.RequestTimeout + TimeSpan.FromSeconds(5), ctx.Clock, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+        if (probe.Ok) return true;
+        return IsUnknownUser(probe, userId) ? false : null;
+    }
+
+    /// <summary>The account's own answer that it does not exist (AccountDomain: "unknown user '&lt;id&gt;': …").</summary>
+    private static bool IsUnknownUser(TradeReply reply, string userId) =>
+        !reply.Ok && reply.Error is { } e && e.StartsWith($"unknown user '{userId}'", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Log-in: lengths checked before anything is hashed; brute force throttled per user id and per client address
+    /// (<see cref="LoginThrottle"/>: 429 with Retry-After while an id or address must wait, the password unchecked).
+    /// </summary>
     private static async Task<IResult> LogIn(Credentials body, WebContext ctx, HttpContext http)
     {
-        var user = body.UserId is { Length: > 0 } && body.Password is { Length: > 0 } ? ctx.Users.Verify(body.UserId, body.Password) : null;
+        if (body.UserId is not { Length: > 0 } userId || body.Password is not { Length: > 0 } password) return Error(400, "the user id and the password are required");
+        if (!Rules.IsValidUserId(userId)) return Error(400, "invalid user id (1-64 characters of A-Z a-z 0-9 _ -)");
+        if (password.Length > MaxPasswordLength) return Error(400, $"the password has more than {MaxPasswordLength} characters");
+        var address = http.Connection.RemoteIpAddress;
+        if (!ctx.Throttle.TryBegin(userId, address, out var wait))
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status429TooManyRequests, $"too many log-in attempts for this user id or from this address; retry after {seconds} s");
+        }
+        var user = ctx.Users.Verify(userId, password);
         if (user is null) return Error(401, "wrong user id or password");
+        ctx.Throttle.Succeeded(userId, address);
         await SignIn(http, user.UserId, user.Admin);
         return Results.Json(new { userId = user.UserId, admin = user.Admin });
     }
@@ -130,7 +200,7 @@ public static class WebApi
     private static async Task<(TradeReply Reply, bool Missing)> FetchSummary(string user, ITradeGateway gateway, CancellationToken ct)
     {
         var reply = await gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, user), ct);
-        return (reply, !reply.Ok && reply.Error!.StartsWith("unknown user", StringComparison.Ordinal));
+        return (reply, IsUnknownUser(reply, user));
     }
 
     private static async Task<IResult> Summary(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http)

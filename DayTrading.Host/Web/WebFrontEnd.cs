@@ -28,6 +28,11 @@ namespace DayTrading.Host.Web;
 public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions options, TimeProvider clock, TextWriter readyOutput) : IHostedService
 {
     public const string AdminUserId = "admin";
+    public const int MaxRequestLineBytes = 8 * 1024;
+    public const int MaxRequestHeadersBytes = 16 * 1024;
+    public const int MaxRequestHeaderCount = 50;
+    public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(120);
     private WebApplication? _app;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -51,8 +56,36 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
         feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
-        var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region);
+        var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region,
+            new LoginThrottle(clock));
+        var app = BuildApp(context);
 
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // The web front end is secondary to the TCP edge: a node whose web port is taken still serves trading.
+            await app.DisposeAsync().ConfigureAwait(false);
+            await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName}: web front end NOT started on {options.WebHost}:{options.WebPort}: {ex.Message}").ConfigureAwait(false);
+            readiness.Web.TrySetException(ex);
+            return;
+        }
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName} web front end on {uri}").ConfigureAwait(false);
+        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
+        readiness.Web.TrySetResult(uri);
+    }
+
+    /// <summary>
+    /// The web application of <paramref name="context"/> (not started): Kestrel on the options' address with the
+    /// request limits of docs/SECURITY.md, cookie auth, antiforgery, the API and the UI.
+    /// </summary>
+    public static WebApplication BuildApp(WebContext context)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
@@ -62,13 +95,24 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         // Cookie and antiforgery keys survive a restart of the node: sessions stay valid.
         builder.Services.AddDataProtection()
             .SetApplicationName("DayTrading")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(options.DataDirectory), "web-keys")));
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var options = context.Options;
         builder.WebHost.ConfigureKestrel(k =>
         {
-            if (options.WebHost is "localhost") k.ListenLocalhost(options.WebPort);
-            else if (options.WebHost is "*" or "0.0.0.0") k.ListenAnyIP(options.WebPort);
-            else k.Listen(IPAddress.Parse(options.WebHost), options.WebPort);
+            // Request limits (docs/SECURITY.md): the API takes small JSON documents only; nothing needs big headers.
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.WebMaxBodyBytes;
+            k.Limits.MaxRequestLineSize = MaxRequestLineBytes;
+            k.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersBytes;
+            k.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
+            k.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            k.Limits.KeepAliveTimeout = KeepAliveTimeout;
+            k.Limits.MaxConcurrentConnections = options.WebMaxConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = 0;
+            if (context.Options.WebHost is "localhost") k.ListenLocalhost(context.Options.WebPort);
+            else if (context.Options.WebHost is "*" or "0.0.0.0") k.ListenAnyIP(context.Options.WebPort);
+            else k.Listen(IPAddress.Parse(context.Options.WebHost), context.Options.WebPort);
         });
         builder.Services.AddSingleton(context);
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
@@ -91,6 +135,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         });
 
         var app = builder.Build();
+        app.Use(WebApi.BodyLimit);
         var files = new EmbeddedFileProvider(typeof(WebFrontEnd).Assembly, "DayTrading.Host.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
@@ -99,24 +144,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         app.Use(WebApi.CsrfCheck);
         WebApi.Map(app);
 
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            // The web front end is secondary to the TCP edge: a node whose web port is taken still serves trading.
-            await app.DisposeAsync().ConfigureAwait(false);
-            await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName}: web front end NOT started on {options.WebHost}:{options.WebPort}: {ex.Message}").ConfigureAwait(false);
-            readiness.Web.TrySetException(ex);
-            return;
-        }
-        _app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-        await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName} web front end on {uri}").ConfigureAwait(false);
-        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
-        readiness.Web.TrySetResult(uri);
+        return app;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -136,7 +164,8 @@ public sealed record WebContext(
     ITradeGateway Gateway,
     ITradeGateway AdminGateway,
     ActorSystem System,
-    IActorRef AccountRegion)
+    IActorRef AccountRegion,
+    LoginThrottle Throttle)
 {
     public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -11,19 +11,24 @@ public sealed record WebUser(string UserId, string PasswordHash, bool Admin, lon
 /// The web front end's users and claim codes, in a small SQLite file of their own in the node's data directory
 /// (<c>web-users.db</c>): durable across restarts, independent of the journal. Passwords are stored as
 /// ASP.NET Core Identity <see cref="PasswordHasher{TUser}"/> hashes (PBKDF2); claim codes only as SHA-256 hashes.
+/// A password longer than <see cref="MaxPasswordLength"/> is never hashed (<see cref="Verify"/> answers null,
+/// the others throw <see cref="ArgumentException"/>): the endpoints refuse it before, this is the last guard.
 /// </summary>
 public sealed class WebUserStore
 {
     public static readonly TimeSpan ClaimCodeLifetime = TimeSpan.FromHours(24);
+    public const int MaxPasswordLength = 128;
+    public const int MaxClaimCodeLength = 64;
 
     private readonly string _connectionString;
     private readonly TimeProvider _clock;
-    private readonly PasswordHasher<WebUser> _hasher = new();
+    private readonly IPasswordHasher<WebUser> _hasher;
 
-    public WebUserStore(string path, TimeProvider clock)
+    public WebUserStore(string path, TimeProvider clock, IPasswordHasher<WebUser>? hasher = null)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
         _clock = clock;
+        _hasher = hasher ?? new PasswordHasher<WebUser>();
         using var c = Open();
         Exec(c, """
             PRAGMA journal_mode=WAL;
@@ -33,6 +38,11 @@ public sealed class WebUserStore
     }
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static void CheckLength(string password)
+    {
+        if (password.Length > MaxPasswordLength) throw new ArgumentException($"the password has more than {MaxPasswordLength} characters", nameof(password));
+    }
 
     private SqliteConnection Open()
     {
@@ -62,6 +72,7 @@ public sealed class WebUserStore
     /// <summary>Creates the user; false when the id is taken (the primary key decides races).</summary>
     public bool TryCreate(string userId, string password, bool admin)
     {
+        CheckLength(password);
         var user = new WebUser(userId, "", admin, Now);
         var hash = _hasher.HashPassword(user, password);
         using var c = Open();
@@ -77,6 +88,7 @@ public sealed class WebUserStore
     /// <summary>Creates or resets the administrator (from the node's options at start).</summary>
     public void UpsertAdmin(string userId, string password)
     {
+        CheckLength(password);
         var hash = _hasher.HashPassword(new WebUser(userId, "", true, Now), password);
         using var c = Open();
         using var cmd = c.CreateCommand();
@@ -93,6 +105,7 @@ public sealed class WebUserStore
     /// <summary>The user when the password is right, else null.</summary>
     public WebUser? Verify(string userId, string password)
     {
+        if (password.Length > MaxPasswordLength) return null;
         var user = Find(userId);
         if (user is null)
         {
@@ -123,6 +136,8 @@ public sealed class WebUserStore
     /// <summary>Consumes a claim code for <paramref name="userId"/> and creates the user in one transaction.</summary>
     public string? TryClaim(string userId, string code, string password)
     {
+        CheckLength(password);
+        if (code.Length > MaxClaimCodeLength) return "the claim code is wrong, used or expired for this account";
         var hash = _hasher.HashPassword(new WebUser(userId, "", false, Now), password);
         using var c = Open();
         using var tx = c.BeginTransaction(System.Data.IsolationLevel.Serializable);

@@ -109,7 +109,7 @@ public sealed class ClusterAdminTests(ITestOutputHelper output)
     [Fact]
     public async Task The_cli_process_reports_usage_errors_and_unreachable_nodes_with_exit_codes()
     {
-        var (code, _, err) = await RunHost("cluster", "members", "--node", $"127.0.0.1:{PgCluster.FreePort()}");
+        var (code, _, err) = await RunHost("cluster", "members", "--node", $"127.0.0.1:{PgCluster.FreePort()}", "--secret-file", PgCluster.AdminSecretFile);
         Assert.Equal(3, code);
         Assert.Contains("unreachable", err);
         (code, _, _) = await RunHost("cluster", "frobnicate");

@@ -28,7 +28,7 @@ public sealed class ClusterSeparateAddressesTests(ITestOutputHelper output)
             "--cluster-host", Host(i), "--cluster-port", clusterPort.ToString(),
             "--seed-nodes", $"{Host(1)}:{clusterPort},{Host(2)}:{clusterPort}",
             "--tcp-host", Host(i), "--tcp-port", tcpPort.ToString(),
-            "--admin-host", Host(i), "--admin-port", adminPort.ToString(),
+            "--admin-host", Host(i), "--admin-port", adminPort.ToString(), "--admin-secret-file", PgCluster.AdminSecretFile,
             "--auto-tx", "false", "--sbr-stable-after-seconds", "3",
         ];
 

@@ -61,6 +61,7 @@ public sealed class PgCluster : IAsyncDisposable
         "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
         "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
         "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "30",
+        "--admin-secret-file", AdminSecretFile,
         .. ExtraArgs,
     ];
 
@@ -96,6 +97,16 @@ public sealed class PgCluster : IAsyncDisposable
         return port;
     }
 
+    /// <summary>The admin secret file every test node is started with (--admin-secret-file) and the CLI sends.</summary>
+    public static string AdminSecretFile { get; } = CreateAdminSecretFile();
+
+    private static string CreateAdminSecretFile()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("daytrading-test-admin-").FullName, AdminSecret.DefaultFileName);
+        AdminSecret.LoadOrCreate(path);
+        return path;
+    }
+
     /// <summary>Runs the CLI (in process) against <paramref name="node"/>'s admin channel.</summary>
     public static async Task<(int Exit, string Out, string Err)> Cli(NodeProcess node, string request, bool json = false) =>
         await Cli($"127.0.0.1:{node.AdminPort}", request, json);
@@ -104,7 +115,7 @@ public sealed class PgCluster : IAsyncDisposable
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        var exit = await ClusterCommand.RunAsync(target, request, json, o, e, TestContext.Current.CancellationToken);
+        var exit = await ClusterCommand.RunAsync(target, AdminSecret.Read(AdminSecretFile), request, json, o, e, TestContext.Current.CancellationToken);
         return (exit, o.ToString(), e.ToString());
     }
 
