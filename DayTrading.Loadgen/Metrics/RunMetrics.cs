@@ -80,8 +80,28 @@ public sealed partial class RunMetrics
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    public void Start() => _clock.Start();
-    public void Stop() => _clock.Stop();
+    /// <summary>The Loadgen's own process CPU time between <see cref="Start"/> and <see cref="Stop"/> (every thread, GC included).</summary>
+    public TimeSpan LoadgenCpu { get; private set; }
+
+    /// <summary>Bytes the Loadgen allocated (all threads) between <see cref="Start"/> and <see cref="Stop"/>.</summary>
+    public long LoadgenAllocatedBytes { get; private set; }
+
+    private TimeSpan _cpuAtStart;
+    private long _allocatedAtStart;
+
+    public void Start()
+    {
+        _cpuAtStart = Environment.CpuUsage.TotalTime;
+        _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: false);
+        _clock.Start();
+    }
+
+    public void Stop()
+    {
+        _clock.Stop();
+        LoadgenCpu += Environment.CpuUsage.TotalTime - _cpuAtStart;
+        LoadgenAllocatedBytes += GC.GetTotalAllocatedBytes(precise: false) - _allocatedAtStart;
+    }
 
     /// <summary>Records one answered request.</summary>
     /// <param name="latencyMicros">from the intended send time (open model) or the send (closed model)</param>
