@@ -72,11 +72,74 @@ public sealed class EdgeClient : IAsyncDisposable
     private readonly Task _writer;
     private readonly Task _reader;
 
-    /// <summary>One request in flight (its own task source: one object less per request).</summary>
-    private sealed class Pending(bool inline) : TaskCompletionSource<EdgeResponse>(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>One request in flight.</summary>
+    private abstract class Pending
     {
         /// <summary>The next younger request in flight with the same N.</summary>
         public Pending? Next;
+
+        public abstract void Complete(EdgeResponse response);
+        public abstract void Fail(Exception error);
+    }
+
+    /// <summary>A request of <see cref="SendAsync"/>: completes a task.</summary>
+    private sealed class TaskPending(bool inline) : Pending
+    {
+        private readonly TaskCompletionSource<EdgeResponse> _tcs =
+            new(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<EdgeResponse> Task => _tcs.Task;
+        public override void Complete(EdgeResponse response) => _tcs.TrySetResult(response);
+        public override void Fail(Exception error) => _tcs.TrySetException(error);
+    }
+
+    /// <summary>A request of <see cref="SendValueAsync"/>: a reusable value-task source, back in the client's pool once awaited.</summary>
+    private sealed class PooledPending(EdgeClient owner, bool inline) : Pending, IValueTaskSource<EdgeResponse>
+    {
+        private ManualResetValueTaskSourceCore<EdgeResponse> _core = new() { RunContinuationsAsynchronously = !inline };
+        private int _done;
+
+        public ValueTask<EdgeResponse> Task => new(this, _core.Version);
+
+        public override void Complete(EdgeResponse response)
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) _core.SetResult(response);
+        }
+
+        public override void Fail(Exception error)
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) _core.SetException(error);
+        }
+
+        public EdgeResponse GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                _core.Reset();
+                Next = null;
+                _done = 0;
+                owner.Return(this);
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+    }
+
+    private readonly Stack<PooledPending> _pool = new();
+
+    private void Return(PooledPending p)
+    {
+        lock (_gate)
+        {
+            if (_pool.Count < 4096) _pool.Push(p);
+        }
     }
 
     private EdgeClient(TcpClient tcp, EdgeClientOptions? options)
@@ -129,17 +192,43 @@ public sealed class EdgeClient : IAsyncDisposable
     /// <summary>Sends one request or directive line (no line break inside, not blank: the edge answers blank lines with nothing) and returns its response.</summary>
     public Task<EdgeResponse> SendAsync(string line, CancellationToken cancellationToken = default)
     {
+        var directive = Check(line, cancellationToken);
+        var pending = new TaskPending(_inline && !directive);
+        return Enqueue(line, directive, pending) is { } error ? Task.FromException<EdgeResponse>(error) : pending.Task;
+    }
+
+    /// <summary>
+    /// <see cref="SendAsync"/> without a task allocated per request (the replay's hot path): the result must be
+    /// awaited exactly once (its source is reused afterwards), never stored or awaited twice.
+    /// </summary>
+    public ValueTask<EdgeResponse> SendValueAsync(string line, CancellationToken cancellationToken = default)
+    {
+        var directive = Check(line, cancellationToken);
+        if (directive) return new ValueTask<EdgeResponse>(SendAsync(line, cancellationToken));
+        PooledPending? pending;
+        lock (_gate) _pool.TryPop(out pending);
+        pending ??= new PooledPending(this, _inline);
+        var task = pending.Task;
+        return Enqueue(line, false, pending) is { } error ? ValueTask.FromException<EdgeResponse>(error) : task;
+    }
+
+    private static bool Check(string line, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(line);
         if (line.AsSpan().IndexOfAny('\n', '\r') >= 0) throw new ArgumentException("a request is one line", nameof(line));
         if (line.AsSpan().Trim(" \t").IsEmpty) throw new ArgumentException("the edge does not answer a blank line", nameof(line));
         cancellationToken.ThrowIfCancellationRequested();
-        var directive = line.StartsWith('#');
+        return line.StartsWith('#');
+    }
+
+    /// <summary>Registers the request and queues its line; the connection's failure when it is closed.</summary>
+    private Exception? Enqueue(string line, bool directive, Pending pending)
+    {
         var n = directive ? 0 : ExpectedTxNum(line);
-        var pending = new Pending(_inline && !directive);
         bool signal;
         lock (_gate)
         {
-            if (_failure is not null) return Task.FromException<EdgeResponse>(new IOException("edge connection is closed", _failure));
+            if (_failure is not null) return new IOException("edge connection is closed", _failure);
             if (directive) _directives.Enqueue(pending);
             else if (n == 0) _unnumbered.Enqueue(pending);
             else
@@ -159,7 +248,7 @@ public sealed class EdgeClient : IAsyncDisposable
             if (signal) _writerScheduled = true;
         }
         if (signal) _writeSignal.Set();
-        return pending.Task;
+        return null;
     }
 
     /// <summary>The request's N, or 0 when it has none the edge accepts (the edge then assigns one).</summary>
@@ -308,7 +397,7 @@ public sealed class EdgeClient : IAsyncDisposable
                 _outstanding--;
             }
         }
-        p.TrySetResult(response);
+        p.Complete(response);
     }
 
     private void Fail(Exception ex)
@@ -334,13 +423,13 @@ public sealed class EdgeClient : IAsyncDisposable
         var error = new IOException("edge connection is closed", ex);
         if (!_inline)
         {
-            foreach (var p in failed) p.TrySetException(error); // continuations run on the thread pool anyway
+            foreach (var p in failed) p.Fail(error); // continuations run on the thread pool anyway
             return;
         }
         // Off this thread (often the read loop): a caller's continuation may well reconnect or dispose this client.
         ThreadPool.UnsafeQueueUserWorkItem(list =>
         {
-            foreach (var p in list) p.TrySetException(error);
+            foreach (var p in list) p.Fail(error);
         }, failed, preferLocal: false);
     }
 

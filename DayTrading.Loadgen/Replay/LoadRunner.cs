@@ -279,7 +279,7 @@ public sealed class LoadRunner
             Interlocked.Increment(ref _metrics.Sent);
             try
             {
-                var response = await client.SendAsync(cmd.Line, ct).ConfigureAwait(false);
+                var response = await client.SendValueAsync(cmd.Line, ct).ConfigureAwait(false);
                 // The node gave up waiting for the account (its shard was moving, e.g. a node was lost): the request
                 // may or may not have been applied. Resend it (same run id and N: applied at most once) before the
                 // user's next one, so the user's requests still take effect in order.

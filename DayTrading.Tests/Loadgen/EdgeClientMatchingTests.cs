@@ -97,6 +97,28 @@ public sealed class EdgeClientMatchingTests
         Assert.Equal(0, client.Outstanding);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Pooled_sends_pair_by_N_out_of_order_round_after_round(bool inline)
+    {
+        await using var edge = new ScriptedEdge();
+        await using var client = await EdgeClient.ConnectAsync("127.0.0.1", edge.Port, new EdgeClientOptions { InlineCompletions = inline }, Ct);
+        for (var round = 0; round < 5; round++)
+        {
+            var ns = Enumerable.Range(round * 10 + 1, 4).ToArray();
+            var sends = ns.Select(n => client.SendValueAsync($"[{n}] ADD,u{n},1", Ct)).ToArray();
+            await edge.ReadLines(4);
+            await edge.Answer(ns.Reverse().Select(n => $"[{n}] ERR ADD r{n}").ToArray());
+            for (var i = 0; i < ns.Length; i++)
+            {
+                var r = await sends[i]; // each awaited once; the sources go back to the pool
+                Assert.Equal((ns[i], $"r{ns[i]}"), (r.TxNum!.Value, r.Reason));
+            }
+        }
+        Assert.Equal(0, client.Outstanding);
+    }
+
     [Fact]
     public async Task Directive_answers_pair_first_in_first_out_even_when_they_overtake_requests()
     {
