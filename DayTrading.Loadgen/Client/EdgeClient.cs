@@ -67,6 +67,7 @@ public sealed class EdgeClient : IAsyncDisposable
     private bool _writerScheduled; // the write loop was signalled or is sending: it will see what is added now
     private bool _readerBatch;     // the read loop is completing a batch of answers and writes what they send after it
     private bool _closing;
+    private readonly Stack<PooledPending> _pool = new(); // sources of SendValueAsync, reused
 
     private readonly Signal _writeSignal = new();
     private readonly Task _writer;
@@ -131,8 +132,6 @@ public sealed class EdgeClient : IAsyncDisposable
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
             _core.OnCompleted(continuation, state, token, flags);
     }
-
-    private readonly Stack<PooledPending> _pool = new();
 
     private void Return(PooledPending p)
     {
@@ -199,7 +198,7 @@ public sealed class EdgeClient : IAsyncDisposable
 
     /// <summary>
     /// <see cref="SendAsync"/> without a task allocated per request (the replay's hot path): the result must be
-    /// awaited exactly once (its source is reused afterwards), never stored or awaited twice.
+    /// awaited exactly once (its source is reused right after), never awaited twice or read after the await.
     /// </summary>
     public ValueTask<EdgeResponse> SendValueAsync(string line, CancellationToken cancellationToken = default)
     {
