@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
+using System.Runtime.InteropServices;
 using HdrHistogram;
 
 namespace DayTrading.Loadgen.Metrics;
@@ -51,7 +51,7 @@ public sealed record TimelinePoint(double Second, long Ok, long Fail, double P50
 /// command spent waiting behind a slow previous answer counts (no coordinated omission); "service" starts at the
 /// actual send. In the closed model both are the same. Results of the warm-up are counted apart and left out.
 /// </summary>
-public sealed partial class RunMetrics
+public sealed class RunMetrics
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, CommandStats> _byCommand = new(StringComparer.Ordinal);
@@ -80,8 +80,28 @@ public sealed partial class RunMetrics
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    public void Start() => _clock.Start();
-    public void Stop() => _clock.Stop();
+    /// <summary>The Loadgen's own process CPU time between <see cref="Start"/> and <see cref="Stop"/> (every thread, GC included).</summary>
+    public TimeSpan LoadgenCpu { get; private set; }
+
+    /// <summary>Bytes the Loadgen allocated (all threads) between <see cref="Start"/> and <see cref="Stop"/>.</summary>
+    public long LoadgenAllocatedBytes { get; private set; }
+
+    private TimeSpan _cpuAtStart;
+    private long _allocatedAtStart;
+
+    public void Start()
+    {
+        _cpuAtStart = Environment.CpuUsage.TotalTime;
+        _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: false);
+        _clock.Start();
+    }
+
+    public void Stop()
+    {
+        _clock.Stop();
+        LoadgenCpu += Environment.CpuUsage.TotalTime - _cpuAtStart;
+        LoadgenAllocatedBytes += GC.GetTotalAllocatedBytes(precise: false) - _allocatedAtStart;
+    }
 
     /// <summary>Records one answered request.</summary>
     /// <param name="latencyMicros">from the intended send time (open model) or the send (closed model)</param>
@@ -119,12 +139,23 @@ public sealed partial class RunMetrics
                 SchedulerLagCount++;
                 SchedulerLag.Record(latenessMicros);
             }
-            if (!ok)
-            {
-                var key = $"{command}: {NormalizeReason(reason)}";
-                _errors[key] = _errors.GetValueOrDefault(key) + 1;
-            }
+            if (!ok) CountError(command, reason);
         }
+    }
+
+    /// <summary>Counts one error under "command: normalized reason" (under _gate; no allocation once the group exists).</summary>
+    private void CountError(string command, string? reason)
+    {
+        var r = reason.AsSpan();
+        var size = command.Length + 2 + NormalizedCapacity(r.Length);
+        var buffer = size <= 1024 ? stackalloc char[size] : new char[size];
+        command.CopyTo(buffer);
+        ": ".CopyTo(buffer[command.Length..]);
+        var length = command.Length + 2 + Normalize(r, buffer[(command.Length + 2)..]);
+        var key = buffer[..length];
+        var lookup = _errors.GetAlternateLookup<ReadOnlySpan<char>>();
+        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(lookup, key, out _);
+        count++;
     }
 
     /// <summary>Records a request that got no answer at all (e.g. every target gone).</summary>
@@ -136,8 +167,7 @@ public sealed partial class RunMetrics
             stats.Fail++;
             Overall.Fail++;
             _intervalFail++;
-            var key = $"{command}: {NormalizeReason(reason)}";
-            _errors[key] = _errors.GetValueOrDefault(key) + 1;
+            CountError(command, reason);
         }
     }
 
@@ -196,20 +226,113 @@ public sealed partial class RunMetrics
     /// </summary>
     public static string NormalizeReason(string? reason)
     {
-        if (string.IsNullOrWhiteSpace(reason)) return "(no reason)";
-        var s = QuotedRegex().Replace(reason, "'…'");
-        s = NumberRegex().Replace(s, "#");
-        s = SymbolRegex().Replace(s, "SYM");
-        return s.Trim();
+        var r = reason.AsSpan();
+        var buffer = new char[NormalizedCapacity(r.Length)];
+        return new string(buffer, 0, Normalize(r, buffer));
     }
 
-    [GeneratedRegex(@"'[^']*'")]
-    private static partial Regex QuotedRegex();
+    /// <summary>
+    /// Writes the normalized reason into <paramref name="output"/> (<see cref="NormalizedCapacity"/> chars) and gives
+    /// its length. The same as, in this order, <c>'[^']*'</c> → <c>'…'</c>, <c>[-+]?\d+(?:[.,]\d+)*</c> → <c>#</c>,
+    /// <c>(?&lt;=\b(?:of|for|in|on) )[A-Z]{1,3}\b</c> → <c>SYM</c>, then trimmed, without a regex or an allocation.
+    /// </summary>
+    private static int Normalize(ReadOnlySpan<char> reason, Span<char> output)
+    {
+        if (reason.IsWhiteSpace())
+        {
+            "(no reason)".CopyTo(output);
+            return 11;
+        }
+        // Numbers only shorten the text; '…' for '' makes it at most 1.5 times longer, SYM for "of A" 1.4 times.
+        var size = output.Length;
+        Span<char> a = size <= 1024 ? stackalloc char[size] : new char[size];
+        Span<char> b = size <= 1024 ? stackalloc char[size] : new char[size];
+        var n = Quotes(reason, a);
+        n = Numbers(a[..n], b);
+        n = Symbols(b[..n], a);
+        var trimmed = a[..n].Trim();
+        trimmed.CopyTo(output);
+        return trimmed.Length;
+    }
 
-    /// <summary>A stock symbol after "of"/"for"/"in"/"on" (e.g. "no shares of ABC held").</summary>
-    [GeneratedRegex(@"(?<=\b(?:of|for|in|on) )[A-Z]{1,3}\b")]
-    private static partial Regex SymbolRegex();
+    private static int Quotes(ReadOnlySpan<char> s, Span<char> o)
+    {
+        var n = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\'' && s[(i + 1)..].IndexOf('\'') is var close and >= 0)
+            {
+                "'…'".CopyTo(o[n..]);
+                n += 3;
+                i += close + 1;
+                continue;
+            }
+            o[n++] = s[i];
+        }
+        return n;
+    }
 
-    [GeneratedRegex(@"[-+]?\d+(?:[.,]\d+)*")]
-    private static partial Regex NumberRegex();
+    private static int Numbers(ReadOnlySpan<char> s, Span<char> o)
+    {
+        var n = 0;
+        for (var i = 0; i < s.Length;)
+        {
+            var j = i;
+            if (s[j] is '-' or '+' && j + 1 < s.Length && char.IsDigit(s[j + 1])) j++;
+            if (!char.IsDigit(s[j]))
+            {
+                o[n++] = s[i++];
+                continue;
+            }
+            while (j < s.Length && char.IsDigit(s[j])) j++;
+            while (j + 1 < s.Length && s[j] is '.' or ',' && char.IsDigit(s[j + 1]))
+            {
+                j++;
+                while (j < s.Length && char.IsDigit(s[j])) j++;
+            }
+            o[n++] = '#';
+            i = j;
+        }
+        return n;
+    }
+
+    private static int Symbols(ReadOnlySpan<char> s, Span<char> o)
+    {
+        var n = 0;
+        for (var i = 0; i < s.Length;)
+        {
+            var k = 0;
+            while (k < 3 && i + k < s.Length && s[i + k] is >= 'A' and <= 'Z') k++;
+            if (k > 0 && (i + k == s.Length || !IsWordChar(s[i + k])) && AfterOfForInOn(s, i))
+            {
+                "SYM".CopyTo(o[n..]);
+                n += 3;
+                i += k;
+                continue;
+            }
+            o[n++] = s[i++];
+        }
+        return n;
+    }
+
+    private static int NormalizedCapacity(int length) => 3 * length + 16;
+
+    /// <summary>s[..i] ends with "of ", "for ", "in " or "on " that starts at a word boundary.</summary>
+    private static bool AfterOfForInOn(ReadOnlySpan<char> s, int i)
+    {
+        if (i < 3 || s[i - 1] != ' ') return false;
+        var before = s[..(i - 1)];
+        foreach (var word in (ReadOnlySpan<string>)["of", "for", "in", "on"])
+        {
+            if (before.EndsWith(word, StringComparison.Ordinal) && (before.Length == word.Length || !IsWordChar(before[^(word.Length + 1)])))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>A regex word character for <c>\b</c>: <c>[\p{L}\p{Mn}\p{Nd}\p{Pc}]</c>, ZWJ and ZWNJ.</summary>
+    private static bool IsWordChar(char c) => c < 128
+        ? char.IsAsciiLetterOrDigit(c) || c == '_'
+        : char.IsLetterOrDigit(c) || c is '\u200C' or '\u200D' || char.GetUnicodeCategory(c) is
+            System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.ConnectorPunctuation;
 }

@@ -77,10 +77,13 @@ public sealed class ConnectionPool : IAsyncDisposable
         for (var i = 0; i < _slots.Length; i++) await GetAsync(i, ct).ConfigureAwait(false);
     }
 
-    public async Task<EdgeClient> GetAsync(int slot, CancellationToken ct)
+    /// <summary>The slot's connection (made on first use). Allocation-free once connected: it is asked for on every request.</summary>
+    public ValueTask<EdgeClient> GetAsync(int slot, CancellationToken ct) =>
+        _slots[slot].Client is { } c ? ValueTask.FromResult(c) : new ValueTask<EdgeClient>(ConnectSlotAsync(slot, ct));
+
+    private async Task<EdgeClient> ConnectSlotAsync(int slot, CancellationToken ct)
     {
         var s = _slots[slot];
-        if (s.Client is { } c) return c;
         await s.Gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {

@@ -93,7 +93,12 @@ public sealed class LoadRunner
         }
         var planned = index + admin.Count;
 
-        var clientOptions = new EdgeClientOptions { RunId = _options.RunId, Quiet = _options.Quiet };
+        // Answers complete on the connection's read loop (this runner's continuations are short and never block);
+        // bodies are kept only when someone looks at the answers.
+        var clientOptions = new EdgeClientOptions
+        {
+            RunId = _options.RunId, Quiet = _options.Quiet, KeepBodies = OnAnswer is not null, InlineCompletions = true,
+        };
         await using var pool = new ConnectionPool(_options.Targets, _options.ConnectionsPerTarget, clientOptions, _log);
         string? fatal = null;
         var stoppedEarly = false;
@@ -264,7 +269,8 @@ public sealed class LoadRunner
 
     private static long Micros(long stopwatchTicks) => Math.Max(0, stopwatchTicks) * 1_000_000 / Stopwatch.Frequency;
 
-    private async Task<(EdgeResponse Response, int Attempts)> SendWithRetryAsync(ConnectionPool pool, int slot, WorkloadCommand cmd, CancellationToken ct)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(EdgeResponse Response, int Attempts)> SendWithRetryAsync(ConnectionPool pool, int slot, WorkloadCommand cmd, CancellationToken ct)
     {
         var client = await pool.GetAsync(slot, ct).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
@@ -273,7 +279,7 @@ public sealed class LoadRunner
             Interlocked.Increment(ref _metrics.Sent);
             try
             {
-                var response = await client.SendAsync(cmd.Line, ct).ConfigureAwait(false);
+                var response = await client.SendValueAsync(cmd.Line, ct).ConfigureAwait(false);
                 // The node gave up waiting for the account (its shard was moving, e.g. a node was lost): the request
                 // may or may not have been applied. Resend it (same run id and N: applied at most once) before the
                 // user's next one, so the user's requests still take effect in order.

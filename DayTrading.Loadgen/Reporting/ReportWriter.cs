@@ -71,6 +71,7 @@ public static class ReportWriter
                          $"p50 {F(lag.P50Ms)} ms, p99 {F(lag.P99Ms)} ms, max {F(lag.MaxMs)} ms";
         yield return $"warm-up results excluded: {r.WarmupExcluded}; resends (broken connection or 'outcome unknown'): {r.Retries}; reconnects: {r.Reconnects}" +
                      (r.StoppedEarly ? "; stopped early" : "");
+        yield return $"loadgen's own cost: {F(r.LoadgenCpuMicrosPerRequest)} µs CPU and {F(r.LoadgenAllocatedBytesPerRequest)} bytes allocated per request";
         if (r.FatalError is { } fe) yield return $"RUN FAILED: {fe}";
     }
 

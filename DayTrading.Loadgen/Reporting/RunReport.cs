@@ -52,6 +52,11 @@ public sealed record RunReport
     public required LatencySummary Lateness { get; init; }
     public long SchedulerLagRequests { get; init; }
     public LatencySummary? SchedulerLag { get; init; }
+    /// <summary>The Loadgen's own CPU (process, all threads) per answered request during the run, µs.</summary>
+    public double LoadgenCpuMicrosPerRequest { get; init; }
+
+    /// <summary>Bytes the Loadgen allocated per answered request during the run.</summary>
+    public double LoadgenAllocatedBytesPerRequest { get; init; }
     public required IReadOnlyList<CommandReport> Commands { get; init; }
     public required IReadOnlyList<ErrorReport> Errors { get; init; }
     public required IReadOnlyList<TimelinePoint> Timeline { get; init; }
@@ -99,6 +104,8 @@ public sealed record RunReport
             Lateness = LatencySummary.From(m.Lateness),
             SchedulerLagRequests = m.SchedulerLagCount,
             SchedulerLag = LatencySummary.From(m.SchedulerLag),
+            LoadgenCpuMicrosPerRequest = outcome.Answered == 0 ? 0 : Math.Round(m.LoadgenCpu.TotalMicroseconds / outcome.Answered, 2),
+            LoadgenAllocatedBytesPerRequest = outcome.Answered == 0 ? 0 : Math.Round((double)m.LoadgenAllocatedBytes / outcome.Answered, 1),
             Commands = m.Commands.Select(c => new CommandReport(c.Name, c.Total, c.Ok, c.Fail, Math.Round(c.Total / measuredSeconds, 1),
                 LatencySummary.From(c.Latency), LatencySummary.From(c.Service))).ToArray(),
             Errors = m.Errors.Select(e => new ErrorReport(e.Reason, e.Count)).ToArray(),

@@ -12,7 +12,10 @@ namespace DayTrading.Tests.Loadgen;
 /// connection (requests run concurrently, like the edge); answers <c>#RUN</c> and <c>#QUIET</c>. With
 /// <see cref="Serial"/> one request at a time is served across all connections (a slow server of fixed capacity).
 /// With <see cref="DieAfter"/> it "dies" when that many requests have been received: it stops listening and cuts
-/// every connection without answering what is still pending.
+/// every connection without answering what is still pending. With <see cref="OutOfOrder"/> it answers each request
+/// when it is ready instead (the edge's default): every request whose N is a multiple of 4 is held until a later
+/// request of its connection has been answered (or 50 ms passed with none), so later answers overtake it;
+/// directive answers go out at once.
 /// </summary>
 public sealed class FakeEdgeServer : IAsyncDisposable
 {
@@ -37,6 +40,12 @@ public sealed class FakeEdgeServer : IAsyncDisposable
     public bool Serial { get; init; }
     public int? DieAfter { get; init; }
     public Func<string, string?>? ErrorFor { get; init; }
+    public bool OutOfOrder { get; init; }
+
+    /// <summary>Out of order: held requests that a later request of their connection overtook.</summary>
+    public int Overtaken => Volatile.Read(ref _overtaken);
+
+    private int _overtaken;
 
     public FakeEdgeServer()
     {
@@ -75,6 +84,8 @@ public sealed class FakeEdgeServer : IAsyncDisposable
     {
         string? runId = null;
         var responses = Channel.CreateUnbounded<Task<string?>>();
+        var answering = new List<Task>(); // out of order: answers not yet queued
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = client.GetStream();
         var writer = Task.Run(async () =>
         {
@@ -85,9 +96,10 @@ public sealed class FakeEdgeServer : IAsyncDisposable
                 {
                     var line = await t;
                     if (line is null || _dead) return;
+                    var at = DateTime.UtcNow; // before the client can see it
                     await w.WriteLineAsync(line);
                     var n = line.StartsWith('[') ? long.Parse(line[1..line.IndexOf(']')]) : (long?)null;
-                    lock (_gate) AnsweredLines.Add(new Answered(n, line, DateTime.UtcNow));
+                    lock (_gate) AnsweredLines.Add(new Answered(n, line, at));
                 }
             }
             catch
@@ -128,16 +140,38 @@ public sealed class FakeEdgeServer : IAsyncDisposable
                     Die();
                     break;
                 }
-                responses.Writer.TryWrite(Answer(n, cmd, line));
+                if (!OutOfOrder)
+                {
+                    responses.Writer.TryWrite(Answer(n, cmd, line));
+                    continue;
+                }
+                answering.RemoveAll(t => t.IsCompleted);
+                answering.Add(AnswerWhenReady(n, cmd, line));
             }
         }
         catch
         {
             // connection gone
         }
+        await Task.WhenAll(answering);
         responses.Writer.TryComplete();
         await writer;
         client.Dispose();
+        return;
+
+        async Task AnswerWhenReady(long n, string cmd, string line)
+        {
+            if (n % 4 == 0)
+            {
+                var released = release.Task;
+                if (await Task.WhenAny(released, Task.Delay(TimeSpan.FromMilliseconds(50))) == released) Interlocked.Increment(ref _overtaken);
+                responses.Writer.TryWrite(Task.FromResult(await Answer(n, cmd, line)));
+                return;
+            }
+            responses.Writer.TryWrite(Task.FromResult(await Answer(n, cmd, line)));
+            // Queued behind this later answer: whatever is held now.
+            Interlocked.Exchange(ref release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
     }
 
     private async Task<string?> Answer(long n, string cmd, string line)

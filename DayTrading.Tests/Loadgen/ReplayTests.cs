@@ -138,6 +138,43 @@ public sealed class ReplayTests
             RunMetrics.NormalizeReason("insufficient shares: selling 120.50 of EZK at 12.03 needs 10 shares, 2 free"));
     }
 
+    [Theory]
+    [InlineData("insufficient shares: selling 120.50 of EZK at 12.03 needs 10 shares, 2 free")]
+    [InlineData("no sell amount or trigger set for ABC")]
+    [InlineData("'12x' is not an amount (digits with at most two decimals)")]
+    [InlineData("need -5 and +7, 1,000.50 or 3.; 4.x, 1.2.3")]
+    [InlineData("of ABCD of A1 of AB. proof ABC (in Z) on XY_ for Q, join AB")]
+    [InlineData("'unterminated quote of ABC")]
+    [InlineData("'' and 'a' 'b of C' of '' of A of B")]
+    [InlineData("  padded 7 of X  ")]
+    [InlineData("u12 of ü A, of\u00e9 AB, of A\u00e9")]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void Error_reasons_group_exactly_as_the_reference_regexes_say(string reason)
+    {
+        // The grouping rules as regexes (the normalizer implements them without one).
+        var expected = string.IsNullOrWhiteSpace(reason) ? "(no reason)" : System.Text.RegularExpressions.Regex.Replace(
+            System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Replace(reason, @"'[^']*'", "'…'"),
+                @"[-+]?\d+(?:[.,]\d+)*", "#"),
+            @"(?<=\b(?:of|for|in|on) )[A-Z]{1,3}\b", "SYM").Trim();
+        Assert.Equal(expected, RunMetrics.NormalizeReason(reason));
+    }
+
+    [Fact]
+    public void Errors_are_counted_by_command_and_grouped_reason()
+    {
+        var m = new RunMetrics();
+        m.Record("SELL", false, "insufficient shares: selling 1.00 of ABC at 2.00 needs 1 shares, 0 free", 1, 1, 0, false);
+        m.Record("SELL", false, "insufficient shares: selling 9.50 of XY at 3.00 needs 4 shares, 1 free", 1, 1, 0, false);
+        m.Record("BUY", false, "insufficient shares: selling 9.50 of XY at 3.00 needs 4 shares, 1 free", 1, 1, 0, false);
+        m.Record("BUY", true, null, 1, 1, 0, false);
+        m.RecordLost("BUY", "connection lost after 5 resends");
+        Assert.Equal(
+            [("SELL: insufficient shares: selling # of SYM at # needs # shares, # free", 2L),
+             ("BUY: connection lost after # resends", 1L), ("BUY: insufficient shares: selling # of SYM at # needs # shares, # free", 1L)],
+            m.Errors);
+    }
+
     [Fact]
     public void Thresholds_parse()
     {
