@@ -68,6 +68,7 @@ fi
 
 if [ -z "${SKIP_NODE:-}" ]; then
   nport=$((20000 + RANDOM % 20000))
+  : >"$work/node.out"
   dotnet "$node_dll" --data-dir "$work/node-data" --tcp-port "$nport" --cluster-port 0 --admin-port -1 --web-port 0 \
     --log-level Warning "${node_args[@]}" >"$work/node.out" 2>&1 &
   server=$!

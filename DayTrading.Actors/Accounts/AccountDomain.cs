@@ -227,7 +227,7 @@ public static class AccountDomain
                 {
                     foreach (var change in c.Changes) ApplyChange(s, change, c.TimestampMs, c.TxNum);
                 }
-                if (c.RunId is not null) Remember(s, c);
+                if (c.RunId is not null && s.RemembersRequests) Remember(s, c);
                 break;
             case ReservationsExpired x:
                 foreach (var change in x.Changes) ApplyChange(s, change, x.TimestampMs, 0);

@@ -42,6 +42,9 @@ public sealed class AccountState
 
     internal Queue<RequestKey> RememberedOrder { get; } = new();
 
+    /// <summary>False for copies of the books that never answer requests (the trigger index): no idempotency memory.</summary>
+    internal bool RemembersRequests { get; init; } = true;
+
     /// <summary>Bumped on every change to any trigger, so a fire request made against an older arming is refused.</summary>
     public long TriggerVersion { get; internal set; }
 
