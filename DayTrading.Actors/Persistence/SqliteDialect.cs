@@ -36,7 +36,9 @@ public sealed class SqliteDialect : IPersistenceDialect
         c.Open();
         using var cmd = c.CreateCommand();
         // busy_timeout: let SQLite itself wait for the write lock (deletes/snapshots vs the group-commit writer).
-        cmd.CommandText = "PRAGMA busy_timeout=30000;" + (synchronous is null ? "" : $"PRAGMA synchronous={synchronous};");
+        // wal_autocheckpoint as on the writer: otherwise any delete/snapshot commit would checkpoint at SQLite's 1000 pages.
+        cmd.CommandText = $"PRAGMA busy_timeout=30000;PRAGMA wal_autocheckpoint={_s.SqliteWalAutocheckpoint};" +
+                          (synchronous is null ? "" : $"PRAGMA synchronous={synchronous};");
         cmd.ExecuteNonQuery();
         return c;
     }
@@ -121,7 +123,6 @@ public sealed class SqliteDialect : IPersistenceDialect
                 Exec("PRAGMA journal_mode=WAL");
                 if (s.SqliteCacheSizeKiB > 0) Exec($"PRAGMA cache_size=-{s.SqliteCacheSizeKiB}");
                 Exec($"PRAGMA wal_autocheckpoint={s.SqliteWalAutocheckpoint}");
-                if (s.SqliteMmapSize > 0) Exec($"PRAGMA mmap_size={s.SqliteMmapSize}");
                 _begin = Prepare("BEGIN IMMEDIATE");
                 _commit = Prepare("COMMIT");
                 _rollback = Prepare("ROLLBACK");
@@ -248,6 +249,19 @@ public sealed class SqliteDialect : IPersistenceDialect
                 }
             }
             catch { /* the connection is discarded by the caller anyway; closing it rolls back */ }
+        }
+
+        /// <summary>Reads an integer PRAGMA of the writer connection (tests).</summary>
+        internal long QueryPragma(string name)
+        {
+            var stmt = Prepare("PRAGMA " + name);
+            try
+            {
+                var rc = raw.sqlite3_step(stmt);
+                if (rc != raw.SQLITE_ROW) throw Error(rc, "PRAGMA " + name);
+                return raw.sqlite3_column_int64(stmt, 0);
+            }
+            finally { stmt.Dispose(); }
         }
 
         public void Dispose()
