@@ -92,7 +92,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         Command<TradeRequest>(r => OnRequest(r, NoCorrelation));
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<GetAccountSummary>(_ => Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists,
-            _state.Exists ? AccountSummary.From(_state, Now).ToJson() : null)));
+            _state.Exists ? AccountSummary.Json(_state, Now) : null)));
         Command<ExpiryDue>(_ => ExpireDue());
         // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
         // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).

@@ -27,7 +27,7 @@ public static class AccountReplies
                 return string.Create(CultureInfo.InvariantCulture,
                     $"{shares},{quote.Symbol},{Rules.FormatMoney(quote.Price)},{Rules.FormatMoney(shares * quote.Price)},{quote.QuoteTimeMs},{quote.CryptoKey}");
             case CommandKind.DisplaySummary:
-                return AccountSummary.From(state, nowMs).ToJson();
+                return AccountSummary.Json(state, nowMs);
             default:
                 return null;
         }

@@ -29,6 +29,99 @@ public sealed record AccountSummary(
 
     public string ToJson() => JsonSerializer.Serialize(this, SummaryJson.Default.AccountSummary);
 
+    /// <summary>
+    /// The same JSON as <c>From(s, nowMs).ToJson()</c>, written straight from the books: DISPLAY_SUMMARY is a tenth
+    /// of a workload and its history makes it the largest answer, so no view objects are built on the way.
+    /// </summary>
+    public static string Json(AccountState s, long nowMs)
+    {
+        var buffer = _buffer ??= new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
+        buffer.ResetWrittenCount();
+        var w = _writer ??= new Utf8JsonWriter(buffer);
+        w.Reset(buffer);
+        w.WriteStartObject();
+        w.WriteString("user"u8, s.UserId);
+        w.WriteNumber("cash"u8, s.Cash);
+        w.WriteNumber("reservedCash"u8, s.ReservedCash);
+        w.WriteStartArray("holdings"u8);
+        foreach (var (symbol, h) in s.Holdings)
+        {
+            w.WriteStartObject();
+            w.WriteString("symbol"u8, symbol);
+            w.WriteNumber("shares"u8, h.Shares);
+            w.WriteNumber("reservedShares"u8, h.ReservedShares);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        WritePending(w, "pendingBuys"u8, s.PendingBuys, nowMs);
+        WritePending(w, "pendingSells"u8, s.PendingSells, nowMs);
+        w.WriteStartArray("buyTriggers"u8);
+        foreach (var t in s.BuyTriggers.Values)
+        {
+            w.WriteStartObject();
+            w.WriteString("symbol"u8, t.Symbol);
+            w.WriteNumber("reserve"u8, t.Reserve);
+            if (t.Price is { } price) w.WriteNumber("price"u8, price);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("sellTriggers"u8);
+        foreach (var t in s.SellTriggers.Values)
+        {
+            w.WriteStartObject();
+            w.WriteString("symbol"u8, t.Symbol);
+            w.WriteNumber("amount"u8, t.Amount);
+            if (t.Price is { } price) w.WriteNumber("price"u8, price);
+            w.WriteNumber("reservedShares"u8, t.ReservedShares);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("historyTotal"u8, s.HistoryTotal);
+        w.WriteStartArray("history"u8);
+        for (var node = s.History.Last; node is not null; node = node.Previous)
+        {
+            var h = node.Value;
+            w.WriteStartObject();
+            w.WriteNumber("timestampMs"u8, h.TimestampMs);
+            w.WriteString("kind"u8, KindNames[(int)h.Kind]);
+            if (h.Symbol is not null) w.WriteString("symbol"u8, h.Symbol);
+            w.WriteNumber("shares"u8, h.Shares);
+            w.WriteNumber("price"u8, h.Price);
+            w.WriteNumber("amount"u8, h.Amount);
+            w.WriteNumber("txNum"u8, h.TxNum);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WritePending(Utf8JsonWriter w, ReadOnlySpan<byte> name, List<PendingOrder> orders, long nowMs)
+    {
+        w.WriteStartArray(name);
+        for (var i = orders.Count - 1; i >= 0; i--)
+        {
+            var p = orders[i];
+            w.WriteStartObject();
+            w.WriteNumber("orderId"u8, p.OrderId);
+            w.WriteString("symbol"u8, p.Symbol);
+            w.WriteNumber("shares"u8, p.Shares);
+            w.WriteNumber("price"u8, p.Price);
+            w.WriteNumber("amount"u8, p.Amount);
+            w.WriteNumber("expiresInMs"u8, Math.Max(0, p.ExpiresMs - nowMs));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static readonly string[] KindNames = Enumerable.Range(0, (int)Enum.GetValues<HistoryKind>().Max() + 1)
+        .Select(k => Enum.IsDefined((HistoryKind)k) ? ((HistoryKind)k).ToString().ToUpperInvariant() : "").ToArray();
+
+    // One writer per thread: an account's summary is written on its actor's thread and finished there.
+    [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _buffer;
+    [ThreadStatic] private static Utf8JsonWriter? _writer;
+
     public static AccountSummary? FromJson(string json) => JsonSerializer.Deserialize(json, SummaryJson.Default.AccountSummary);
 }
 

@@ -406,7 +406,7 @@ internal sealed class EdgeConnection : ITradeReplySink
                     {
                         _sending = false;
                         _sendingBuffer.Clear();
-                        _sendingBuffer.ShrinkIfIdle(64 * 1024);
+                        _sendingBuffer.ShrinkIfIdle(_options.MaxUnsentBytes);
                         SignalRoomIfDrained();
                         break;
                     }

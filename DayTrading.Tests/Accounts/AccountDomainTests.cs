@@ -458,6 +458,23 @@ public sealed class AccountDomainTests
     }
 
     [Fact]
+    public void The_summary_written_straight_from_the_books_is_the_serialized_view_byte_for_byte()
+    {
+        var b = Holding("ABC", 10m, 100m, extraCash: 500m);
+        b.Ok(CommandKind.Buy, "XYZ", 50m, Q("XYZ", 25m));
+        b.Ok(CommandKind.Sell, "ABC", 20m, Q("ABC", 10m));
+        b.Ok(CommandKind.SetBuyAmount, "QQQ", 40m);
+        b.Ok(CommandKind.SetBuyTrigger, "QQQ", 4m);
+        b.Ok(CommandKind.SetBuyAmount, "RRR", 12.5m);
+        b.Ok(CommandKind.SetSellAmount, "ABC", 30m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 12.34m);
+        b.Now = T0 + 15_000;
+        Assert.Equal(AccountSummary.From(b.State, b.Now).ToJson(), AccountSummary.Json(b.State, b.Now));
+        var empty = new AccountState("nobody");
+        Assert.Equal(AccountSummary.From(empty, b.Now).ToJson(), AccountSummary.Json(empty, b.Now));
+    }
+
+    [Fact]
     public void History_is_bounded_but_counts_everything()
     {
         var b = Funded(1);
