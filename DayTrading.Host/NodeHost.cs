@@ -63,6 +63,7 @@ public static class NodeHost
                 .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
+                .AddTriggerEventTags(journalPlugin)
                 .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit });
             Directory.CreateDirectory(options.EffectiveDumpDirectory);
             akka.AddAuditor(options.EffectiveDumpDirectory,

@@ -37,7 +37,8 @@ public sealed record AccountSummary(
     {
         var buffer = _buffer ??= new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         buffer.ResetWrittenCount();
-        var w = _writer ??= new Utf8JsonWriter(buffer);
+        // The shape is fixed by this method, so the writer's per-call structure checks are skipped.
+        var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         w.Reset(buffer);
         w.WriteStartObject();
         w.WriteString("user"u8, s.UserId);

@@ -9,6 +9,27 @@ public interface IEventLogReader : IDisposable
     /// <summary>One page: events with ordering &gt; <paramref name="afterOrdering"/>, ascending, at most <paramref name="pageSize"/>.</summary>
     Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default);
 
+    /// <summary>
+    /// The next page of the events tagged <paramref name="tag"/> after <paramref name="afterOrdering"/>, in commit
+    /// order (the events a projection needs, without reading all others). A short page is the end of the log.
+    /// </summary>
+    async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default)
+    {
+        var found = new List<EventLogEntry>();
+        var offset = afterOrdering;
+        while (found.Count < pageSize)
+        {
+            var page = await ReadPageAsync(offset, pageSize, ct).ConfigureAwait(false);
+            foreach (var e in page)
+            {
+                if (e.Tags == tag && found.Count < pageSize) found.Add(e);
+            }
+            if (page.Count < pageSize) break;
+            offset = page[^1].Ordering;
+        }
+        return found;
+    }
+
     /// <summary>Streams every event after <paramref name="afterOrdering"/> page by page until the current end of the log.</summary>
     IAsyncEnumerable<EventLogEntry> ReadAllAsync(long afterOrdering = 0, int pageSize = 1000, CancellationToken ct = default);
 }
@@ -34,6 +55,16 @@ public sealed class EventLogReader : IEventLogReader
     public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default)
     {
         var rows = await _dialect.ReadAllAsync(afterOrdering, pageSize, _includeDeleted, ct).ConfigureAwait(false);
+        var list = new List<EventLogEntry>(rows.Count);
+        foreach (var r in rows)
+            list.Add(new EventLogEntry(r.Ordering, r.PersistenceId, r.SequenceNr, DateTimeOffset.FromUnixTimeMilliseconds(r.Timestamp),
+                _serializer.Deserialize(r.Payload, r.SerializerId, r.Manifest), r.Tags, r.Deleted));
+        return list;
+    }
+
+    public async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default)
+    {
+        var rows = await _dialect.ReadTaggedAsync(afterOrdering, tag, pageSize, ct).ConfigureAwait(false);
         var list = new List<EventLogEntry>(rows.Count);
         foreach (var r in rows)
             list.Add(new EventLogEntry(r.Ordering, r.PersistenceId, r.SequenceNr, DateTimeOffset.FromUnixTimeMilliseconds(r.Timestamp),

@@ -26,6 +26,9 @@ public interface IPersistenceDialect : IDisposable
     /// <summary>Rows with ordering &gt; afterOrdering, ascending, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default);
 
+    /// <summary>Rows after <paramref name="afterOrdering"/> whose tags are exactly <paramref name="tag"/>, in order (an index keeps it cheap).</summary>
+    Task<IReadOnlyList<JournalRow>> ReadTaggedAsync(long afterOrdering, string tag, int max, CancellationToken ct = default);
+
     Task SaveSnapshotAsync(SnapshotRow row, CancellationToken ct = default);
     Task<SnapshotRow?> LoadSnapshotAsync(string persistenceId, SnapshotBounds bounds, CancellationToken ct = default);
     Task DeleteSnapshotAsync(string persistenceId, long sequenceNr, long? timestampTicks, CancellationToken ct = default);

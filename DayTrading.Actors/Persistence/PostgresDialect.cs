@@ -74,6 +74,7 @@ public sealed class PostgresDialect : IPersistenceDialect
               event_manifest TEXT     NOT NULL DEFAULT '',
               CONSTRAINT {idx} UNIQUE (persistence_id, sequence_nr)
             );
+            CREATE INDEX IF NOT EXISTS "{_s.JournalTable}_tagged" ON {_j} (tags, ordering) WHERE tags <> '';
             CREATE TABLE IF NOT EXISTS {_snap} (
               persistence_id TEXT     NOT NULL,
               sequence_nr    BIGINT   NOT NULL,
@@ -240,6 +241,18 @@ public sealed class PostgresDialect : IPersistenceDialect
     }
 
     public Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default) => Gate(() => ReadAllAsyncCore(afterOrdering, max, includeDeleted, ct), ct);
+
+    public Task<IReadOnlyList<JournalRow>> ReadTaggedAsync(long afterOrdering, string tag, int max, CancellationToken ct = default) => Gate(async () =>
+    {
+        await using var cmd = _ds.CreateCommand($"SELECT {Cols} FROM {_j} WHERE tags = $1 AND tags <> '' AND ordering > $2 ORDER BY ordering LIMIT $3");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tag });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = afterOrdering });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (long)max });
+        var list = new List<JournalRow>(Math.Min(max, 4096));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) list.Add(ReadRow(r));
+        return (IReadOnlyList<JournalRow>)list;
+    }, ct);
 
     private async Task<IReadOnlyList<JournalRow>> ReadAllAsyncCore(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default)
     {

@@ -75,6 +75,8 @@ public sealed class SqliteDialect : IPersistenceDialect
               event_manifest TEXT    NOT NULL DEFAULT '',
               UNIQUE (persistence_id, sequence_nr)
             );
+            -- Projections that need only some events (the trigger index) read them by tag; untagged rows stay out.
+            CREATE INDEX IF NOT EXISTS "{_s.JournalTable}_tagged" ON {_j} (tags, ordering) WHERE tags <> '';
             CREATE TABLE IF NOT EXISTS {_snap} (
               persistence_id TEXT    NOT NULL,
               sequence_nr    INTEGER NOT NULL,
@@ -328,6 +330,21 @@ public sealed class SqliteDialect : IPersistenceDialect
         cmd.Parameters.AddWithValue("$to", toSequenceNr);
         cmd.ExecuteNonQuery();
         tx.Commit();
+    }, ct);
+
+    public Task<IReadOnlyList<JournalRow>> ReadTaggedAsync(long afterOrdering, string tag, int max, CancellationToken ct = default) => Run<IReadOnlyList<JournalRow>>(() =>
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        // "tags <> ''" lets SQLite use the partial index.
+        cmd.CommandText = $"SELECT {Cols} FROM {_j} WHERE tags = $tag AND tags <> '' AND ordering > $after ORDER BY ordering LIMIT $max";
+        cmd.Parameters.AddWithValue("$tag", tag);
+        cmd.Parameters.AddWithValue("$after", afterOrdering);
+        cmd.Parameters.AddWithValue("$max", max);
+        var list = new List<JournalRow>(Math.Min(max, 4096));
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(ReadRow(r));
+        return list;
     }, ct);
 
     public Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default) => Run<IReadOnlyList<JournalRow>>(() =>

@@ -50,7 +50,8 @@ public sealed class TriggerIndex
     public IEnumerable<ArmedTrigger> On(string symbol) =>
         _bySymbol.TryGetValue(symbol, out var triggers) ? triggers.Values : [];
 
-    private static bool TouchesTriggers(AccountEvent e)
+    /// <summary>Whether the event changes a buy or sell reserve or trigger (what the index keeps).</summary>
+    public static bool TouchesTriggers(AccountEvent e)
     {
         switch (e)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
 using Akka.TestKit;
 using DayTrading.Persistence;
 using Xunit;
@@ -68,6 +69,35 @@ public class JournalContractTests
         var (none, hiNone) = Replay(tk, probe, "nobody", 1, long.MaxValue, long.MaxValue);
         Assert.Empty(none);
         Assert.Equal(0, hiNone);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task Tagged_events_are_read_by_tag_in_commit_order_and_untagged_ones_stay_out(string provider)
+    {
+        using var store = new TestStore(provider);
+        using var tk = new TK(store.Config());
+        var probe = tk.CreateTestProbe();
+        // Every third event tagged "t", one tagged "other": a write adapter's Tagged wrapper, as the journal receives it.
+        var writes = Enumerable.Range(1, 30).Select(i => (IPersistentEnvelope)new AtomicWrite(new Persistent(
+            i % 3 == 0 ? new Tagged(new TestEvent($"e-{i}"), ["t"]) : i == 10 ? new Tagged(new TestEvent($"e-{i}"), ["other"]) : new TestEvent($"e-{i}"),
+            i, "tagged", "", false, ActorRefs.NoSender, "w1"))).ToList();
+        Journal(tk).Tell(new WriteMessages(writes, probe.Ref, 1));
+        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout);
+
+        using var reader = DayTradingPersistence.CreateEventLogReader(tk.Sys);
+        var all = new List<EventLogEntry>();
+        await foreach (var e in reader.ReadAllAsync(0, 100)) all.Add(e);
+        var tagged = await reader.ReadTaggedPageAsync(0, "t", 100);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"e-{i * 3}"), tagged.Select(e => ((TestEvent)e.Payload).Text));
+        Assert.All(tagged, e => Assert.Equal("t", e.Tags));
+        Assert.True(tagged.Zip(tagged.Skip(1)).All(p => p.Item1.Ordering < p.Item2.Ordering));
+        // paging: after the 4th tagged row, at most 3
+        var next = await reader.ReadTaggedPageAsync(tagged[3].Ordering, "t", 3);
+        Assert.Equal(["e-15", "e-18", "e-21"], next.Select(e => ((TestEvent)e.Payload).Text));
+        Assert.Equal("e-10", ((TestEvent)Assert.Single(await reader.ReadTaggedPageAsync(0, "other", 100)).Payload).Text);
+        // the replay is untouched by tags
+        Assert.Equal(30, Replay(tk, tk.CreateTestProbe(), "tagged", 1, long.MaxValue, long.MaxValue).Events.Count);
+        Assert.Equal(30, all.Count);
     }
 
     [Theory, MemberData(nameof(Providers))]
