@@ -52,19 +52,14 @@ public sealed class EventLogReader : IEventLogReader
         _includeDeleted = includeDeleted;
     }
 
-    public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default)
-    {
-        var rows = await _dialect.ReadAllAsync(afterOrdering, pageSize, _includeDeleted, ct).ConfigureAwait(false);
-        var list = new List<EventLogEntry>(rows.Count);
-        foreach (var r in rows)
-            list.Add(new EventLogEntry(r.Ordering, r.PersistenceId, r.SequenceNr, DateTimeOffset.FromUnixTimeMilliseconds(r.Timestamp),
-                _serializer.Deserialize(r.Payload, r.SerializerId, r.Manifest), r.Tags, r.Deleted));
-        return list;
-    }
+    public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default) =>
+        Entries(await _dialect.ReadAllAsync(afterOrdering, pageSize, _includeDeleted, ct).ConfigureAwait(false));
 
-    public async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default)
+    public async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default) =>
+        Entries(await _dialect.ReadTaggedAsync(afterOrdering, tag, pageSize, ct).ConfigureAwait(false));
+
+    private List<EventLogEntry> Entries(IReadOnlyList<JournalRow> rows)
     {
-        var rows = await _dialect.ReadTaggedAsync(afterOrdering, tag, pageSize, ct).ConfigureAwait(false);
         var list = new List<EventLogEntry>(rows.Count);
         foreach (var r in rows)
             list.Add(new EventLogEntry(r.Ordering, r.PersistenceId, r.SequenceNr, DateTimeOffset.FromUnixTimeMilliseconds(r.Timestamp),

@@ -332,7 +332,7 @@ public sealed class SqliteDialect : IPersistenceDialect
         tx.Commit();
     }, ct);
 
-    public Task<IReadOnlyList<JournalRow>> ReadTaggedAsync(long afterOrdering, string tag, int max, CancellationToken ct = default) => Run<IReadOnlyList<JournalRow>>(() =>
+    public Task<IReadOnlyList<JournalRow>> ReadTaggedAsync(long afterOrdering, string tag, int max, CancellationToken ct = default) => Run(() =>
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
@@ -340,24 +340,26 @@ public sealed class SqliteDialect : IPersistenceDialect
         cmd.CommandText = $"SELECT {Cols} FROM {_j} WHERE tags = $tag AND tags <> '' AND ordering > $after ORDER BY ordering LIMIT $max";
         cmd.Parameters.AddWithValue("$tag", tag);
         cmd.Parameters.AddWithValue("$after", afterOrdering);
+        return ReadRows(cmd, max);
+    }, ct);
+
+    /// <summary>Runs <paramref name="cmd"/> with <c>$max</c> bound to <paramref name="max"/> and reads its rows.</summary>
+    private static IReadOnlyList<JournalRow> ReadRows(SqliteCommand cmd, int max)
+    {
         cmd.Parameters.AddWithValue("$max", max);
         var list = new List<JournalRow>(Math.Min(max, 4096));
         using var r = cmd.ExecuteReader();
         while (r.Read()) list.Add(ReadRow(r));
         return list;
-    }, ct);
+    }
 
-    public Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default) => Run<IReadOnlyList<JournalRow>>(() =>
+    public Task<IReadOnlyList<JournalRow>> ReadAllAsync(long afterOrdering, int max, bool includeDeleted, CancellationToken ct = default) => Run(() =>
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT {Cols} FROM {_j} WHERE ordering > $after {(includeDeleted ? "" : "AND deleted = 0")} ORDER BY ordering LIMIT $max";
         cmd.Parameters.AddWithValue("$after", afterOrdering);
-        cmd.Parameters.AddWithValue("$max", max);
-        var list = new List<JournalRow>(Math.Min(max, 4096));
-        using var r = cmd.ExecuteReader();
-        while (r.Read()) list.Add(ReadRow(r));
-        return list;
+        return ReadRows(cmd, max);
     }, ct);
 
     public Task SaveSnapshotAsync(SnapshotRow row, CancellationToken ct = default) => Run(() =>
