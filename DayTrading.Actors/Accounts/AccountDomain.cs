@@ -76,6 +76,9 @@ public static class AccountDomain
                 if (shares == 0) return Fail($"{Money(r.Amount)} buys no share of {r.Symbol} at {Money(quote.Price)}");
                 var cost = shares * quote.Price;
                 if (s.Cash < cost) return Fail($"insufficient funds: buying {shares} {r.Symbol} at {Money(quote.Price)} costs {Money(cost)}, cash is {Money(s.Cash)}");
+                var held = SharesHeldOrBeingBought(s, r.Symbol!);
+                if (held + shares > Rules.MaxSharesPerSymbol)
+                    return Fail($"buying {shares} {r.Symbol} would make {held + shares} shares of {r.Symbol}, above the limit of {Rules.MaxSharesPerSymbol} per symbol");
                 return Ok(new BuyReserved(s.NextOrderId, r.Symbol!, shares, quote.Price, nowMs, nowMs + PendingLifetimeMs));
             }
 
@@ -184,7 +187,8 @@ public static class AccountDomain
         {
             if (!s.BuyTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
             if (quote.Price > t.Price!.Value) return null;
-            var shares = SharesFor(t.Reserve, quote.Price);
+            var room = Math.Max(0, Rules.MaxSharesPerSymbol - SharesHeldOrBeingBought(s, symbol));
+            var shares = (int)Math.Min(SharesFor(t.Reserve, quote.Price), room);
             var cost = shares * quote.Price;
             return new TriggerExecuted(nowMs, server, t.TxNum, used, new BuyTriggerFired(symbol, quote.Price, shares, cost, t.Reserve - cost));
         }
@@ -203,6 +207,17 @@ public static class AccountDomain
         var available = s.HoldingOf(symbol).Shares + currentlyReserved;
         if (reserved > available) return $"insufficient shares: selling {Money(amount)} of {symbol} at {Money(price)} needs {reserved} shares, {available} free";
         return null;
+    }
+
+    /// <summary>Shares of <paramref name="symbol"/> held (free and reserved) plus those of pending buys.</summary>
+    private static long SharesHeldOrBeingBought(AccountState s, string symbol)
+    {
+        long n = s.HoldingOf(symbol).Total;
+        foreach (var p in s.PendingBuys)
+        {
+            if (p.Symbol == symbol) n += p.Shares;
+        }
+        return n;
     }
 
     public static int SharesFor(decimal dollars, decimal price) => price <= 0 ? 0 : (int)Math.Min(int.MaxValue, decimal.Floor(dollars / price));

@@ -6,6 +6,12 @@ namespace DayTrading.Accounts;
 public static class Rules
 {
     public const decimal MaxAmount = 1_000_000_000m;
+
+    /// <summary>
+    /// Most shares of one symbol an account may hold, pending buys included (share counts are 32-bit: this keeps
+    /// every sum of them far from overflow). A BUY past it is refused; a buy trigger buys up to it and refunds the rest.
+    /// </summary>
+    public const int MaxSharesPerSymbol = 1_000_000_000;
     public const int MaxUserIdLength = 64;
     public const int MaxSymbolLength = 3;
 

@@ -458,6 +458,46 @@ public sealed class AccountDomainTests
     }
 
     [Fact]
+    public void Share_counts_never_overflow_a_buy_past_the_per_symbol_limit_is_refused_and_changes_nothing()
+    {
+        // Issue 13, item 8: twelve rounds of ADD 1e9 / BUY 1e9 at 5.42 / COMMIT_BUY once left shares = -2080945156.
+        var b = new Book();
+        var bought = 0;
+        for (var round = 1; round <= 12; round++)
+        {
+            b.Ok(CommandKind.Add, amount: 1_000_000_000m);
+            var buy = b.Send(CommandKind.Buy, "ABC", 1_000_000_000m, Q("ABC", 5.42m));
+            if (!buy.Ok)
+            {
+                Assert.Contains("above the limit of 1000000000 per symbol", buy.Error);
+                break;
+            }
+            b.Ok(CommandKind.CommitBuy);
+            bought = round;
+        }
+        Assert.Equal(5, bought); // 5 × 184,501,845 = 922,509,225 shares; a sixth would pass 1e9
+        Assert.Equal(922_509_225, b.State.HoldingOf("ABC").Shares);
+        b.Fails("above the limit", CommandKind.Buy, "ABC", 1_000_000_000m, Q("ABC", 5.42m));
+        // A pending buy counts too: room for 77,490,775 more, so 77,490,775 + 1 is refused.
+        b.Ok(CommandKind.Buy, "ABC", 77_490_775m * 5.42m, Q("ABC", 5.42m));
+        b.Fails("above the limit", CommandKind.Buy, "ABC", 5.42m, Q("ABC", 5.42m));
+    }
+
+    [Fact]
+    public void A_buy_trigger_near_the_share_limit_buys_up_to_it_and_refunds_the_rest()
+    {
+        var b = Holding("ABC", 1m, 999_999_990m);
+        b.Ok(CommandKind.Add, amount: 100m);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 50m);
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 1m);
+        var fire = AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", b.State.BuyTriggers["ABC"].Version, Q("ABC", 1m), b.Now, "test");
+        var fired = Assert.IsType<BuyTriggerFired>(Assert.IsType<TriggerExecuted>(fire).Change);
+        Assert.Equal((10, 10m, 40m), (fired.Shares, fired.Cost, fired.Refund));
+        AccountDomain.Apply(b.State, fire);
+        Assert.Equal(Rules.MaxSharesPerSymbol, b.State.HoldingOf("ABC").Shares);
+    }
+
+    [Fact]
     public void The_summary_written_straight_from_the_books_is_the_serialized_view_byte_for_byte()
     {
         var b = Holding("ABC", 10m, 100m, extraCash: 500m);
