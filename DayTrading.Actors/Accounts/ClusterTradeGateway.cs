@@ -67,11 +67,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
             Send(request, sink, token);
             return;
         }
-        DumpLog(request, CancellationToken.None).ContinueWith(static (t, state) =>
-        {
-            var (request, sink, token) = ((TradeRequest, ITradeReplySink, long))state!;
-            sink.OnReply(token, t.IsCompletedSuccessfully ? t.Result : TradeReply.Failure(request, $"internal error: {t.Exception?.GetBaseException().Message}"));
-        }, (request, sink, token), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        ReplySinks.WhenDone(DumpLog(request, CancellationToken.None), request, sink, token);
     }
 
     public Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason) =>

@@ -50,14 +50,7 @@ public interface ITradeGateway
     /// The edge's hot path: runs <paramref name="request"/> and hands its one reply to <paramref name="sink"/> with
     /// <paramref name="token"/>. Never throws for a request: failures and time-outs come back as failed replies.
     /// </summary>
-    void Submit(TradeRequest request, ITradeReplySink sink, long token) =>
-        Execute(request).ContinueWith(static (t, state) =>
-        {
-            var (request, sink, token) = ((TradeRequest, ITradeReplySink, long))state!;
-            sink.OnReply(token, t.IsCompletedSuccessfully
-                ? t.Result
-                : TradeReply.Failure(request, $"internal error: {t.Exception?.GetBaseException().Message ?? "cancelled"}"));
-        }, (request, sink, token), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    void Submit(TradeRequest request, ITradeReplySink sink, long token) => ReplySinks.WhenDone(Execute(request), request, sink, token);
 
     /// <summary>
     /// A request line the edge refused before it reached any account (unknown command, bad value, overlong line…).
@@ -65,4 +58,17 @@ public interface ITradeGateway
     /// </summary>
     /// <remarks>A refusal repeated under the same <paramref name="runId"/> and number is recorded once.</remarks>
     Task RecordRejected(long txNum, string? runId, string? command, string? userId, string reason);
+}
+
+public static class ReplySinks
+{
+    /// <summary>Hands the reply <paramref name="reply"/> completes with to <paramref name="sink"/>; a fault or cancellation as a failed reply.</summary>
+    public static void WhenDone(Task<TradeReply> reply, TradeRequest request, ITradeReplySink sink, long token) =>
+        reply.ContinueWith(static (t, state) =>
+        {
+            var (request, sink, token) = ((TradeRequest, ITradeReplySink, long))state!;
+            sink.OnReply(token, t.IsCompletedSuccessfully
+                ? t.Result
+                : TradeReply.Failure(request, $"internal error: {t.Exception?.GetBaseException().Message ?? "cancelled"}"));
+        }, (request, sink, token), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

@@ -173,7 +173,7 @@ internal sealed class EdgeConnection : ITradeReplySink
         _parsed.Clear();
         foreach (var line in lines)
         {
-            var parsed = Parse(line);
+            var parsed = ParseInSession(line);
             _parsed.Add((parsed, _runId, _quiet));
         }
         // Filled under the lock, started after it: gateway calls never happen while holding it.
@@ -189,7 +189,8 @@ internal sealed class EdgeConnection : ITradeReplySink
         foreach (var (token, slot) in start) StartOne(token, slot);
     }
 
-    private ParsedLine Parse(FramedLine line)
+    /// <summary>Parses a line under this connection's run id; a valid #RUN or #QUIET changes the session for the lines after it.</summary>
+    private ParsedLine ParseInSession(FramedLine line)
     {
         ParsedLine parsed;
         try

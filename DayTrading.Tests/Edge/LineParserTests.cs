@@ -286,12 +286,20 @@ public sealed class LineParserTests
     public void Response_lines_are_formatted_as_documented()
     {
         var req = new TradeRequest(7, CommandKind.Quote, "u", "S");
-        Assert.Equal("[7] OK QUOTE 1.00,S,u,1,k", ResponseFormatter.Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: false));
-        Assert.Equal("[7] OK QUOTE", ResponseFormatter.Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: true));
-        Assert.Equal("[7] OK QUOTE", ResponseFormatter.Reply(req, TradeReply.Success(req), quiet: false));
-        Assert.Equal("[7] ERR QUOTE no such user", ResponseFormatter.Reply(req, TradeReply.Failure(req, "no such user"), quiet: true));
-        Assert.Equal("[7] ERR QUOTE a b  c", ResponseFormatter.Reply(req, TradeReply.Failure(req, "a\nb\r\nc"), quiet: false));
-        Assert.Equal("[7] OK QUOTE {\"a\": 1}", ResponseFormatter.Reply(req, TradeReply.Success(req, "{\"a\":\n1}"), quiet: false));
+        static string Reply(TradeRequest r, TradeReply reply, bool quiet)
+        {
+            var buffer = new ResponseBuffer();
+            buffer.AppendReply(r, reply, quiet);
+            var line = System.Text.Encoding.UTF8.GetString(buffer.Data, 0, buffer.Length);
+            Assert.EndsWith("\n", line);
+            return line[..^1];
+        }
+        Assert.Equal("[7] OK QUOTE 1.00,S,u,1,k", Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: false));
+        Assert.Equal("[7] OK QUOTE", Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: true));
+        Assert.Equal("[7] OK QUOTE", Reply(req, TradeReply.Success(req), quiet: false));
+        Assert.Equal("[7] ERR QUOTE no such user", Reply(req, TradeReply.Failure(req, "no such user"), quiet: true));
+        Assert.Equal("[7] ERR QUOTE a b  c", Reply(req, TradeReply.Failure(req, "a\nb\r\nc"), quiet: false));
+        Assert.Equal("[7] OK QUOTE {\"a\": 1}", Reply(req, TradeReply.Success(req, "{\"a\":\n1}"), quiet: false));
         Assert.Equal("[9] ERR ? unknown command 'X'", ResponseFormatter.Error(9, null, "unknown command 'X'"));
         Assert.Equal("# OK RUN abc", ResponseFormatter.Directive(P("#RUN,abc")));
         Assert.Equal("# ERR QUIET QUIET takes on or off", ResponseFormatter.Directive(P("#QUIET,x")));
