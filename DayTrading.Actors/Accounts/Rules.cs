@@ -49,15 +49,30 @@ public static class Rules
         var frac = dot < 0 ? ReadOnlySpan<char>.Empty : text[(dot + 1)..];
         if (whole.IsEmpty || !AllDigits(whole) || (dot >= 0 && (frac.IsEmpty || !AllDigits(frac))))
         {
-            error = $"'{text}' is not an amount (digits with at most two decimals)";
+            error = $"'{Echo(text)}' is not an amount (digits with at most two decimals)";
             return false;
         }
-        if (frac.Length > 2) { error = $"'{text}' has more than two decimals"; return false; }
-        if (whole.TrimStart('0').Length > 10) { error = $"'{text}' is above the limit of 1000000000"; return false; }
+        if (frac.Length > 2) { error = $"'{Echo(text)}' has more than two decimals"; return false; }
+        if (whole.TrimStart('0').Length > 10) { error = $"'{Echo(text)}' is above the limit of 1000000000"; return false; }
         amount = decimal.Parse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
         if (amount <= 0) { error = "amount must be greater than 0"; return false; }
-        if (amount > MaxAmount) { error = $"'{text}' is above the limit of 1000000000"; return false; }
+        if (amount > MaxAmount) { error = $"'{Echo(text)}' is above the limit of 1000000000"; return false; }
         return true;
+    }
+
+    public const int EchoLimit = 40;
+
+    /// <summary>
+    /// A value as a refusal quotes it: at most <see cref="EchoLimit"/> characters (then "..."), control characters as
+    /// spaces. The cut never splits a surrogate pair: half of one would reach the client as U+FFFD.
+    /// </summary>
+    public static string Echo(ReadOnlySpan<char> s)
+    {
+        var cut = s.Length > EchoLimit ? s[..(char.IsHighSurrogate(s[EchoLimit - 1]) ? EchoLimit - 1 : EchoLimit)] : s;
+        Span<char> buf = stackalloc char[cut.Length];
+        var n = 0;
+        foreach (var c in cut) buf[n++] = char.IsControl(c) ? ' ' : c;
+        return s.Length > EchoLimit ? string.Concat(buf[..n], "...") : new string(buf[..n]);
     }
 
     private static bool AllDigits(ReadOnlySpan<char> s)

@@ -14,7 +14,6 @@ public static class LineParser
 {
     public const int MaxFileNameLength = 255;
     private const int MaxTxDigits = 18; // < long.MaxValue, so no overflow check needed
-    private const int EchoLimit = 40;
 
     public static ParsedLine Parse(FramedLine framed, string? runId, TxNumberGenerator numbers)
     {
@@ -235,13 +234,5 @@ public static class LineParser
         return true;
     }
 
-    /// <summary>A value echoed in a reason: cut to a few dozen characters, control characters dropped.</summary>
-    private static string Echo(ReadOnlySpan<char> s)
-    {
-        var cut = s.Length > EchoLimit ? s[..EchoLimit] : s;
-        Span<char> buf = stackalloc char[cut.Length];
-        var n = 0;
-        foreach (var c in cut) buf[n++] = char.IsControl(c) ? ' ' : c;
-        return s.Length > EchoLimit ? string.Concat(buf[..n], "...") : new string(buf[..n]);
-    }
+    private static string Echo(ReadOnlySpan<char> s) => Rules.Echo(s);
 }

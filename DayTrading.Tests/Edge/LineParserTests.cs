@@ -283,6 +283,27 @@ public sealed class LineParserTests
     }
 
     [Fact]
+    public void An_overlong_amount_is_echoed_cut_short_like_every_other_value()
+    {
+        // Found by EdgeFuzzTests: amounts were quoted whole (a reason of ~1,000 characters).
+        foreach (var amount in new[] { new string('7', 300), "9" + new string('x', 300), "1." + new string('5', 300) })
+        {
+            var e = Err($"[1] ADD,u,{amount}");
+            Assert.StartsWith("'" + amount[..40] + "...' ", e.Reason);
+        }
+    }
+
+    [Fact]
+    public void A_cut_echo_never_splits_a_surrogate_pair()
+    {
+        // Found by EdgeFuzzTests: "a" + 30 emoji cut at 40 UTF-16 characters left half a pair, sent as U+FFFD.
+        var e = Err("[1] ADD,a" + string.Concat(Enumerable.Repeat("\U0001F600", 30)) + ",5");
+        var quoted = e.Reason![(e.Reason.IndexOf('\'') + 1)..e.Reason.IndexOf("...'", StringComparison.Ordinal)];
+        Assert.Equal("a" + string.Concat(Enumerable.Repeat("\U0001F600", 19)), quoted);
+        Assert.False(char.IsHighSurrogate(quoted[^1]));
+    }
+
+    [Fact]
     public void Response_lines_are_formatted_as_documented()
     {
         var req = new TradeRequest(7, CommandKind.Quote, "u", "S");
