@@ -298,7 +298,8 @@ public sealed class LineParserTests
     {
         // Found by EdgeFuzzTests: "a" + 30 emoji cut at 40 UTF-16 characters left half a pair, sent as U+FFFD.
         var e = Err("[1] ADD,a" + string.Concat(Enumerable.Repeat("\U0001F600", 30)) + ",5");
-        var quoted = e.Reason![(e.Reason.IndexOf('\'') + 1)..e.Reason.IndexOf("...'", StringComparison.Ordinal)];
+        var reason = e.Reason!;
+        var quoted = reason[(reason.IndexOf('\'') + 1)..reason.IndexOf("...'", StringComparison.Ordinal)];
         Assert.Equal("a" + string.Concat(Enumerable.Repeat("\U0001F600", 19)), quoted);
         Assert.False(char.IsHighSurrogate(quoted[^1]));
     }
