@@ -67,7 +67,12 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         {
             if (offer.Snapshot is AccountSnapshot snapshot) _state = snapshot.Restore();
         });
-        Recover<AccountEvent>(e => AccountDomain.Apply(_state, e));
+        Recover<AccountEvent>(e =>
+        {
+            AccountDomain.Apply(_state, e);
+            // During replay LastSequenceNr is this event's own sequence number.
+            if (e is CommandHandled { RunId: { } runId } c) _state.Remembered.Add(runId, c.TxNum, LastSequenceNr);
+        });
         Recover<RecoveryCompleted>(_ =>
         {
             ScheduleExpiry();
@@ -131,11 +136,19 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         _lastActivityMs = Now;
         MaybeSnapshot();
-        if (request.RunId is not null && _state.TryGetRemembered(request.RunId, request.TxNum, out var outcome))
+        if (request.RunId is not null)
         {
             // A retry of a request already applied: answer as the first time, change nothing (SPEC §4).
-            Reply(Sender, correlationId, AccountReplies.For(request, _state, outcome, Now));
-            return;
+            if (_state.Remembered.TryGet(request.RunId, request.TxNum, out var sequenceNr))
+            {
+                ReadRememberedOutcome(request, Sender, correlationId, sequenceNr);
+                return;
+            }
+            if (_state.TryGetCarriedOutcome(request.RunId, request.TxNum, out var carried))
+            {
+                Reply(Sender, correlationId, AccountReplies.For(request, _state, carried, Now));
+                return;
+            }
         }
 
         if (_state.Exists && AccountDomain.NeedsQuote(request.Kind) && Rules.IsValidSymbol(request.Symbol))
@@ -185,10 +198,47 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         var changed = handled.Ok && handled.Changes.Length > 0;
         Persist(handled, _ =>
         {
+            if (request.RunId is not null) _state.Remembered.Add(request.RunId, request.TxNum, LastSequenceNr);
             Reply(replyTo, correlationId, reply);
             CountForSnapshot();
             if (changed) PublishChanged();
         });
+    }
+
+    // The outcome of a retried request is read back from its CommandHandled event; meanwhile later messages wait,
+    // so the user's order holds.
+    private void ReadRememberedOutcome(TradeRequest request, IActorRef replyTo, long correlationId, long sequenceNr)
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
+        Context.ActorOf(RememberedOutcomeReader.Props(journal, PersistenceId, sequenceNr, request, replyTo, correlationId));
+        Become(AwaitingRememberedOutcome);
+    }
+
+    private void AwaitingRememberedOutcome()
+    {
+        Command<RememberedOutcomeRead>(read =>
+        {
+            Become(Ready);
+            Stash.UnstashAll();
+            Reply(read.ReplyTo, read.CorrelationId, AnswerRetry(read));
+        });
+        Command<IdleCheck>(_ => { });
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private TradeReply AnswerRetry(RememberedOutcomeRead read)
+    {
+        var request = read.Request;
+        if (read.Event is not CommandHandled c || c.TxNum != request.TxNum || c.RunId != request.RunId)
+        {
+            _log.Warning("the outcome of retried request {0}/{1} of {2} could not be read: {3}", request.RunId, request.TxNum, PersistenceId, read.Error ?? "no such event");
+            return TradeReply.Failure(request, $"the earlier outcome of transaction {request.TxNum} could not be read; nothing was done, send it again");
+        }
+        if (c.Kind != request.Kind || c.Symbol != request.Symbol || c.Amount != request.Amount || c.FileName != request.FileName)
+        {
+            return TradeReply.Failure(request, $"transaction {request.TxNum} of run {request.RunId} was already used for a different request; nothing was done");
+        }
+        return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c)), Now);
     }
 
     private void OnExecuteTrigger(ExecuteTrigger fire)

@@ -242,7 +242,6 @@ public static class AccountDomain
                 {
                     foreach (var change in c.Changes) ApplyChange(s, change, c.TimestampMs, c.TxNum);
                 }
-                if (c.RunId is not null && s.RemembersRequests) Remember(s, c);
                 break;
             case ReservationsExpired x:
                 foreach (var change in x.Changes) ApplyChange(s, change, x.TimestampMs, 0);
@@ -250,19 +249,6 @@ public static class AccountDomain
             case TriggerExecuted t:
                 ApplyChange(s, t.Change, t.TimestampMs, t.TxNum);
                 break;
-        }
-    }
-
-    private static void Remember(AccountState s, CommandHandled c)
-    {
-        var key = new RequestKey(c.RunId!, c.TxNum);
-        if (s.Remembered.TryAdd(key, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c))))
-        {
-            s.RememberedOrder.Enqueue(key);
-            while (s.RememberedOrder.Count > AccountState.RememberedRequestsLimit)
-            {
-                s.Remembered.Remove(s.RememberedOrder.Dequeue());
-            }
         }
     }
 

@@ -7,7 +7,6 @@ namespace DayTrading.Accounts;
 public sealed class AccountState
 {
     public const int HistoryLimit = 100;
-    public const int RememberedRequestsLimit = 4096;
 
     public string UserId { get; }
     public bool Exists { get; internal set; }
@@ -37,13 +36,19 @@ public sealed class AccountState
 
     public long HistoryTotal { get; internal set; }
 
-    /// <summary>Outcomes of requests that carried a run id, for answering retries (bounded, oldest forgotten first).</summary>
-    internal Dictionary<RequestKey, RememberedOutcome> Remembered { get; } = new();
+    /// <summary>
+    /// Requests that carried a run id, with where their outcome lies in the journal, for answering retries
+    /// (bounded, oldest forgotten first). Filled by the account entity once an outcome is durable.
+    /// </summary>
+    public RememberedRequests Remembered { get; } = new();
 
-    internal Queue<RequestKey> RememberedOrder { get; } = new();
+    /// <summary>
+    /// Whole outcomes restored from an AS1 snapshot, which did not record journal positions. They are kept (and
+    /// written into later snapshots) so that retries of requests from before an upgrade are still answered.
+    /// </summary>
+    internal IReadOnlyList<KeyValuePair<RequestKey, RememberedOutcome>> CarriedOutcomes { get; private set; } = [];
 
-    /// <summary>False for copies of the books that never answer requests (the trigger index): no idempotency memory.</summary>
-    internal bool RemembersRequests { get; init; } = true;
+    internal void CarryOutcomes(List<KeyValuePair<RequestKey, RememberedOutcome>> outcomes) => CarriedOutcomes = outcomes;
 
     /// <summary>Bumped on every change to any trigger, so a fire request made against an older arming is refused.</summary>
     public long TriggerVersion { get; internal set; }
@@ -62,8 +67,19 @@ public sealed class AccountState
 
     public bool HasPending => PendingBuys.Count > 0 || PendingSells.Count > 0;
 
-    public bool TryGetRemembered(string runId, long txNum, out RememberedOutcome outcome) =>
-        Remembered.TryGetValue(new RequestKey(runId, txNum), out outcome);
+    public bool TryGetCarriedOutcome(string runId, long txNum, out RememberedOutcome outcome)
+    {
+        foreach (var (key, o) in CarriedOutcomes)
+        {
+            if (key.TxNum == txNum && key.RunId == runId)
+            {
+                outcome = o;
+                return true;
+            }
+        }
+        outcome = default;
+        return false;
+    }
 }
 
 public readonly record struct Holding(int Shares, int ReservedShares)

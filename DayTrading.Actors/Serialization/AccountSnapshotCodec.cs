@@ -3,32 +3,46 @@ using DayTrading.Accounts;
 namespace DayTrading.Serialization;
 
 /// <summary>
-/// A persisted snapshot of an account's books (manifest AS1). Encoded when taken: the snapshot store serializes
-/// later, on its own thread, while the account goes on changing its state.
+/// A persisted snapshot of an account's books (manifest AS2; AS1 is still read). Encoded when taken: the snapshot
+/// store serializes later, on its own thread, while the account goes on changing its state.
 /// </summary>
 public sealed class AccountSnapshot
 {
     internal byte[] Bytes { get; }
 
-    internal AccountSnapshot(byte[] bytes) => Bytes = bytes;
+    /// <summary>The codec version of <see cref="Bytes"/>: 1 (AS1) or 2 (AS2).</summary>
+    internal int Version { get; }
+
+    internal AccountSnapshot(byte[] bytes, int version)
+    {
+        Bytes = bytes;
+        Version = version;
+    }
 
     public static AccountSnapshot Capture(AccountState state)
     {
         var w = BinaryWriterBuffer.Rent();
         AccountSnapshotCodec.Write(w, state);
-        return new AccountSnapshot(w.ToArrayAndReturn());
+        return new AccountSnapshot(w.ToArrayAndReturn(), AccountSnapshotCodec.CurrentVersion);
     }
 
     public AccountState Restore()
     {
         var r = new BinaryReaderSpan(Bytes);
-        return AccountSnapshotCodec.Read(ref r);
+        return AccountSnapshotCodec.Read(ref r, Version);
     }
 }
 
-/// <summary>Writes and reads <see cref="AccountState"/> for snapshots. The field order is the AS1 contract.</summary>
+/// <summary>
+/// Writes and reads <see cref="AccountState"/> for snapshots. The field order is the contract: AS1 ends with the
+/// remembered requests and their whole outcomes; AS2 ends with the remembered requests as journal positions (run
+/// ids once, then run-id slot, transaction number, sequence number per entry), then the outcomes still carried over
+/// from an AS1 snapshot, in AS1's form.
+/// </summary>
 internal static class AccountSnapshotCodec
 {
+    public const int CurrentVersion = 2;
+
     public static void Write(BinaryWriterBuffer w, AccountState s)
     {
         w.String(s.UserId);
@@ -81,10 +95,35 @@ internal static class AccountSnapshotCodec
             w.VarLong(h.TxNum);
         }
 
-        w.VarInt(s.RememberedOrder.Count);
-        foreach (var key in s.RememberedOrder)
+        var runIds = new List<string>();
+        var entries = new List<(int Run, long Tx, long Seq)>(s.Remembered.Count);
+        foreach (var (runId, tx, seq) in s.Remembered.Entries())
         {
-            var o = s.Remembered[key];
+            var run = runIds.IndexOf(runId);
+            if (run < 0)
+            {
+                run = runIds.Count;
+                runIds.Add(runId);
+            }
+            entries.Add((run, tx, seq));
+        }
+        w.VarInt(runIds.Count);
+        foreach (var id in runIds) w.String(id);
+        w.VarInt(entries.Count);
+        foreach (var (run, tx, seq) in entries)
+        {
+            w.VarInt(run);
+            w.VarLong(tx);
+            w.VarLong(seq);
+        }
+        WriteOutcomes(w, s.CarriedOutcomes);
+    }
+
+    private static void WriteOutcomes(BinaryWriterBuffer w, IReadOnlyList<KeyValuePair<RequestKey, RememberedOutcome>> outcomes)
+    {
+        w.VarInt(outcomes.Count);
+        foreach (var (key, o) in outcomes)
+        {
             w.String(key.RunId);
             w.VarLong(key.TxNum);
             w.Byte((byte)o.Kind);
@@ -94,7 +133,7 @@ internal static class AccountSnapshotCodec
         }
     }
 
-    public static AccountState Read(ref BinaryReaderSpan r)
+    public static AccountState Read(ref BinaryReaderSpan r, int version)
     {
         var s = new AccountState(r.RequiredString())
         {
@@ -126,14 +165,21 @@ internal static class AccountSnapshotCodec
         {
             s.History.AddLast(new HistoryEntry(r.VarLong(), (HistoryKind)r.Byte(), r.String(), r.VarInt(), r.Decimal(), r.Decimal(), r.VarLong()));
         }
+        if (version >= 2)
+        {
+            var runIds = new string[r.VarInt()];
+            for (var i = 0; i < runIds.Length; i++) runIds[i] = r.RequiredString();
+            n = r.VarInt();
+            for (var i = 0; i < n; i++) s.Remembered.Add(runIds[r.VarInt()], r.VarLong(), r.VarLong());
+        }
         n = r.VarInt();
+        var carried = new List<KeyValuePair<RequestKey, RememberedOutcome>>(n);
         for (var i = 0; i < n; i++)
         {
             var key = new RequestKey(r.RequiredString(), r.VarLong());
-            var outcome = new RememberedOutcome((CommandKind)r.Byte(), r.String(), DayTradingSerializer.ReadQuoteUsed(ref r), r.VarInt());
-            s.Remembered[key] = outcome;
-            s.RememberedOrder.Enqueue(key);
+            carried.Add(new(key, new RememberedOutcome((CommandKind)r.Byte(), r.String(), DayTradingSerializer.ReadQuoteUsed(ref r), r.VarInt())));
         }
+        s.CarryOutcomes(carried);
         return s;
     }
 

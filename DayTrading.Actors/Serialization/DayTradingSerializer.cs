@@ -23,6 +23,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string ReservationsExpiredV1 = "RE1";
     internal const string TriggerExecutedV1 = "TE1";
     internal const string AccountSnapshotV1 = "AS1";
+    internal const string AccountSnapshotV2 = "AS2";
     internal const string QuoteFetchedV1 = "QF1";
     internal const string RequestRejectedV1 = "RR1";
     internal const string AdminDumpRequestedV1 = "AD1";
@@ -65,7 +66,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         CommandHandled => CommandHandledV1,
         ReservationsExpired => ReservationsExpiredV1,
         TriggerExecuted => TriggerExecutedV1,
-        AccountSnapshot => AccountSnapshotV1,
+        AccountSnapshot s => s.Version == 1 ? AccountSnapshotV1 : AccountSnapshotV2,
         QuoteFetched => QuoteFetchedV1,
         RequestRejected => RequestRejectedV1,
         AdminDumpRequested => AdminDumpRequestedV1,
@@ -245,7 +246,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case TriggerExecutedV1:
                 return new TriggerExecuted(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
             case AccountSnapshotV1:
-                return new AccountSnapshot(bytes);
+                return new AccountSnapshot(bytes, 1);
+            case AccountSnapshotV2:
+                return new AccountSnapshot(bytes, 2);
             case QuoteFetchedV1:
                 return new QuoteFetched(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
             case RequestRejectedV1:

@@ -30,7 +30,7 @@ public sealed class TriggerIndex
         var user = persistenceId[AccountPrefix.Length..];
         if (!_accounts.TryGetValue(user, out var state))
         {
-            _accounts[user] = state = new AccountState(user) { RemembersRequests = false };
+            _accounts[user] = state = new AccountState(user);
         }
         AccountDomain.Apply(state, e);
         if (TouchesTriggers(e)) Reindex(state);

@@ -159,6 +159,32 @@ public sealed class AccountActorTests : TestKit
     }
 
     [Fact]
+    public void A_retry_waits_for_its_outcome_from_the_journal_and_later_commands_keep_their_order()
+    {
+        _quotes.Put(new Quote("ABC", 10m, "u3b", Now, "k"));
+        var account = Account("u3b");
+        var add = new TradeRequest(1, CommandKind.Add, "u3b", Amount: 100m, RunId: "run-o");
+        Assert.True(Send(account, add).Ok);
+        // The retry is answered from the journal; the ADD behind it must not overtake it.
+        account.Tell(add, TestActor);
+        account.Tell(new TradeRequest(2, CommandKind.Add, "u3b", Amount: 5m, RunId: "run-o"), TestActor);
+        Assert.Equal(1, ExpectMsg<TradeReply>().TxNum);
+        Assert.Equal(2, ExpectMsg<TradeReply>().TxNum);
+        Assert.Equal(105m, Summary(account, "u3b").Cash);
+    }
+
+    [Fact]
+    public void A_different_request_under_a_used_run_id_and_number_is_refused_and_changes_nothing()
+    {
+        var account = Account("u3c");
+        Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u3c", Amount: 100m, RunId: "run-d")).Ok);
+        var other = Send(account, new TradeRequest(1, CommandKind.Add, "u3c", Amount: 999m, RunId: "run-d"));
+        Assert.False(other.Ok);
+        Assert.Contains("already used for a different request", other.Error);
+        Assert.Equal(100m, Summary(account, "u3c").Cash);
+    }
+
+    [Fact]
     public void A_cache_miss_asks_the_quote_manager_and_later_commands_wait_their_turn()
     {
         var account = Account("u4");

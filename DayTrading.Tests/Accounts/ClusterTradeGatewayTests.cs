@@ -55,7 +55,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         }
     }
 
-    private (ClusterTradeGateway Gateway, IActorRef Account, List<TradeRequest> Copies) Setup(string user, Loss loss, TimeSpan? timeout = null)
+    private (ClusterTradeGateway Gateway, IActorRef Account, List<TradeRequest> Copies) Setup(string user, Loss loss, TimeSpan? timeout = null, TimeSpan? resendAfter = null)
     {
         var settings = new AccountSettings(TimeProvider.System, new NodeQuoteCache(), CreateTestProbe().Ref, "test-node",
             "akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem");
@@ -65,7 +65,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, region, ActorRefs.Nobody, ActorRefs.Nobody, "test-node", TimeProvider.System, ".", false)
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(20),
-            ResendAfter = TimeSpan.FromMilliseconds(300),
+            ResendAfter = resendAfter ?? TimeSpan.FromMilliseconds(300),
         });
         return (gateway, account, copies);
     }
@@ -88,8 +88,9 @@ public sealed class ClusterTradeGatewayTests : TestKit
 
         Assert.True(reply.Ok, reply.Error);
         Assert.Equal(7, reply.TxNum);
-        Assert.Equal(2, copies.Count);
-        Assert.Equal(copies[0], copies[1]);
+        // At least one resend (more on a slow machine), always the same request, applied once.
+        Assert.True(copies.Count >= 2, $"{copies.Count} copies");
+        Assert.All(copies, c => Assert.Equal(copies[0], c));
         Assert.Equal(100m, await Cash(account, "u1"));
         // With a client run id the copies carry it; without one, a delivery id of the gateway's own that no client
         // run id can be (client run ids are A-Za-z0-9_-).
@@ -105,7 +106,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         var reply = await gateway.Execute(new TradeRequest(1, CommandKind.Add, "u2", Amount: 250.5m, RunId: "run-2"));
 
         Assert.True(reply.Ok, reply.Error);
-        Assert.Equal(2, copies.Count);
+        Assert.True(copies.Count >= 2, $"{copies.Count} copies");
         Assert.Equal(250.5m, await Cash(account, "u2"));
     }
 
@@ -133,7 +134,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         Assert.Contains("outcome is unknown", reply.Error);
         Assert.Contains("retry with the same run id", reply.Error);
         // Sent about every 300 ms until the 1.5 s were up, always the same request.
-        Assert.InRange(copies.Count, 3, 6);
+        Assert.InRange(copies.Count, 2, 6);
         Assert.All(copies, c => Assert.Equal(copies[0], c));
         var books = await account.Ask<AccountSummaryReply>(new GetAccountSummary("u4"), TimeSpan.FromSeconds(5));
         Assert.False(books.Exists); // nothing was applied

@@ -94,14 +94,51 @@ public sealed class SerializerTests : IDisposable
         Do(CommandKind.SetSellAmount, "ABC", 30m);
         Do(CommandKind.SetSellTrigger, "ABC", 10m);
 
-        var bytes = _system.Serialization.FindSerializerFor(AccountSnapshot.Capture(s)).ToBinary(AccountSnapshot.Capture(s));
-        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(bytes, DayTradingSerializer.Id, "AS1")).Restore();
+        s.Remembered.Add("r", 1001, 1);
+        s.Remembered.Add("r", 1002, 2);
+        s.Remembered.Add("other-run", 1002, 7);
+
+        var snapshot = AccountSnapshot.Capture(s);
+        var bytes = _system.Serialization.FindSerializerFor(snapshot).ToBinary(snapshot);
+        Assert.Equal("AS2", Akka.Serialization.Serialization.ManifestFor(_system.Serialization.FindSerializerFor(snapshot), snapshot));
+        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(bytes, DayTradingSerializer.Id, "AS2")).Restore();
         Assert.Equal(AccountSummary.From(s, t).ToJson(), AccountSummary.From(restored, t).ToJson());
         Assert.Equal(s.NextOrderId, restored.NextOrderId);
         Assert.Equal(s.TriggerVersion, restored.TriggerVersion);
-        Assert.True(restored.TryGetRemembered("r", 1002, out var o));
-        Assert.Equal(10, o.Shares);
+        Assert.True(restored.Remembered.TryGet("r", 1002, out var seq));
+        Assert.Equal(2, seq);
+        Assert.True(restored.Remembered.TryGet("other-run", 1002, out seq));
+        Assert.Equal(7, seq);
+        Assert.Equal(s.Remembered.Entries(), restored.Remembered.Entries());
         Assert.Equal(AccountSnapshot.Capture(s).Bytes, AccountSnapshot.Capture(restored).Bytes);
+    }
+
+    // Written by the AS1 codec (before outcomes moved to the journal) for: ADD 1000 and BUY ABC 100 at 10 under run
+    // "r" (tx 1001, 1002), COMMIT_BUY (1003), a refused COMMIT_SELL under "r" (1004), SELL ABC 20 (1005),
+    // SET_BUY_AMOUNT QQ 50 (1006), SET_BUY_TRIGGER QQ 5 (1007).
+    private const string As1Snapshot =
+        "04626F620100D20600320604020441424310040002040441424304000ADA0F9AB907DA0F02035151003201000504DE0F000404D20F01" +
+        "0000000000E807D20FD60F020441424314000A0064D60F060272D20F0100010241000AD20F026B000272D40F03000104414243000AD4" +
+        "0F026B140272D80F071A6E6F2070656E64696E672073656C6C20746F20636F6D6D69740000";
+
+    [Fact]
+    public void An_AS1_snapshot_is_still_read_and_its_remembered_outcomes_still_answer_retries()
+    {
+        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(Convert.FromHexString(As1Snapshot), DayTradingSerializer.Id, "AS1")).Restore();
+        Assert.Equal(
+            """{"user":"bob","cash":850,"reservedCash":50,"holdings":[{"symbol":"ABC","shares":8,"reservedShares":2}],"pendingBuys":[],"pendingSells":[{"orderId":2,"symbol":"ABC","shares":2,"price":10,"amount":20,"expiresInMs":59998}],"buyTriggers":[{"symbol":"QQ","reserve":50,"price":5}],"sellTriggers":[],"historyTotal":2,"history":[{"timestampMs":1003,"kind":"BUY","symbol":"ABC","shares":10,"price":10,"amount":100,"txNum":1003},{"timestampMs":1001,"kind":"ADD","shares":0,"price":0,"amount":1000,"txNum":1001}]}""",
+            AccountSummary.Json(restored, 1007));
+        Assert.True(restored.TryGetCarriedOutcome("r", 1002, out var buy));
+        Assert.Equal(10, buy.Shares);
+        Assert.Equal("ABC", buy.Quote!.Symbol);
+        Assert.True(restored.TryGetCarriedOutcome("r", 1004, out var refused));
+        Assert.Contains("no pending sell", refused.Error);
+        Assert.False(restored.TryGetCarriedOutcome("r", 1005, out _));
+
+        // Carried into the next (AS2) snapshot, so an upgrade never forgets an outcome it was asked to keep.
+        var again = AccountSnapshot.Capture(restored).Restore();
+        Assert.True(again.TryGetCarriedOutcome("r", 1002, out var kept));
+        Assert.Equal(buy, kept);
     }
 
     [Fact]
