@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -28,12 +29,15 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
 {
     private const int Connections = 6;
     private const int DefaultLinesPerConnection = 8_500;
+
+    // Fixed so the suite is repeatable; explore other seeds locally with DAYTRADING_FUZZ_SEED.
+    private const int DefaultSeed = 20261201;
     private static readonly TimeSpan AnswerDeadline = TimeSpan.FromSeconds(150);
 
     [Fact]
     public async Task Fifty_thousand_fuzzed_lines_over_six_connections_match_the_pure_domain()
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("DAYTRADING_FUZZ_SEED"), out var s) ? s : Random.Shared.Next(1, int.MaxValue);
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("DAYTRADING_FUZZ_SEED"), out var s) ? s : DefaultSeed;
         var perConnection = int.TryParse(Environment.GetEnvironmentVariable("DAYTRADING_FUZZ_LINES"), out var n) ? Math.Max(100, n / Connections) : DefaultLinesPerConnection;
         output.WriteLine($"fuzz seed {seed} (DAYTRADING_FUZZ_SEED={seed} replays it), {Connections} connections x {perConnection} lines");
 
@@ -309,16 +313,27 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
         public static Quote QuoteFor(string symbol, string user, long nowMs) =>
             new(symbol, FixedQuoteSource.PriceOf(symbol), user, nowMs, "fixed-" + symbol);
 
+        // The account's idempotency memory, per model account: every handled request with a run id and its outcome.
+        private static readonly ConditionalWeakTable<AccountState, Dictionary<(string RunId, long TxNum), (TradeRequest Request, CommandHandled Handled)>> Memory = new();
+
         public static (bool Ok, string? Body, string? Error) Apply(AccountState state, TradeRequest r, long nowMs)
         {
-            if (r.RunId is not null && state.TryGetRemembered(r.RunId, r.TxNum, out var remembered))
-                return (remembered.Error is null, remembered.Error is null ? Body(r.Kind, state, remembered.Quote, remembered.Shares, nowMs) : null, remembered.Error);
+            var memory = Memory.GetOrCreateValue(state);
+            if (r.RunId is not null && memory.TryGetValue((r.RunId, r.TxNum), out var earlier))
+            {
+                var e = earlier.Handled;
+                if (e.Kind != r.Kind || e.Symbol != r.Symbol || e.Amount != r.Amount || e.FileName != r.FileName)
+                    return (false, null, $"transaction {r.TxNum} of run {r.RunId} was already used for a different request; nothing was done");
+                return (e.Ok, e.Ok ? Body(r.Kind, state, e.Quote, SharesOf(e), nowMs) : null, e.Error);
+            }
             var quote = AccountDomain.NeedsQuote(r.Kind) ? QuoteFor(r.Symbol!, r.UserId!, nowMs) : null;
             var handled = AccountDomain.Decide(state, r, quote, nowMs, "model");
             AccountDomain.Apply(state, handled);
-            var shares = handled.Changes.Select(c => c switch { BuyReserved b => b.Shares, SellReserved x => x.Shares, _ => 0 }).Sum();
-            return (handled.Ok, handled.Ok ? Body(r.Kind, state, handled.Quote, shares, nowMs) : null, handled.Error);
+            if (r.RunId is not null) memory[(r.RunId, r.TxNum)] = (r, handled);
+            return (handled.Ok, handled.Ok ? Body(r.Kind, state, handled.Quote, SharesOf(handled), nowMs) : null, handled.Error);
         }
+
+        private static int SharesOf(CommandHandled e) => e.Changes.Select(c => c switch { BuyReserved b => b.Shares, SellReserved x => x.Shares, _ => 0 }).Sum();
 
         // docs/PROTOCOL.md's bodies; the summary is the serializer's (tested byte-for-byte elsewhere).
         private static string? Body(CommandKind kind, AccountState state, QuoteUsed? q, int shares, long nowMs) => kind switch
