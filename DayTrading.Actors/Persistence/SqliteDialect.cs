@@ -109,6 +109,9 @@ public sealed class SqliteDialect : IPersistenceDialect
         private readonly sqlite3_stmt _begin, _commit, _rollback, _insert;
         private byte[] _utf8 = new byte[256];
         private bool _disposed;
+        private readonly WalCheckpointer? _checkpointer;
+        private readonly int _rowsPerCheckpoint;
+        private int _rowsSinceCheckpoint;
 
         public Writer(SqliteDialect d)
         {
@@ -124,7 +127,22 @@ public sealed class SqliteDialect : IPersistenceDialect
                 Exec($"PRAGMA synchronous={s.SqliteSynchronous.ToUpperInvariant()}");
                 Exec("PRAGMA journal_mode=WAL");
                 if (s.SqliteCacheSizeKiB > 0) Exec($"PRAGMA cache_size=-{s.SqliteCacheSizeKiB}");
-                Exec($"PRAGMA wal_autocheckpoint={s.SqliteWalAutocheckpoint}");
+                if (s.SqliteWalAutocheckpoint > 0)
+                {
+                    // A checkpoint copies the WAL's pages into the database file and fsyncs it: tens of milliseconds at
+                    // 10,000 pages. SQLite's auto-checkpoint runs it inside the commit that crossed the threshold,
+                    // stalling every write queued behind that batch. Instead a second connection on a thread of its own
+                    // checkpoints (PASSIVE: it never blocks the writer), asked every so many rows — a row dirties about
+                    // one index page, so half the page threshold in rows keeps the WAL near it. SQLite's own
+                    // auto-checkpoint stays as the bound, at four times the threshold, should that thread fall behind.
+                    Exec($"PRAGMA wal_autocheckpoint={4L * s.SqliteWalAutocheckpoint}");
+                    _rowsPerCheckpoint = Math.Max(1, s.SqliteWalAutocheckpoint / 2);
+                    _checkpointer = new WalCheckpointer(d._writerCs);
+                }
+                else
+                {
+                    Exec("PRAGMA wal_autocheckpoint=0");
+                }
                 _begin = Prepare("BEGIN IMMEDIATE");
                 _commit = Prepare("COMMIT");
                 _rollback = Prepare("ROLLBACK");
@@ -211,6 +229,14 @@ public sealed class SqliteDialect : IPersistenceDialect
                 raw.sqlite3_clear_bindings(_insert); // don't keep the last row's copies around between batches
                 beforeCommit?.Invoke();
                 Step(_commit, "COMMIT");
+                if (_checkpointer is not null && _checkpointer.TakeCaughtUp())
+                    raw.sqlite3_wal_checkpoint_v2(_db, null, raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _);
+                _rowsSinceCheckpoint += rows.Count;
+                if (_checkpointer is not null && _rowsSinceCheckpoint >= _rowsPerCheckpoint)
+                {
+                    _rowsSinceCheckpoint = 0;
+                    _checkpointer.Request();
+                }
             }
             catch
             {
@@ -275,7 +301,84 @@ public sealed class SqliteDialect : IPersistenceDialect
             _begin?.Dispose();
             _commit?.Dispose();
             _rollback?.Dispose();
+            _checkpointer?.Dispose();
             _conn.Dispose();
+        }
+    }
+
+    /// <summary>Runs PASSIVE WAL checkpoints on a connection and thread of its own, when the writer asks.</summary>
+    private sealed class WalCheckpointer : IDisposable
+    {
+        private readonly string _cs;
+        private readonly SemaphoreSlim _requested = new(0, 1);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Thread _thread;
+        private bool _caughtUp;
+
+        /// <summary>True once after a background pass has copied (nearly) the whole WAL back.</summary>
+        public bool TakeCaughtUp() => Interlocked.Exchange(ref _caughtUp, false);
+
+        public WalCheckpointer(string connectionString)
+        {
+            _cs = connectionString;
+            _thread = new Thread(Run) { IsBackground = true, Name = "daytrading-wal-checkpoint" };
+            _thread.Start();
+        }
+
+        /// <summary>Asks for a checkpoint; a request while one is pending or running is merged into it.</summary>
+        public void Request()
+        {
+            try { _requested.Release(); }
+            catch (SemaphoreFullException) { }
+        }
+
+        private void Run()
+        {
+            SqliteConnection? conn = null;
+            try
+            {
+                while (true)
+                {
+                    _requested.Wait(_stop.Token);
+                    try
+                    {
+                        if (conn is null)
+                        {
+                            conn = new SqliteConnection(_cs);
+                            conn.Open();
+                            // A new connection is not in WAL mode (a checkpoint is a no-op) until it has read the file.
+                            using var cmd = conn.CreateCommand();
+                            cmd.CommandText = "PRAGMA journal_mode=WAL";
+                            cmd.ExecuteNonQuery();
+                        }
+                        // The bulk of the copying runs beside the writer (PASSIVE). The WAL starts over only when the
+                        // writer begins a transaction with every frame already copied back, which a busy writer almost
+                        // never does by chance: so the writer, told it is nearly done, copies the few frames written
+                        // meanwhile itself (a millisecond, not the whole WAL), and its next commit restarts the WAL.
+                        for (var pass = 0; pass < 4; pass++)
+                        {
+                            var rc = raw.sqlite3_wal_checkpoint_v2(conn.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var log, out var done);
+                            if (rc != raw.SQLITE_OK || log <= 0 || log - done < 64) break;
+                        }
+                        Volatile.Write(ref _caughtUp, true);
+                    }
+                    catch (SqliteException)
+                    {
+                        // The writer falls back to checkpointing itself when the WAL grows on; try afresh next time.
+                        conn?.Dispose();
+                        conn = null;
+                    }
+                }
+            }
+            catch (OperationCanceledException) { }
+            finally { conn?.Dispose(); }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _thread.Join(TimeSpan.FromSeconds(30));
+            _stop.Dispose();
         }
     }
 

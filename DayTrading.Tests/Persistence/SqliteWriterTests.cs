@@ -34,8 +34,38 @@ public class SqliteWriterTests
         using (var w = (SqliteDialect.Writer)dialect.OpenWriter())
         {
             Assert.Equal(-12345, w.QueryPragma("cache_size"));
-            Assert.Equal(777, w.QueryPragma("wal_autocheckpoint"));
+            Assert.Equal(4 * 777, w.QueryPragma("wal_autocheckpoint")); // SQLite's own checkpoint is only the bound
             Assert.Equal(1, w.QueryPragma("synchronous")); // NORMAL
+        }
+    }
+
+    [Fact]
+    public async Task The_WAL_is_checkpointed_beside_the_writer_and_stays_near_its_threshold()
+    {
+        const int pages = 500;
+        var (store, settings, dialect) = await Open(s => s with { SqliteWalAutocheckpoint = pages });
+        using (store)
+        using (dialect)
+        {
+            var walPath = new SqliteConnectionStringBuilder(settings.ConnectionString).DataSource + "-wal";
+            long largestWal = 0;
+            using (var w = dialect.OpenWriter())
+            {
+                // 200 accounts, so nearly every row lands on its own index page: ~20,000 pages written in all.
+                for (var batch = 0; batch < 200; batch++)
+                {
+                    w.WriteBatch(Enumerable.Range(0, 100).Select(i => Row("account-" + (i * 2 + batch % 2), batch / 2 + 1)).ToList());
+                    largestWal = Math.Max(largestWal, new FileInfo(walPath).Length);
+                    if (batch % 10 == 0) await Task.Delay(20, Ct); // let the checkpoint thread run on a loaded machine
+                }
+            }
+            // Without the checkpoint thread the WAL would reach SQLite's own bound (4 × the threshold) before any reset.
+            Assert.True(largestWal < 4L * pages * 4096, $"the WAL grew to {largestWal / 4096} pages (threshold {pages})");
+            using var c = new SqliteConnection(settings.ConnectionString);
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"SELECT count(*) FROM \"{settings.JournalTable}\"";
+            Assert.Equal(20_000L, (long)cmd.ExecuteScalar()!);
         }
     }
 
@@ -48,7 +78,7 @@ public class SqliteWriterTests
         using (var w = (SqliteDialect.Writer)dialect.OpenWriter())
         {
             Assert.Equal(-65536, w.QueryPragma("cache_size"));
-            Assert.Equal(10000, w.QueryPragma("wal_autocheckpoint"));
+            Assert.Equal(40000, w.QueryPragma("wal_autocheckpoint"));
             Assert.Equal(2, w.QueryPragma("synchronous")); // FULL
         }
         var fromConfig = DayTradingDbSettings.FromConfig(ConfigurationFactory.ParseString("connection-string = \"Data Source=x.db\""));
