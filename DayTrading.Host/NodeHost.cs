@@ -6,6 +6,7 @@ using Akka.Remote.Hosting;
 using DayTrading.Accounts;
 using DayTrading.Audit;
 using DayTrading.Edge;
+using DayTrading.Expiry;
 using DayTrading.Host.Cluster;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
@@ -68,6 +69,11 @@ public static class NodeHost
             Directory.CreateDirectory(options.EffectiveDumpDirectory);
             akka.AddAuditor(options.EffectiveDumpDirectory,
                 options.Journal == "memory" ? null : system => DayTradingPersistence.CreateEventLogReader(system));
+            if (options.Journal != "memory")
+            {
+                // Always on, whatever --auto-tx says: pending orders must expire even when their node died.
+                akka.AddExpiryWatcher(new ExpiryWatchOptions(), system => DayTradingPersistence.CreateEventLogReader(system), clock);
+            }
             if (options.AutoTx && options.Journal != "memory")
             {
                 akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh },

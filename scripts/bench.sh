@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One benchmark run: a fresh single node (Release) on a temp data directory, one Loadgen replay against it, the
-# node's figures (quote hits from the final DUMPLOG, peak memory) printed after the Loadgen's own report.
+# node's figures (quote hits, expiry lateness and trigger fire latency from the final DUMPLOG, peak memory) printed
+# after the Loadgen's own report.
 # Usage: bash scripts/bench.sh <workload file> [node options…] [-- loadgen replay options…]
 # e.g.   bash scripts/bench.sh ../shared/workloads/10User_testWorkLoad
 #        bash scripts/bench.sh /tmp/w1200k.txt --audit false -- --connections 8
@@ -34,4 +35,5 @@ for f in "$data"/dumps/*; do
   echo "dump $(basename "$f"): $(grep -c '<userCommand>' "$f") userCommand, $(grep -c '<quoteServer>' "$f") quoteServer (quote hits), $(grep -c '<systemEvent>' "$f") systemEvent, $(stat -c %s "$f") bytes"
   echo "systemEvents by command (SET_*_TRIGGER: trigger executions; BUY/SELL: expiries):"
   grep -A4 '<systemEvent>' "$f" | grep -o '<command>[A-Z_]*' | sort | uniq -c || true
+  command -v python3 >/dev/null && python3 scripts/latency-from-dump.py "$f" || true
 done

@@ -99,6 +99,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         Command<GetAccountSummary>(_ => Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists,
             _state.Exists ? AccountSummary.Json(_state, Now) : null)));
         Command<ExpiryDue>(_ => ExpireDue());
+        Command<WakeAccount>(_ => ExpireDue());
         // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
         // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).
         Command<StopAccount>(_ => Context.Stop(Self));
@@ -123,6 +124,11 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             Handle(q.Request, q.ReplyTo, q.CorrelationId, q.Quote, q.Error);
         });
         Command<IdleCheck>(_ => { });
+        // Expiries and trigger fires do not wait for a quote (a slow quote server answers after seconds): they change
+        // the books now, and the waiting request is decided afterwards on the books as they are then.
+        Command<ExpiryDue>(_ => ExpireDue());
+        Command<WakeAccount>(_ => ExpireDue());
+        Command<ExecuteTrigger>(OnExecuteTrigger);
         CommandAny(_ => Stash.Stash());
     }
 

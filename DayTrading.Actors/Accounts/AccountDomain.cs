@@ -319,8 +319,10 @@ public static class AccountDomain
                 s.Cash -= ba.CashMoved;
                 s.ReservedCash += ba.CashMoved;
                 var version = ++s.TriggerVersion;
+                // Re-sizing an armed trigger makes a new version (a fire asked against the old size is refused) but
+                // keeps the SET_BUY_TRIGGER's tx: the execution is audited under the command that armed it.
                 s.BuyTriggers[ba.Symbol] = s.BuyTriggers.TryGetValue(ba.Symbol, out var t)
-                    ? t with { Reserve = ba.Reserve, Version = version, TxNum = tx }
+                    ? t with { Reserve = ba.Reserve, Version = version, TxNum = t.Armed ? t.TxNum : tx }
                     : new BuyTrigger(ba.Symbol, ba.Reserve, null, version, tx);
                 break;
             }
@@ -357,9 +359,10 @@ public static class AccountDomain
                 var existing = s.SellTriggers.TryGetValue(sa.Symbol, out var t) ? t : null;
                 var before = existing?.ReservedShares ?? 0;
                 MoveReservedShares(s, sa.Symbol, sa.ReservedShares - before);
+                // As for buys: a re-size of an armed sell keeps the SET_SELL_TRIGGER's tx.
                 s.SellTriggers[sa.Symbol] = existing is null
                     ? new SellTrigger(sa.Symbol, sa.Amount, null, 0, ++s.TriggerVersion, tx)
-                    : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion, TxNum = tx };
+                    : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion, TxNum = existing.Armed ? existing.TxNum : tx };
                 break;
             }
 

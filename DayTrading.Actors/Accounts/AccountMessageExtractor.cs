@@ -13,6 +13,7 @@ public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMes
         GatewayRequest g => g.Request.UserId,
         TradeRequest r => r.UserId,
         ExecuteTrigger t => t.UserId,
+        WakeAccount w => w.UserId,
         GetAccountSummary g => g.UserId,
         ShardRegion.StartEntity s => s.EntityId,
         _ => null,

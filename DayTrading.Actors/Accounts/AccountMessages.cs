@@ -12,6 +12,13 @@ public sealed record ExecuteTrigger(string UserId, TradeSide Side, string Symbol
 public sealed record TriggerOutcome(string UserId, TradeSide Side, string Symbol, bool Executed, string? Reason);
 
 /// <summary>
+/// Starts the account if it is not running and has it expire whatever is due (the expiry watcher's nudge for an
+/// account whose own timer died with its node). Not a user command: neither journaled nor answered; harmless when
+/// nothing is due.
+/// </summary>
+public sealed record WakeAccount(string UserId);
+
+/// <summary>
 /// Published on <see cref="AccountTopics.For"/> after an account's books changed (a command, an expiry, a trigger),
 /// for live views; at-most-once, so a view re-reads the account when it (re)connects.
 /// </summary>

@@ -48,6 +48,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string AccountChangedM = "AC";
     internal const string GetAccountSummaryM = "GAS";
     internal const string AccountSummaryReplyM = "ASR";
+    internal const string WakeAccountM = "WK";
 
     public override int Identifier => Id;
 
@@ -59,6 +60,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
         typeof(WriteDump), typeof(DumpResult), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
+        typeof(WakeAccount),
     ];
 
     public override string Manifest(object o) => o switch
@@ -80,6 +82,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         AccountChanged => AccountChangedM,
         GetAccountSummary => GetAccountSummaryM,
         AccountSummaryReply => AccountSummaryReplyM,
+        WakeAccount => WakeAccountM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyM,
         GatewayRequest => GatewayRequestM,
@@ -186,6 +189,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.Bool(sr.Exists);
                 w.String(sr.Json);
                 break;
+            case WakeAccount wa:
+                w.String(wa.UserId);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -278,6 +284,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new GetAccountSummary(r.RequiredString());
             case AccountSummaryReplyM:
                 return new AccountSummaryReply(r.RequiredString(), r.Bool(), r.String());
+            case WakeAccountM:
+                return new WakeAccount(r.RequiredString());
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:

@@ -135,11 +135,15 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
 
     private void OnPage(Page page)
     {
+        HashSet<string>? changed = null;
         foreach (var entry in page.Entries)
         {
-            _index.Apply(entry.PersistenceId, entry.Payload);
+            if (_index.Apply(entry.PersistenceId, entry.Payload) is { } user && _caughtUp) (changed ??= new(StringComparer.Ordinal)).Add(user);
             _offset = entry.Ordering;
         }
+        // A trigger armed or re-sized while its symbol already has a valid quote that crosses it fires now, not at
+        // the next quote (which may be a whole refresh period away).
+        if (changed is not null) CheckAgainstCachedQuotes(changed);
         if (page.Entries.Count >= _options.PageSize)
         {
             ReadNextPage();
@@ -165,13 +169,26 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
         _quotes.Put(quote);
         if (!_caughtUp) return; // checked once the index is complete
         if (!quote.IsValidAt(_clock.GetUtcNow().ToUnixTimeMilliseconds())) return;
-        foreach (var t in _index.CrossedBy(quote).ToArray())
+        foreach (var t in _index.CrossedBy(quote).ToArray()) Fire(t, quote);
+    }
+
+    private void CheckAgainstCachedQuotes(HashSet<string> users)
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var user in users)
         {
-            if (!_requested.TryAdd((t.UserId, t.Side, t.Symbol, t.Version), false)) continue;
-            var trigger = t;
-            _accounts.Ask<TriggerOutcome>(new ExecuteTrigger(t.UserId, t.Side, t.Symbol, t.Version, quote), _options.FireTimeout)
-                .PipeTo(Self, failure: ex => new FireFailed(trigger, ex.GetBaseException().Message));
+            foreach (var t in _index.ArmedOf(user))
+            {
+                if (_quotes.TryGetValid(t.Symbol, now, out var q) && TriggerIndex.Crosses(t, q)) Fire(t, q);
+            }
         }
+    }
+
+    private void Fire(ArmedTrigger t, Quote quote)
+    {
+        if (!_requested.TryAdd((t.UserId, t.Side, t.Symbol, t.Version), false)) return;
+        _accounts.Ask<TriggerOutcome>(new ExecuteTrigger(t.UserId, t.Side, t.Symbol, t.Version, quote), _options.FireTimeout)
+            .PipeTo(Self, failure: ex => new FireFailed(t, ex.GetBaseException().Message));
     }
 
     private void RefreshWatched()

@@ -23,17 +23,22 @@ public sealed class TriggerIndex
 
     public IReadOnlyCollection<string> WatchedSymbols => _bySymbol.Keys;
 
-    /// <summary>Applies one journal event; anything that is not an account's event is ignored.</summary>
-    public void Apply(string persistenceId, object payload)
+    /// <summary>
+    /// Applies one journal event; anything that is not an account's event is ignored. Returns the user whose
+    /// triggers changed (armed, re-sized, re-priced, cancelled, fired), or null.
+    /// </summary>
+    public string? Apply(string persistenceId, object payload)
     {
-        if (payload is not AccountEvent e || !persistenceId.StartsWith(AccountPrefix, StringComparison.Ordinal)) return;
+        if (payload is not AccountEvent e || !persistenceId.StartsWith(AccountPrefix, StringComparison.Ordinal)) return null;
         var user = persistenceId[AccountPrefix.Length..];
         if (!_accounts.TryGetValue(user, out var state))
         {
             _accounts[user] = state = new AccountState(user);
         }
         AccountDomain.Apply(state, e);
-        if (TouchesTriggers(e)) Reindex(state);
+        if (!TouchesTriggers(e)) return null;
+        Reindex(state);
+        return user;
     }
 
     /// <summary>The armed triggers that <paramref name="quote"/> crosses: buys at or above it, sells at or below it.</summary>
@@ -42,9 +47,16 @@ public sealed class TriggerIndex
         if (!_bySymbol.TryGetValue(quote.Symbol, out var triggers)) yield break;
         foreach (var t in triggers.Values)
         {
-            if (t.Side == TradeSide.Buy ? quote.Price <= t.Price : quote.Price >= t.Price) yield return t;
+            if (Crosses(t, quote)) yield return t;
         }
     }
+
+    /// <summary>Whether <paramref name="quote"/> (of the trigger's symbol) crosses it: at or below a buy's price, at or above a sell's.</summary>
+    public static bool Crosses(ArmedTrigger t, Quote quote) => t.Side == TradeSide.Buy ? quote.Price <= t.Price : quote.Price >= t.Price;
+
+    /// <summary>The armed triggers of <paramref name="user"/>.</summary>
+    public IReadOnlyList<ArmedTrigger> ArmedOf(string user) =>
+        _byUser.TryGetValue(user, out var triggers) ? triggers : [];
 
     /// <summary>The armed triggers on <paramref name="symbol"/>.</summary>
     public IEnumerable<ArmedTrigger> On(string symbol) =>

@@ -359,6 +359,33 @@ public sealed class AccountDomainTests
         Assert.NotNull(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", b.State.BuyTriggers["ABC"].Version, Q("ABC", 10m), T0, "t"));
     }
 
+    /// <summary>docs/AUDIT.md: an execution is audited under the SET_*_TRIGGER that armed it, also after re-sizes.</summary>
+    [Fact]
+    public void A_re_sized_trigger_fires_under_the_tx_of_the_command_that_armed_it_at_a_new_version()
+    {
+        var b = Holding("ABC", 10m, 100m, extraCash: 1000m);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 150m); // re-sized before it is armed: nothing armed yet
+        var armBuy = b.Ok(CommandKind.SetBuyTrigger, "ABC", 30m).TxNum;
+        var before = b.State.BuyTriggers["ABC"].Version;
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 200m);
+        Assert.Equal(armBuy, b.State.BuyTriggers["ABC"].TxNum);
+        Assert.NotEqual(before, b.State.BuyTriggers["ABC"].Version); // a fire asked for the old size is refused
+        Assert.Null(AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", before, Q("ABC", 20m), T0, "t"));
+        var buy = AccountDomain.DecideTrigger(b.State, TradeSide.Buy, "ABC", b.State.BuyTriggers["ABC"].Version, Q("ABC", 20m), T0, "t")!;
+        Assert.Equal((armBuy, 10), (buy.TxNum, ((BuyTriggerFired)buy.Change).Shares));
+
+        b.Ok(CommandKind.SetSellAmount, "ABC", 40m);
+        var armSell = b.Ok(CommandKind.SetSellTrigger, "ABC", 20m).TxNum; // 2 shares
+        b.Ok(CommandKind.SetSellAmount, "ABC", 60m);                       // 3 shares
+        var sell = AccountDomain.DecideTrigger(b.State, TradeSide.Sell, "ABC", b.State.SellTriggers["ABC"].Version, Q("ABC", 20m), T0, "t")!;
+        Assert.Equal((armSell, 3), (sell.TxNum, ((SellTriggerFired)sell.Change).Shares));
+
+        // Re-arming at a new price is a new arming: its own tx.
+        var rearm = b.Ok(CommandKind.SetSellTrigger, "ABC", 30m).TxNum;
+        Assert.Equal(rearm, b.State.SellTriggers["ABC"].TxNum);
+    }
+
     // ------------------------------------------------------------------ sell amount and trigger
 
     [Fact]

@@ -59,6 +59,7 @@ public sealed class SerializerTests : IDisposable
         new AccountChanged("u"),
         new GetAccountSummary("u"),
         new AccountSummaryReply("u", true, "{}"),
+        new WakeAccount("u"),
     };
 
     [Theory]

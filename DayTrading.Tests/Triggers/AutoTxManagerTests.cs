@@ -41,9 +41,11 @@ public sealed class AutoTxManagerTests : TestKit
             return s.TriggerVersion;
         }
 
+        // Tagged as the nodes tag their rows, so a caught-up manager's tail sees what it would see in a real journal.
         public void Add(string user, AccountEvent e)
         {
-            lock (_entries) _entries.Add(new EventLogEntry(_entries.Count + 1, "account-" + user, _entries.Count + 1, DateTimeOffset.UtcNow, e, "", false));
+            var tags = new TriggerEventTagger().ToJournal(e) is Akka.Persistence.Journal.Tagged t ? string.Join(";", t.Tags) : "";
+            lock (_entries) _entries.Add(new EventLogEntry(_entries.Count + 1, "account-" + user, _entries.Count + 1, DateTimeOffset.UtcNow, e, tags, false));
         }
 
         public AccountState State(string user) => _states[user];
@@ -175,6 +177,65 @@ public sealed class AutoTxManagerTests : TestKit
         });
         third.Tell(Q("ABC", 1m));
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private IActorRef CaughtUpManager(FakeLog log, IActorRef accounts, IActorRef quoteManager)
+    {
+        var options = new AutoTxOptions { PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1) };
+        var manager = Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, quoteManager, new NodeQuoteCache(), new FixedClock(), options));
+        AwaitAssert(() =>
+        {
+            manager.Tell(AutoTxManagerActor.GetStatus.Instance, TestActor);
+            Assert.True(ExpectMsg<AutoTxManagerActor.AutoTxStatus>().CaughtUp);
+        }, cancellationToken: Ct);
+        return manager;
+    }
+
+    [Fact]
+    public void A_trigger_armed_while_a_crossing_quote_is_valid_fires_without_waiting_for_another_quote()
+    {
+        var log = new FakeLog();
+        log.Record("dan", CommandKind.Add, amount: 1000m);
+        var accounts = CreateTestProbe();
+        var quoteManager = CreateTestProbe();
+        var manager = CaughtUpManager(log, accounts, quoteManager);
+        manager.Tell(Q("ABC", 9.5m)); // seen (and cached) while nothing is armed
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200), Ct);
+
+        log.Record("dan", CommandKind.SetBuyAmount, "ABC", 100m);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200), Ct); // an amount alone is not armed
+        var version = log.Record("dan", CommandKind.SetBuyTrigger, "ABC", 10m);
+        // The refresh is an hour away and no new quote comes: the cached one fires it as soon as the journal shows it.
+        var fire = accounts.ExpectMsg<ExecuteTrigger>(TimeSpan.FromSeconds(3), cancellationToken: Ct);
+        Assert.Equal(("dan", TradeSide.Buy, "ABC", version, 9.5m), (fire.UserId, fire.Side, fire.Symbol, fire.Version, fire.Quote.Price));
+
+        // A trigger armed above a cached quote that does not cross it waits.
+        manager.Tell(Q("QQ", 30m));
+        log.Record("dan", CommandKind.SetBuyAmount, "QQ", 100m);
+        log.Record("dan", CommandKind.SetBuyTrigger, "QQ", 20m);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(300), Ct);
+    }
+
+    [Fact]
+    public void A_re_sized_trigger_is_checked_again_against_the_valid_quote_at_its_new_version()
+    {
+        var log = new FakeLog();
+        log.Record("eve", CommandKind.Add, amount: 1000m);
+        log.Record("eve", CommandKind.SetBuyAmount, "ABC", 100m);
+        var v1 = log.Record("eve", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var accounts = CreateTestProbe();
+        var manager = CaughtUpManager(log, accounts, CreateTestProbe());
+        manager.Tell(Q("ABC", 9.5m));
+        Assert.Equal(v1, accounts.ExpectMsg<ExecuteTrigger>(cancellationToken: Ct).Version);
+
+        // The account was re-sized before the request reached it, so it refuses the old version…
+        var v2 = log.Record("eve", CommandKind.SetBuyAmount, "ABC", 200m);
+        accounts.Reply(new TriggerOutcome("eve", TradeSide.Buy, "ABC", false, "trigger not armed at that version"));
+        // …and the re-size, once in the journal, is checked against the same valid quote: asked again at v2.
+        var again = accounts.FishForMessage<ExecuteTrigger>(m => m.Version == v2, TimeSpan.FromSeconds(3), cancellationToken: Ct);
+        Assert.Equal(9.5m, again.Quote.Price);
     }
 
     [Fact]

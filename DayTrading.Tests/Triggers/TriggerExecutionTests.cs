@@ -110,6 +110,61 @@ public sealed class TriggerExecutionTests
     }
 
     [Fact]
+    public async Task A_trigger_armed_while_a_crossing_quote_is_cached_fires_at_once_not_at_the_next_refresh()
+    {
+        using var data = new TempDirectory();
+        var clock = new ManualClock();
+        var quotes = new SettableQuotes(clock) { Price = 9.50m };
+        var (host, client) = await Start(data.Path, quotes, clock); // refresh every 60 s, and the clock stands still
+        try
+        {
+            await Ok(client, "[1] ADD,cal,1000.00");
+            await Ok(client, "[2] QUOTE,cal,ABC"); // 9.50 is cached before anything is armed
+            await Ok(client, "[3] SET_BUY_AMOUNT,cal,ABC,100.00");
+            await Ok(client, "[4] SET_BUY_TRIGGER,cal,ABC,10.00");
+            var s = await Eventually(client, "cal", x => x.BuyTriggers.Count == 0);
+            Assert.Equal(new HoldingView("ABC", 10, 0), Assert.Single(s.Holdings));
+            Assert.Equal((4L, 9.50m), (s.History[0].TxNum, s.History[0].Price));
+            Assert.Equal(1, quotes.Hits); // fired on the cached quote, no new hit
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await host.StopAsync(TestContext.Current.CancellationToken);
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_re_sized_trigger_fires_at_its_new_size_under_the_tx_of_its_SET_BUY_TRIGGER()
+    {
+        using var data = new TempDirectory();
+        var clock = new ManualClock();
+        var quotes = new SettableQuotes(clock) { Price = 12m };
+        var (host, client) = await Start(data.Path, quotes, clock);
+        try
+        {
+            await Ok(client, "[1] ADD,dee,1000.00");
+            await Ok(client, "[2] QUOTE,dee,ABC");
+            await Ok(client, "[3] SET_BUY_AMOUNT,dee,ABC,100.00");
+            await Ok(client, "[4] SET_BUY_TRIGGER,dee,ABC,10.00");
+            await Ok(client, "[5] SET_BUY_AMOUNT,dee,ABC,200.00"); // re-sized while armed
+            quotes.Price = 9.50m;
+            clock.Advance(TimeSpan.FromSeconds(61));
+            await Ok(client, "[6] QUOTE,dee,ABC");
+            var s = await Eventually(client, "dee", x => x.BuyTriggers.Count == 0);
+            Assert.Equal(new HoldingView("ABC", 21, 0), Assert.Single(s.Holdings)); // floor(200 / 9.50)
+            Assert.Equal(4, s.History[0].TxNum); // the SET_BUY_TRIGGER, not the re-size (docs/AUDIT.md)
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await host.StopAsync(TestContext.Current.CancellationToken);
+            host.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Armed_triggers_survive_a_node_restart_and_fire_after_it()
     {
         using var data = new TempDirectory();
