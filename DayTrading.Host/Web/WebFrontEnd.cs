@@ -51,13 +51,16 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             Log = Akka.Event.Logging.GetLogger(system, "web-gateway"),
         };
 
-        var store = new WebUserStore(Path.Combine(options.DataDirectory, "web-users.db"), clock);
-        if (options.WebAdminPassword is { Length: > 0 } pw) store.UpsertAdmin(AdminUserId, pw);
+        var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
+        if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
         feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
         var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region,
-            new LoginThrottle(clock));
+            new LoginThrottle(clock))
+        {
+            Auditor = auditor,
+        };
         var app = BuildApp(context);
 
         try
@@ -159,7 +162,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
 public sealed record WebContext(
     NodeOptions Options,
     TimeProvider Clock,
-    WebUserStore Users,
+    IWebUserStore Users,
     LiveFeed Feed,
     ITradeGateway Gateway,
     ITradeGateway AdminGateway,
@@ -167,6 +170,9 @@ public sealed record WebContext(
     IActorRef AccountRegion,
     LoginThrottle Throttle)
 {
+    /// <summary>The Auditor singleton's proxy: the web's dump downloads are read from it.</summary>
+    public IActorRef Auditor { get; init; } = ActorRefs.Nobody;
+
     public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }
 

@@ -48,7 +48,7 @@ public sealed class WebTestApp : IAsyncDisposable
     public TestTimeProvider Clock { get; } = new();
     public FakeGateway Gateway { get; } = new();
     public CountingHasher Hasher { get; } = new();
-    public WebUserStore Users { get; }
+    public IWebUserStore Users { get; }
     public LoginThrottle Throttle { get; }
     public WebContext Context { get; }
     public Uri BaseAddress { get; private set; } = null!;
@@ -56,7 +56,7 @@ public sealed class WebTestApp : IAsyncDisposable
     private WebTestApp(LoginThrottleOptions? throttle)
     {
         _system = ActorSystem.Create("web-test", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
-        Users = new WebUserStore(Path.Combine(_dir.Path, "web-users.db"), Clock, Hasher);
+        Users = new SqliteWebUserStore(Path.Combine(_dir.Path, "web-users.db"), Clock, Hasher);
         Throttle = new LoginThrottle(Clock, throttle);
         var options = new NodeOptions { DataDirectory = _dir.Path, WebHost = "127.0.0.1", WebPort = 0 };
         Context = new WebContext(options, Clock, Users, new LiveFeed(), Gateway, Gateway, _system, ActorRefs.Nobody, Throttle);
