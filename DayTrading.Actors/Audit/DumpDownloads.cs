@@ -5,18 +5,20 @@ namespace DayTrading.Audit;
 /// <summary>
 /// Asks the Auditor for up to <see cref="MaxBytes"/> bytes at <see cref="Offset"/> of the dump file it wrote to
 /// <see cref="FileName"/> (relative to its dump directory) for <see cref="UserId"/> (null: the system-wide dump).
-/// <see cref="ExpectedLength"/> and <see cref="ExpectedWriteTicks"/> (-1 on the first chunk) are the file's
-/// length and last-write time from the first answer: a file replaced in between is refused, not spliced.
+/// <see cref="ExpectedLength"/>, <see cref="ExpectedWriteTicks"/> and <see cref="ExpectedGeneration"/> (-1 on the
+/// first chunk) are the file's length, last-write time and write count from the first answer: a file written again
+/// in between is refused, not spliced.
 /// A read changes nothing, so asking again after a lost answer is safe.
 /// </summary>
-public sealed record ReadDumpChunk(string FileName, string? UserId, long Offset, int MaxBytes, long ExpectedLength = -1, long ExpectedWriteTicks = -1);
+public sealed record ReadDumpChunk(string FileName, string? UserId, long Offset, int MaxBytes, long ExpectedLength = -1, long ExpectedWriteTicks = -1,
+    long ExpectedGeneration = -1);
 
 /// <summary>One chunk of a dump file (<see cref="Data"/> at <see cref="Offset"/>), or why none (<see cref="Error"/>).</summary>
-public sealed record DumpChunk(bool Ok, string? Error, long Offset, byte[] Data, long TotalLength, long WriteTicks)
+public sealed record DumpChunk(bool Ok, string? Error, long Offset, byte[] Data, long TotalLength, long WriteTicks, long Generation)
 {
     public bool IsLast => Ok && Offset + Data.Length >= TotalLength;
 
-    public static DumpChunk Failure(string error) => new(false, error, 0, [], 0, 0);
+    public static DumpChunk Failure(string error) => new(false, error, 0, [], 0, 0, 0);
 }
 
 /// <summary>
@@ -59,11 +61,17 @@ public sealed class DumpDownloads
             return Task.FromResult(DumpChunk.Failure(
                 $"the auditor wrote no dump '{request.FileName}' for {(request.UserId is null ? "the system" : "user " + request.UserId)} (it may have moved to another node since: ask for the dump again)"));
         }
+        if (request.ExpectedGeneration >= 0 && request.ExpectedGeneration != w.Generation) return Task.FromResult(WrittenAgain(request));
         var max = Math.Min(request.MaxBytes, MaxChunkBytes);
-        return Task.Run(() => Read(path, request, max));
+        return Task.Run(() => Read(path, request, max, w.Generation));
     }
 
-    private static async Task<DumpChunk> Read(string path, ReadDumpChunk request, int max)
+    private static DumpChunk WrittenAgain(ReadDumpChunk request) =>
+        DumpChunk.Failure($"the dump '{request.FileName}' was written again while it was downloaded: ask for the dump again");
+
+    // The generation alone would miss a new dump renamed into place just before the Auditor hears it finished;
+    // the length and last-write time catch that one.
+    private static async Task<DumpChunk> Read(string path, ReadDumpChunk request, int max, long generation)
     {
         try
         {
@@ -71,7 +79,7 @@ public sealed class DumpDownloads
             var length = RandomAccess.GetLength(handle);
             var ticks = File.GetLastWriteTimeUtc(handle).Ticks;
             if (request.ExpectedLength >= 0 && (length != request.ExpectedLength || ticks != request.ExpectedWriteTicks))
-                return DumpChunk.Failure($"the dump '{request.FileName}' was written again while it was downloaded: ask for the dump again");
+                return WrittenAgain(request);
             if (request.Offset > length) return DumpChunk.Failure($"offset {request.Offset} is past the end of the dump ({length} bytes)");
             var data = new byte[(int)Math.Min(max, length - request.Offset)];
             var read = 0;
@@ -81,7 +89,7 @@ public sealed class DumpDownloads
                 if (n == 0) return DumpChunk.Failure($"the dump '{request.FileName}' ended early while it was read");
                 read += n;
             }
-            return new DumpChunk(true, null, request.Offset, data, length, ticks);
+            return new DumpChunk(true, null, request.Offset, data, length, ticks, generation);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -131,7 +139,7 @@ public static class DumpDownload
         {
             var next = await ReadChunkAsync(auditor, request with
             {
-                Offset = offset, ExpectedLength = first.TotalLength, ExpectedWriteTicks = first.WriteTicks,
+                Offset = offset, ExpectedLength = first.TotalLength, ExpectedWriteTicks = first.WriteTicks, ExpectedGeneration = first.Generation,
             }, resendAfter, total, ct).ConfigureAwait(false);
             if (!next.Ok) return next.Error;
             if (next.Offset != offset || next.Data.Length == 0) return $"the auditor answered bytes at {next.Offset} (length {next.Data.Length}) for offset {offset}";

@@ -186,6 +186,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.VarInt(rc.MaxBytes);
                 w.VarLong(rc.ExpectedLength);
                 w.VarLong(rc.ExpectedWriteTicks);
+                w.VarLong(rc.ExpectedGeneration);
                 break;
             case DumpChunk dc:
                 w.Bool(dc.Ok);
@@ -194,6 +195,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.Bytes(dc.Data);
                 w.VarLong(dc.TotalLength);
                 w.VarLong(dc.WriteTicks);
+                w.VarLong(dc.Generation);
                 break;
             case AccountChanged ac:
                 w.String(ac.UserId);
@@ -293,9 +295,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case DumpResultM:
                 return new DumpResult(r.Bool(), r.RequiredString());
             case ReadDumpChunkM:
-                return new ReadDumpChunk(r.RequiredString(), r.String(), r.VarLong(), r.VarInt(), r.VarLong(), r.VarLong());
+                return new ReadDumpChunk(r.RequiredString(), r.String(), r.VarLong(), r.VarInt(), r.VarLong(), r.VarLong(), r.VarLong());
             case DumpChunkM:
-                return new DumpChunk(r.Bool(), r.String(), r.VarLong(), r.Bytes(), r.VarLong(), r.VarLong());
+                return new DumpChunk(r.Bool(), r.String(), r.VarLong(), r.Bytes(), r.VarLong(), r.VarLong(), r.VarLong());
             case AccountChangedM:
                 return new AccountChanged(r.RequiredString());
             case GetAccountSummaryM:

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -60,8 +61,14 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             new LoginThrottle(clock))
         {
             Auditor = auditor,
+            KeyRepository = (store as PostgresWebUserStore)?.KeyRepository,
         };
         var app = BuildApp(context);
+        if (store is PostgresWebUserStore shared)
+        {
+            var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("DayTrading.KeyRing");
+            await shared.WithKeyRingLockAsync(() => protector.Protect([1]), cancellationToken).ConfigureAwait(false);
+        }
 
         try
         {
@@ -95,10 +102,13 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Keys are files in the data directory (readable only by whoever can read the journal): unencrypted at rest is expected.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
-        // Cookie and antiforgery keys survive a restart of the node: sessions stay valid.
-        builder.Services.AddDataProtection()
-            .SetApplicationName("DayTrading")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
+        // Cookie and antiforgery keys survive a restart of the node: sessions stay valid. In a cluster they are
+        // the cluster's (in its database), so a session started on one node is valid on all.
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("DayTrading");
+        if (context.KeyRepository is { } keys)
+            builder.Services.Configure<KeyManagementOptions>(o => o.XmlRepository = keys);
+        else
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var options = context.Options;
         builder.WebHost.ConfigureKestrel(k =>
@@ -172,6 +182,9 @@ public sealed record WebContext(
 {
     /// <summary>The Auditor singleton's proxy: the web's dump downloads are read from it.</summary>
     public IActorRef Auditor { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>Where the cookie and antiforgery keys are kept; null: <c>web-keys/</c> in the node's data directory.</summary>
+    public Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository? KeyRepository { get; init; }
 
     public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -2,6 +2,8 @@ using System.Data;
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -229,6 +231,8 @@ public sealed class SqliteWebUserStore : WebUserStore
 /// A cluster's logins, in its PostgreSQL database (the journal's, in the same <c>--db-schema</c>): tables
 /// <c>web_users</c> and <c>web_claim_codes</c>, created if missing. Every node reads and writes the same rows, so a
 /// login made on one node works on all; races between nodes are decided by the primary keys and row locks.
+/// The web's cookie and antiforgery keys live there too (<see cref="KeyRepository"/>, table <c>web_keys</c>), so
+/// a session started on one node is valid on every node.
 /// </summary>
 public sealed class PostgresWebUserStore : WebUserStore
 {
@@ -242,6 +246,57 @@ public sealed class PostgresWebUserStore : WebUserStore
         var prefix = schema.Length > 0 ? Quote(schema) + "." : "";
         UsersTable = prefix + "web_users";
         ClaimCodesTable = prefix + "web_claim_codes";
+        KeysTable = prefix + "web_keys";
+        KeyRepository = new KeyRing(this);
+    }
+
+    private string KeysTable { get; }
+
+    /// <summary>ASP.NET Core Data Protection's key ring in the shared database (instead of each node's <c>web-keys/</c>).</summary>
+    public IXmlRepository KeyRepository { get; }
+
+    private const long KeyLock = 7240135520987413762;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> (the node's first use of its key ring) while no other node does: the first node
+    /// creates the key and every node after it finds that key, instead of each making one of its own at the same time.
+    /// </summary>
+    public async Task WithKeyRingLockAsync(Action action, CancellationToken ct)
+    {
+        await using var c = await _ds.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using (var lk = new NpgsqlCommand($"SELECT pg_advisory_lock({KeyLock})", c)) await lk.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({KeyLock})", c);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private sealed class KeyRing(PostgresWebUserStore store) : IXmlRepository
+    {
+        public IReadOnlyCollection<XElement> GetAllElements()
+        {
+            using var c = store._ds.OpenConnection();
+            using var cmd = new NpgsqlCommand($"SELECT xml FROM {store.KeysTable} ORDER BY name", c);
+            using var r = cmd.ExecuteReader();
+            var result = new List<XElement>();
+            while (r.Read()) result.Add(XElement.Parse(r.GetString(0)));
+            return result;
+        }
+
+        public void StoreElement(XElement element, string friendlyName)
+        {
+            using var c = store._ds.OpenConnection();
+            using var cmd = new NpgsqlCommand(
+                $"INSERT INTO {store.KeysTable} (name, xml) VALUES (@n, @x) ON CONFLICT (name) DO UPDATE SET xml = excluded.xml", c);
+            cmd.Parameters.AddWithValue("n", friendlyName);
+            cmd.Parameters.AddWithValue("x", element.ToString(SaveOptions.DisableFormatting));
+            cmd.ExecuteNonQuery();
+        }
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -279,6 +334,7 @@ public sealed class PostgresWebUserStore : WebUserStore
                     {createSchema}
                     CREATE TABLE IF NOT EXISTS {UsersTable} (user_id TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin BIGINT NOT NULL, created_ms BIGINT NOT NULL);
                     CREATE TABLE IF NOT EXISTS {ClaimCodesTable} (code_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT);
+                    CREATE TABLE IF NOT EXISTS {KeysTable} (name TEXT PRIMARY KEY, xml TEXT NOT NULL);
                     """, c, tx))
                     await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 await tx.CommitAsync(ct).ConfigureAwait(false);
