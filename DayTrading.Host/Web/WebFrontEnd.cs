@@ -35,6 +35,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(120);
     private WebApplication? _app;
+    private IWebUserStore? _store;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -53,6 +54,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         };
 
         var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
+        _store = store;
         if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
@@ -78,6 +80,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         {
             // The web front end is secondary to the TCP edge: a node whose web port is taken still serves trading.
             await app.DisposeAsync().ConfigureAwait(false);
+            await DisposeStore().ConfigureAwait(false);
             await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName}: web front end NOT started on {options.WebHost}:{options.WebPort}: {ex.Message}").ConfigureAwait(false);
             readiness.Web.TrySetException(ex);
             return;
@@ -162,9 +165,18 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_app is null) return;
-        await _app.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        await DisposeStore().ConfigureAwait(false);
+    }
+
+    private async Task DisposeStore()
+    {
+        if (_store is IAsyncDisposable d) await d.DisposeAsync().ConfigureAwait(false);
+        _store = null;
     }
 }
 

@@ -234,7 +234,7 @@ public sealed class SqliteWebUserStore : WebUserStore
 /// The web's cookie and antiforgery keys live there too (<see cref="KeyRepository"/>, table <c>web_keys</c>), so
 /// a session started on one node is valid on every node.
 /// </summary>
-public sealed class PostgresWebUserStore : WebUserStore
+public sealed class PostgresWebUserStore : WebUserStore, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _ds;
     private readonly string _schema;
@@ -348,6 +348,8 @@ public sealed class PostgresWebUserStore : WebUserStore
     }
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken ct) => await _ds.OpenConnectionAsync(ct).ConfigureAwait(false);
+
+    public ValueTask DisposeAsync() => _ds.DisposeAsync();
 
     // Read committed is enough: the UPDATE waits for a concurrent claim's lock on the code row and re-checks
     // "used_ms IS NULL"; the INSERT waits for a concurrent insert of the same id and then does nothing.

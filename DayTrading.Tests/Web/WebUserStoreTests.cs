@@ -1,5 +1,8 @@
 using DayTrading.Host.Web;
 using DayTrading.Tests.Persistence;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace DayTrading.Tests.Web;
@@ -132,6 +135,35 @@ public sealed class WebUserStoreTests
             Assert.Equal(1, refusals.Count(r => r is null));
             var winner = Array.IndexOf(refusals, null);
             Assert.NotNull(await nodes.B.VerifyAsync(id, $"password-{winner}"));
+        }
+    }
+
+    [Fact]
+    public async Task Two_nodes_starting_at_once_share_one_cookie_key_from_the_database()
+    {
+        using var db = new TestStore("postgresql");
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var stores = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => PostgresWebUserStore.OpenAsync(db.ConnectionString, db.Schema, clock)));
+        try
+        {
+            var providers = stores.Select(s => new ServiceCollection()
+                .AddDataProtection().SetApplicationName("DayTrading").Services
+                .Configure<KeyManagementOptions>(o => o.XmlRepository = s.KeyRepository)
+                .BuildServiceProvider()).ToArray();
+            var protectors = providers.Select(p => p.GetRequiredService<IDataProtectionProvider>().CreateProtector("test")).ToArray();
+
+            // As WebFrontEnd starts: each node's first use of its key ring under the database lock, all at once.
+            await Task.WhenAll(stores.Select((s, i) => Task.Run(() => s.WithKeyRingLockAsync(() => protectors[i].Protect([1]), TestContext.Current.CancellationToken))));
+
+            Assert.Single(stores[0].KeyRepository.GetAllElements(), e => e.Name.LocalName == "key");
+            for (var from = 0; from < protectors.Length; from++)
+            for (var to = 0; to < protectors.Length; to++)
+                Assert.Equal($"from {from}", protectors[to].Unprotect(protectors[from].Protect($"from {from}")));
+            foreach (var p in providers) await p.DisposeAsync();
+        }
+        finally
+        {
+            foreach (var s in stores) await s.DisposeAsync();
         }
     }
 }
