@@ -155,7 +155,7 @@ public sealed class DumpDownloadTests : TestKit, IDisposable
     }
 
     [Fact]
-    public void The_Auditor_forgets_the_oldest_dumps_past_its_bound()
+    public async Task The_Auditor_forgets_the_oldest_dumps_past_its_bound()
     {
         var downloads = new DumpDownloads();
         var dir = _dir.Path;
@@ -168,7 +168,7 @@ public sealed class DumpDownloadTests : TestKit, IDisposable
         downloads.Written(Path.Combine(dir, "one-more.xml"), "u");
         downloads.Written(Path.Combine(dir, "and-another.xml"), "u");
 
-        Assert.Contains("wrote no dump", downloads.ReadAsync(dir, new ReadDumpChunk("f0.xml", "u", 0, 10)).Result.Error);
-        Assert.True(downloads.ReadAsync(dir, new ReadDumpChunk("keep.xml", "u", 0, 10)).Result.Ok);
+        Assert.Contains("wrote no dump", (await downloads.ReadAsync(dir, new ReadDumpChunk("f0.xml", "u", 0, 10))).Error);
+        Assert.True((await downloads.ReadAsync(dir, new ReadDumpChunk("keep.xml", "u", 0, 10))).Ok);
     }
 }

@@ -13,6 +13,8 @@ namespace DayTrading.Tests.Web;
 /// </summary>
 public sealed class WebUserStoreTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     public static TheoryData<string> Stores => ["sqlite", "postgresql"];
 
     private sealed class TwoNodes : IAsyncDisposable
@@ -56,26 +58,26 @@ public sealed class WebUserStoreTests
     public async Task A_login_made_through_one_store_works_through_the_other_and_ids_are_unique_and_case_sensitive(string provider)
     {
         await using var nodes = await TwoNodes.OpenAsync(provider);
-        Assert.True(await nodes.A.TryCreateAsync("alice", "password-1", admin: false));
-        Assert.False(await nodes.B.TryCreateAsync("alice", "password-2", admin: false));
-        Assert.True(await nodes.B.TryCreateAsync("Alice", "password-3", admin: false));
+        Assert.True(await nodes.A.TryCreateAsync("alice", "password-1", admin: false, Ct));
+        Assert.False(await nodes.B.TryCreateAsync("alice", "password-2", admin: false, Ct));
+        Assert.True(await nodes.B.TryCreateAsync("Alice", "password-3", admin: false, Ct));
 
-        var alice = await nodes.B.VerifyAsync("alice", "password-1");
+        var alice = await nodes.B.VerifyAsync("alice", "password-1", Ct);
         Assert.NotNull(alice);
         Assert.False(alice.Admin);
-        Assert.Null(await nodes.B.VerifyAsync("alice", "password-2"));
-        Assert.Null(await nodes.A.VerifyAsync("nobody", "password-1"));
-        Assert.NotNull(await nodes.A.VerifyAsync("Alice", "password-3"));
+        Assert.Null(await nodes.B.VerifyAsync("alice", "password-2", Ct));
+        Assert.Null(await nodes.A.VerifyAsync("nobody", "password-1", Ct));
+        Assert.NotNull(await nodes.A.VerifyAsync("Alice", "password-3", Ct));
 
         // The administrator, set at each node's start: the last one wins, and it stays the admin.
-        await nodes.A.UpsertAdminAsync("admin", "admin-pass-1");
-        await nodes.B.UpsertAdminAsync("admin", "admin-pass-2");
-        Assert.Null(await nodes.A.VerifyAsync("admin", "admin-pass-1"));
-        Assert.True((await nodes.A.VerifyAsync("admin", "admin-pass-2"))!.Admin);
+        await nodes.A.UpsertAdminAsync("admin", "admin-pass-1", Ct);
+        await nodes.B.UpsertAdminAsync("admin", "admin-pass-2", Ct);
+        Assert.Null(await nodes.A.VerifyAsync("admin", "admin-pass-1", Ct));
+        Assert.True((await nodes.A.VerifyAsync("admin", "admin-pass-2", Ct))!.Admin);
 
-        Assert.Null(await nodes.A.VerifyAsync("alice", new string('p', WebUserStore.MaxPasswordLength + 1)));
-        await Assert.ThrowsAsync<ArgumentException>(() => nodes.A.TryCreateAsync("bob", new string('p', WebUserStore.MaxPasswordLength + 1), admin: false));
-        Assert.Null(await nodes.B.FindAsync("bob"));
+        Assert.Null(await nodes.A.VerifyAsync("alice", new string('p', WebUserStore.MaxPasswordLength + 1), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => nodes.A.TryCreateAsync("bob", new string('p', WebUserStore.MaxPasswordLength + 1), admin: false, Ct));
+        Assert.Null(await nodes.B.FindAsync("bob", Ct));
     }
 
     [Theory]
@@ -83,22 +85,22 @@ public sealed class WebUserStoreTests
     public async Task A_claim_code_issued_on_one_node_works_once_on_another_for_its_id_only_and_expires(string provider)
     {
         await using var nodes = await TwoNodes.OpenAsync(provider);
-        var code = await nodes.A.IssueClaimCodeAsync("trader");
-        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("other", code, "password-1"));
-        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("trader", "00" + code[2..], "password-1"));
-        Assert.Null(await nodes.B.TryClaimAsync("trader", " " + code.ToLowerInvariant() + " ", "password-1"));
-        Assert.NotNull(await nodes.A.VerifyAsync("trader", "password-1"));
-        Assert.Contains("wrong, used or expired", await nodes.A.TryClaimAsync("trader", code, "password-2"));
+        var code = await nodes.A.IssueClaimCodeAsync("trader", Ct);
+        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("other", code, "password-1", Ct));
+        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("trader", "00" + code[2..], "password-1", Ct));
+        Assert.Null(await nodes.B.TryClaimAsync("trader", " " + code.ToLowerInvariant() + " ", "password-1", Ct));
+        Assert.NotNull(await nodes.A.VerifyAsync("trader", "password-1", Ct));
+        Assert.Contains("wrong, used or expired", await nodes.A.TryClaimAsync("trader", code, "password-2", Ct));
 
         // A second code for an id that has a login by then: refused, and that code stays unused.
-        var late = await nodes.A.IssueClaimCodeAsync("trader");
-        Assert.Contains("already has a web login", await nodes.B.TryClaimAsync("trader", late, "password-3"));
-        Assert.NotNull(await nodes.A.VerifyAsync("trader", "password-1"));
+        var late = await nodes.A.IssueClaimCodeAsync("trader", Ct);
+        Assert.Contains("already has a web login", await nodes.B.TryClaimAsync("trader", late, "password-3", Ct));
+        Assert.NotNull(await nodes.A.VerifyAsync("trader", "password-1", Ct));
 
-        var expiring = await nodes.A.IssueClaimCodeAsync("later");
+        var expiring = await nodes.A.IssueClaimCodeAsync("later", Ct);
         nodes.Clock.Advance(WebUserStore.ClaimCodeLifetime + TimeSpan.FromSeconds(1));
-        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("later", expiring, "password-1"));
-        Assert.Null(await nodes.B.FindAsync("later"));
+        Assert.Contains("wrong, used or expired", await nodes.B.TryClaimAsync("later", expiring, "password-1", Ct));
+        Assert.Null(await nodes.B.FindAsync("later", Ct));
     }
 
     [Theory]
@@ -109,13 +111,13 @@ public sealed class WebUserStoreTests
         for (var round = 0; round < 6; round++)
         {
             var id = $"race{round}";
-            var attempts = Enumerable.Range(0, 4).Select(i => Task.Run(() => (i % 2 == 0 ? nodes.A : nodes.B).TryCreateAsync(id, $"password-{i}", admin: false))).ToArray();
+            var attempts = Enumerable.Range(0, 4).Select(i => Task.Run(() => (i % 2 == 0 ? nodes.A : nodes.B).TryCreateAsync(id, $"password-{i}", admin: false, Ct))).ToArray();
             var won = await Task.WhenAll(attempts);
             Assert.Equal(1, won.Count(w => w));
             var winner = Array.IndexOf(won, true);
             for (var i = 0; i < won.Length; i++)
             {
-                var user = await (i % 2 == 0 ? nodes.B : nodes.A).VerifyAsync(id, $"password-{i}");
+                var user = await (i % 2 == 0 ? nodes.B : nodes.A).VerifyAsync(id, $"password-{i}", Ct);
                 Assert.Equal(i == winner, user is not null);
             }
         }
@@ -129,12 +131,12 @@ public sealed class WebUserStoreTests
         for (var round = 0; round < 5; round++)
         {
             var id = $"claimed{round}";
-            var code = await nodes.A.IssueClaimCodeAsync(id);
-            var claims = Enumerable.Range(0, 4).Select(i => Task.Run(() => (i % 2 == 0 ? nodes.A : nodes.B).TryClaimAsync(id, code, $"password-{i}"))).ToArray();
+            var code = await nodes.A.IssueClaimCodeAsync(id, Ct);
+            var claims = Enumerable.Range(0, 4).Select(i => Task.Run(() => (i % 2 == 0 ? nodes.A : nodes.B).TryClaimAsync(id, code, $"password-{i}", Ct))).ToArray();
             var refusals = await Task.WhenAll(claims);
             Assert.Equal(1, refusals.Count(r => r is null));
             var winner = Array.IndexOf(refusals, null);
-            Assert.NotNull(await nodes.B.VerifyAsync(id, $"password-{winner}"));
+            Assert.NotNull(await nodes.B.VerifyAsync(id, $"password-{winner}", Ct));
         }
     }
 
