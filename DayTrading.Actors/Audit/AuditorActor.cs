@@ -24,13 +24,14 @@ public sealed class AuditorKey;
 /// <see cref="AuditProjection"/>) into files under its node's dump directory, so every dump of a cluster lands in one
 /// place. Dumps stream page by page and run concurrently, except that two dumps to the same file run one after the
 /// other. The journal stays the only source of truth: if the Auditor moves mid-dump, the asker's repeat starts the
-/// dump again on the new node.
+/// dump again on the new node. A node other than the Auditor's reads a dump it asked for in chunks
+/// (<see cref="ReadDumpChunk"/>, <see cref="DumpDownload"/>): the web's download works from every node.
 /// </summary>
 public sealed class AuditorActor : ReceiveActor
 {
     private const int FinishedRemembered = 64;
 
-    private sealed record DumpFinished(string DumpId, string Path, DumpResult Result);
+    private sealed record DumpFinished(string DumpId, string Path, DumpResult Result, string? UserId = null);
 
     // Dumps running, by id: who to tell (the latest asker: an earlier one has given up and asked again).
     private readonly Dictionary<string, IActorRef> _running = new(StringComparer.Ordinal);
@@ -39,6 +40,8 @@ public sealed class AuditorActor : ReceiveActor
     // The last dump started per file, so the next one to the same file waits for it.
     private readonly Dictionary<string, (Task Dump, string DumpId)> _lastPerFile = new(StringComparer.Ordinal);
     private long _anonymous;
+    // The dumps written here, so a node without the file (the web's download) can read it in chunks.
+    private readonly DumpDownloads _downloads = new();
 
     public AuditorActor(string dumpDirectory, Func<IEventLogReader>? openEventLog)
     {
@@ -84,7 +87,7 @@ public sealed class AuditorActor : ReceiveActor
                 {
                     result = new DumpResult(false, $"writing the dump to {path} failed: {ex.Message}");
                 }
-                self.Tell(new DumpFinished(id, path!, result));
+                self.Tell(new DumpFinished(id, path!, result, request.UserId));
             });
             _lastPerFile[path!] = (dump, id);
         });
@@ -92,10 +95,12 @@ public sealed class AuditorActor : ReceiveActor
         {
             if (_running.Remove(f.DumpId, out var replyTo)) replyTo.Tell(f.Result);
             if (_lastPerFile.TryGetValue(f.Path, out var last) && last.DumpId == f.DumpId) _lastPerFile.Remove(f.Path);
+            if (f.Result.Ok) _downloads.Written(f.Path, f.UserId);
             _finished[f.DumpId] = f.Result;
             _finishedOrder.Enqueue(f.DumpId);
             while (_finishedOrder.Count > FinishedRemembered) _finished.Remove(_finishedOrder.Dequeue());
         });
+        Receive<ReadDumpChunk>(r => _downloads.ReadAsync(dumpDirectory, r).PipeTo(Sender));
     }
 
     public static Props Props(string dumpDirectory, Func<IEventLogReader>? openEventLog) =>

@@ -71,6 +71,13 @@ internal sealed class BinaryWriterBuffer
         Encoding.UTF8.GetBytes(s, Reserve(count));
     }
 
+    /// <summary>Length-prefixed raw bytes.</summary>
+    public void Bytes(ReadOnlySpan<byte> bytes)
+    {
+        VarULong((ulong)bytes.Length);
+        bytes.CopyTo(Reserve(bytes.Length));
+    }
+
     public void Decimal(decimal d)
     {
         Span<int> bits = stackalloc int[4];
@@ -148,6 +155,14 @@ internal ref struct BinaryReaderSpan
     }
 
     public string RequiredString() => String() ?? throw new FormatException("unexpected null string");
+
+    public byte[] Bytes()
+    {
+        var count = checked((int)VarULong());
+        var bytes = _data.Slice(_pos, count).ToArray();
+        _pos += count;
+        return bytes;
+    }
 
     public decimal Decimal()
     {

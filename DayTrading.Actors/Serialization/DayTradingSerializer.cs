@@ -45,6 +45,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string WriteDumpM = "WD"; // read only: before dumps had an id
     internal const string WriteDumpV2M = "WD2";
     internal const string DumpResultM = "DR";
+    internal const string ReadDumpChunkM = "RDC";
+    internal const string DumpChunkM = "DCK";
     internal const string AccountChangedM = "AC";
     internal const string GetAccountSummaryM = "GAS";
     internal const string AccountSummaryReplyM = "ASR";
@@ -59,7 +61,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
-        typeof(WriteDump), typeof(DumpResult), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
+        typeof(WriteDump), typeof(DumpResult), typeof(ReadDumpChunk), typeof(DumpChunk), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
         typeof(WakeAccount),
     ];
 
@@ -79,6 +81,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         ValidQuotes => ValidQuotesM,
         WriteDump => WriteDumpV2M,
         DumpResult => DumpResultM,
+        ReadDumpChunk => ReadDumpChunkM,
+        DumpChunk => DumpChunkM,
         AccountChanged => AccountChangedM,
         GetAccountSummary => GetAccountSummaryM,
         AccountSummaryReply => AccountSummaryReplyM,
@@ -177,6 +181,24 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case DumpResult dr:
                 w.Bool(dr.Ok);
                 w.String(dr.Text);
+                break;
+            case ReadDumpChunk rc:
+                w.String(rc.FileName);
+                w.String(rc.UserId);
+                w.VarLong(rc.Offset);
+                w.VarInt(rc.MaxBytes);
+                w.VarLong(rc.ExpectedLength);
+                w.VarLong(rc.ExpectedWriteTicks);
+                w.VarLong(rc.ExpectedGeneration);
+                break;
+            case DumpChunk dc:
+                w.Bool(dc.Ok);
+                w.String(dc.Error);
+                w.VarLong(dc.Offset);
+                w.Bytes(dc.Data);
+                w.VarLong(dc.TotalLength);
+                w.VarLong(dc.WriteTicks);
+                w.VarLong(dc.Generation);
                 break;
             case AccountChanged ac:
                 w.String(ac.UserId);
@@ -278,6 +300,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new WriteDump(r.RequiredString(), r.String(), r.String());
             case DumpResultM:
                 return new DumpResult(r.Bool(), r.RequiredString());
+            case ReadDumpChunkM:
+                return new ReadDumpChunk(r.RequiredString(), r.String(), r.VarLong(), r.VarInt(), r.VarLong(), r.VarLong(), r.VarLong());
+            case DumpChunkM:
+                return new DumpChunk(r.Bool(), r.String(), r.VarLong(), r.Bytes(), r.VarLong(), r.VarLong(), r.VarLong());
             case AccountChangedM:
                 return new AccountChanged(r.RequiredString());
             case GetAccountSummaryM:

@@ -1,8 +1,11 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Security.Claims;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Event;
 using DayTrading.Accounts;
+using DayTrading.Audit;
 using DayTrading.Edge;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -112,7 +115,7 @@ public static class WebApi
         if (body.Password is not { Length: >= MinPasswordLength and <= MaxPasswordLength }) return Error(400, $"the password must have {MinPasswordLength} to {MaxPasswordLength} characters");
         if (body.ClaimCode is { Length: > WebUserStore.MaxClaimCodeLength }) return Error(400, $"the claim code has more than {WebUserStore.MaxClaimCodeLength} characters");
         if (userId == WebFrontEnd.AdminUserId) return Error(409, "this user id is reserved");
-        if (ctx.Users.Find(userId) is not null) return Error(409, "this user id already has a web login");
+        if (await ctx.Users.FindAsync(userId) is not null) return Error(409, "this user id already has a web login");
 
         // Does a trading account exist (created by a workload or the TCP edge)? Then only its claim code opens it.
         var exists = await AccountExists(userId, ctx, http.RequestAborted);
@@ -125,10 +128,10 @@ public static class WebApi
         {
             if (string.IsNullOrWhiteSpace(body.ClaimCode))
                 return Error(403, "a trading account with this id already exists: signing up for it needs a claim code from an administrator");
-            var refusal = ctx.Users.TryClaim(userId, body.ClaimCode, body.Password);
+            var refusal = await ctx.Users.TryClaimAsync(userId, body.ClaimCode, body.Password);
             if (refusal is not null) return Error(403, refusal);
         }
-        else if (!ctx.Users.TryCreate(userId, body.Password, admin: false))
+        else if (!await ctx.Users.TryCreateAsync(userId, body.Password, admin: false))
         {
             return Error(409, "this user id already has a web login");
         }
@@ -177,7 +180,7 @@ public static class WebApi
             http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests, $"too many log-in attempts for this user id or from this address; retry after {seconds} s");
         }
-        var user = ctx.Users.Verify(userId, password);
+        var user = await ctx.Users.VerifyAsync(userId, password);
         if (user is null) return Error(401, "wrong user id or password");
         ctx.Throttle.Succeeded(userId, address);
         await SignIn(http, user.UserId, user.Admin);
@@ -323,25 +326,62 @@ public static class WebApi
 
     private static Task<IResult> AdminDumpLog(WebContext ctx, HttpContext http) => DumpLog(null, ctx.AdminGateway, ctx, http);
 
-    /// <summary>DUMPLOG into web/&lt;name&gt;-&lt;tx&gt;.xml under the dump directory, then the file as a download.</summary>
+    /// <summary>
+    /// DUMPLOG into <c>web/&lt;name&gt;</c> under the Auditor's dump directory, then that file as a download, streamed
+    /// from the Auditor singleton in chunks (<see cref="DumpDownload"/>) whichever node it runs on: this node may not
+    /// have the file. The name is unique (a random part), so two downloads never share a file, even from two nodes.
+    /// </summary>
     private static async Task<IResult> DumpLog(string? user, ITradeGateway gateway, WebContext ctx, HttpContext http)
     {
         var tx = TxNumberGenerator.Shared.Next();
-        var name = $"{user ?? "system"}-{tx.ToString(CultureInfo.InvariantCulture)}.xml";
+        var unique = Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+        var name = $"{user ?? "system"}-{tx.ToString(CultureInfo.InvariantCulture)}-{unique}.xml";
         var reply = await gateway.Execute(new TradeRequest(tx, CommandKind.DumpLog, user, FileName: $"web/{name}"), http.RequestAborted);
         if (!reply.Ok) return Error(user is not null && reply.Error!.StartsWith("unknown user", StringComparison.Ordinal) ? 404 : 422, reply.Error!);
-        var path = Path.Combine(ctx.Options.EffectiveDumpDirectory, "web", name);
-        return Results.File(path, "application/xml", name);
+        var read = new ReadDumpChunk($"web/{name}", user, 0, DumpDownloads.MaxChunkBytes);
+        var first = await DumpDownload.ReadChunkAsync(ctx.Auditor, read, DumpReadResendAfter, ctx.Options.RequestTimeout, http.RequestAborted);
+        if (!first.Ok) return Error(StatusCodes.Status503ServiceUnavailable, $"the dump was written but could not be read from the auditor: {first.Error}");
+        return new DumpDownloadResult(ctx, read, first, name);
+    }
+
+    private static readonly TimeSpan DumpReadResendAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The download: headers with the dump's length, the first chunk, then one chunk after another as the client
+    /// takes them. A failure after the headers went out aborts the connection, so a client never takes a cut dump
+    /// for a whole one (it also has the Content-Length to check).
+    /// </summary>
+    private sealed class DumpDownloadResult(WebContext ctx, ReadDumpChunk read, DumpChunk first, string name) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.ContentType = "application/xml";
+            http.Response.ContentLength = first.TotalLength;
+            http.Response.Headers.ContentDisposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileName = name }.ToString();
+            var ct = http.RequestAborted;
+            try
+            {
+                await http.Response.Body.WriteAsync(first.Data, ct);
+                var error = await DumpDownload.CopyRestAsync(ctx.Auditor, read, first, http.Response.Body, DumpReadResendAfter, ctx.Options.RequestTimeout, ct);
+                if (error is null) return;
+                ctx.System.Log.Warning("dump download {0} cut after the headers: {1}", name, error);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // the client went away
+            }
+            http.Abort();
+        }
     }
 
     // ----- admin -----
 
-    private static IResult IssueClaimCode(ClaimCodeRequest body, WebContext ctx)
+    private static async Task<IResult> IssueClaimCode(ClaimCodeRequest body, WebContext ctx)
     {
         var userId = body.UserId?.Trim() ?? "";
         if (!Rules.IsValidUserId(userId)) return Error(400, "invalid user id (1-64 characters of A-Z a-z 0-9 _ -)");
-        if (ctx.Users.Find(userId) is not null) return Error(409, "this account already has a web login");
-        var code = ctx.Users.IssueClaimCode(userId);
+        if (await ctx.Users.FindAsync(userId) is not null) return Error(409, "this account already has a web login");
+        var code = await ctx.Users.IssueClaimCodeAsync(userId);
         return Results.Json(new { userId, code, expiresInHours = WebUserStore.ClaimCodeLifetime.TotalHours });
     }
 

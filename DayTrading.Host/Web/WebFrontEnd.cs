@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -34,6 +35,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(120);
     private WebApplication? _app;
+    private IWebUserStore? _store;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -51,14 +53,24 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             Log = Akka.Event.Logging.GetLogger(system, "web-gateway"),
         };
 
-        var store = new WebUserStore(Path.Combine(options.DataDirectory, "web-users.db"), clock);
-        if (options.WebAdminPassword is { Length: > 0 } pw) store.UpsertAdmin(AdminUserId, pw);
+        var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
+        _store = store;
+        if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
         feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
         var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region,
-            new LoginThrottle(clock));
+            new LoginThrottle(clock))
+        {
+            Auditor = auditor,
+            KeyRepository = (store as PostgresWebUserStore)?.KeyRepository,
+        };
         var app = BuildApp(context);
+        if (store is PostgresWebUserStore shared)
+        {
+            var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("DayTrading.KeyRing");
+            await shared.WithKeyRingLockAsync(() => protector.Protect([1]), cancellationToken).ConfigureAwait(false);
+        }
 
         try
         {
@@ -68,6 +80,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         {
             // The web front end is secondary to the TCP edge: a node whose web port is taken still serves trading.
             await app.DisposeAsync().ConfigureAwait(false);
+            await DisposeStore().ConfigureAwait(false);
             await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName}: web front end NOT started on {options.WebHost}:{options.WebPort}: {ex.Message}").ConfigureAwait(false);
             readiness.Web.TrySetException(ex);
             return;
@@ -92,10 +105,13 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Keys are files in the data directory (readable only by whoever can read the journal): unencrypted at rest is expected.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
-        // Cookie and antiforgery keys survive a restart of the node: sessions stay valid.
-        builder.Services.AddDataProtection()
-            .SetApplicationName("DayTrading")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
+        // Cookie and antiforgery keys survive a restart of the node: sessions stay valid. In a cluster they are
+        // the cluster's (in its database), so a session started on one node is valid on all.
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("DayTrading");
+        if (context.KeyRepository is { } keys)
+            builder.Services.Configure<KeyManagementOptions>(o => o.XmlRepository = keys);
+        else
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var options = context.Options;
         builder.WebHost.ConfigureKestrel(k =>
@@ -149,9 +165,18 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_app is null) return;
-        await _app.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        await DisposeStore().ConfigureAwait(false);
+    }
+
+    private async Task DisposeStore()
+    {
+        if (_store is IAsyncDisposable d) await d.DisposeAsync().ConfigureAwait(false);
+        _store = null;
     }
 }
 
@@ -159,7 +184,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
 public sealed record WebContext(
     NodeOptions Options,
     TimeProvider Clock,
-    WebUserStore Users,
+    IWebUserStore Users,
     LiveFeed Feed,
     ITradeGateway Gateway,
     ITradeGateway AdminGateway,
@@ -167,6 +192,12 @@ public sealed record WebContext(
     IActorRef AccountRegion,
     LoginThrottle Throttle)
 {
+    /// <summary>The Auditor singleton's proxy: the web's dump downloads are read from it.</summary>
+    public IActorRef Auditor { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>Where the cookie and antiforgery keys are kept; null: <c>web-keys/</c> in the node's data directory.</summary>
+    public Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository? KeyRepository { get; init; }
+
     public long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }
 

@@ -56,6 +56,10 @@ public sealed class SerializerTests : IDisposable
         new DayTrading.Audit.WriteDump("./x.xml", null),
         new DayTrading.Audit.WriteDump("./y.xml", "u", "run-1:44"),
         new DayTrading.Audit.DumpResult(false, "escapes"),
+        new DayTrading.Audit.ReadDumpChunk("web/u-1-ab.xml", "u", 65_536, 65_536, 200_000, 638_000_000_000_000_000, 7),
+        new DayTrading.Audit.ReadDumpChunk("web/system-1-ab.xml", null, 0, 1),
+        new DayTrading.Audit.DumpChunk(true, null, 65_536, [0, 1, 2, 255], 65_540, 638_000_000_000_000_000, 7),
+        new DayTrading.Audit.DumpChunk(false, "moved", 0, [], 0, 0, 0),
         new AccountChanged("u"),
         new GetAccountSummary("u"),
         new AccountSummaryReply("u", true, "{}"),
@@ -162,6 +166,7 @@ public sealed class SerializerTests : IDisposable
         ValidQuotes v => string.Join(";", v.Quotes),
         GetQuoteStats or GetValidQuotes => o.GetType().Name,
         CommandHandled c => $"{c with { Changes = [] }}|{string.Join(";", c.Changes.Select(x => x.ToString()))}",
+        DayTrading.Audit.DumpChunk d => $"{d with { Data = [] }}|{Convert.ToHexString(d.Data)}",
         ReservationsExpired x => $"{x with { Changes = [] }}|{string.Join(";", x.Changes.Select(y => y.ToString()))}",
         _ => o.ToString()!,
     };

@@ -14,6 +14,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public int EdgePort { get; private set; }
 
+    private readonly TaskCompletionSource<Uri> _web = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The web front end's address, once its line was printed (a node started with <c>--web true</c>).</summary>
+    public Task<Uri> WebUri => _web.Task;
+
     /// <summary>Port of the cluster admin channel, from the ready line (0 when the line does not say).</summary>
     public int AdminPort { get; private set; }
 
@@ -85,6 +90,8 @@ public sealed partial class NodeProcess : IAsyncDisposable
     {
         if (line is null) return;
         lock (_output) _output.Add(line);
+        var web = WebLine().Match(line);
+        if (web.Success) _web.TrySetResult(new Uri(web.Groups[1].Value));
         var m = ReadyLine().Match(line);
         if (!m.Success) return;
         var admin = AdminLine().Match(line);
@@ -94,6 +101,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     [GeneratedRegex(@"ready: TCP edge on [^\s]+:(\d+),")]
     private static partial Regex ReadyLine();
+
+    [GeneratedRegex(@" web front end on (\S+)")]
+    private static partial Regex WebLine();
 
     [GeneratedRegex(@"cluster admin on [^\s]+:(\d+)")]
     private static partial Regex AdminLine();

@@ -39,7 +39,7 @@ public sealed class WebSecurityTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("nothing was created", json.GetProperty("error").GetString());
-        Assert.Null(app.Users.Find("busytrader"));
+        Assert.Null(await app.Users.FindAsync("busytrader", TestContext.Current.CancellationToken));
         Assert.Equal(HttpStatusCode.Unauthorized, (await c.Get("/api/me")).Status);
         using var thief = app.NewClient();
         Assert.Equal(HttpStatusCode.Unauthorized, (await thief.Post("/api/login", new { userId = "busytrader", password = Password })).Status);
@@ -65,7 +65,7 @@ public sealed class WebSecurityTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("could not find out whether a trading account with this id exists", json.GetProperty("error").GetString());
-        Assert.Null(app.Users.Find("doubtful"));
+        Assert.Null(await app.Users.FindAsync("doubtful", TestContext.Current.CancellationToken));
         Assert.Equal(0, app.Hasher.Hashes);
     }
 
@@ -80,16 +80,16 @@ public sealed class WebSecurityTests
         var (status, json) = await squatter.Post("/api/signup", new { userId = "existing", password = Password });
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Contains("claim code", json.GetProperty("error").GetString());
-        Assert.Null(app.Users.Find("existing"));
+        Assert.Null(await app.Users.FindAsync("existing", TestContext.Current.CancellationToken));
 
-        var code = app.Users.IssueClaimCode("existing");
+        var code = await app.Users.IssueClaimCodeAsync("existing", TestContext.Current.CancellationToken);
         using var owner = app.NewClient();
         await owner.SignUp("existing", Password, code);
-        Assert.NotNull(app.Users.Find("existing"));
+        Assert.NotNull(await app.Users.FindAsync("existing", TestContext.Current.CancellationToken));
 
         using var fresh = app.NewClient();
         await fresh.SignUp("brandnew");
-        Assert.NotNull(app.Users.Find("brandnew"));
+        Assert.NotNull(await app.Users.FindAsync("brandnew", TestContext.Current.CancellationToken));
     }
 
     // ----- 2. every request bounded -----
@@ -169,8 +169,8 @@ public sealed class WebSecurityTests
         Assert.Equal(0, app.Throttle.TrackedUsers);
 
         // The store's own guard: an overlong password is never hashed, whoever calls.
-        Assert.Null(app.Users.Verify("someone", new string('p', 10_000)));
-        Assert.Throws<ArgumentException>(() => app.Users.TryCreate("someone", longPassword, admin: false));
+        Assert.Null(await app.Users.VerifyAsync("someone", new string('p', 10_000), TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentException>(() => app.Users.TryCreateAsync("someone", longPassword, admin: false, TestContext.Current.CancellationToken));
         Assert.Equal(0, app.Hasher.Calls);
 
         // At the limit it is an ordinary password.
@@ -196,7 +196,7 @@ public sealed class WebSecurityTests
     public async Task After_five_wrong_passwords_even_the_right_one_waits_429_with_Retry_After_then_succeeds_and_resets()
     {
         await using var app = await WebTestApp.StartAsync();
-        Assert.True(app.Users.TryCreate("victim", Password, admin: false));
+        Assert.True(await app.Users.TryCreateAsync("victim", Password, admin: false, TestContext.Current.CancellationToken));
         using var c = app.NewClient();
         for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.Unauthorized, (await c.Post("/api/login", new { userId = "victim", password = $"guess-{i}" })).Status);
         var verifies = app.Hasher.Verifies;
@@ -221,7 +221,7 @@ public sealed class WebSecurityTests
     public async Task Two_hundred_wrong_passwords_in_a_row_are_mostly_refused_unchecked_and_the_wait_grows()
     {
         await using var app = await WebTestApp.StartAsync();
-        Assert.True(app.Users.TryCreate("victim", Password, admin: false));
+        Assert.True(await app.Users.TryCreateAsync("victim", Password, admin: false, TestContext.Current.CancellationToken));
         using var c = app.NewClient();
         var answers = new List<HttpStatusCode>();
         for (var i = 0; i < 200; i++) answers.Add((await c.Post("/api/login", new { userId = "victim", password = $"guess-{i}" })).Status);

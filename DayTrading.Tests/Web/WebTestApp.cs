@@ -48,25 +48,29 @@ public sealed class WebTestApp : IAsyncDisposable
     public TestTimeProvider Clock { get; } = new();
     public FakeGateway Gateway { get; } = new();
     public CountingHasher Hasher { get; } = new();
-    public WebUserStore Users { get; }
+    public IWebUserStore Users { get; }
     public LoginThrottle Throttle { get; }
     public WebContext Context { get; }
     public Uri BaseAddress { get; private set; } = null!;
 
-    private WebTestApp(LoginThrottleOptions? throttle)
+    private WebTestApp(LoginThrottleOptions? throttle, Func<ActorSystem, IActorRef>? auditor)
     {
         _system = ActorSystem.Create("web-test", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
-        Users = new WebUserStore(Path.Combine(_dir.Path, "web-users.db"), Clock, Hasher);
+        Users = new SqliteWebUserStore(Path.Combine(_dir.Path, "web-users.db"), Clock, Hasher);
         Throttle = new LoginThrottle(Clock, throttle);
         var options = new NodeOptions { DataDirectory = _dir.Path, WebHost = "127.0.0.1", WebPort = 0 };
-        Context = new WebContext(options, Clock, Users, new LiveFeed(), Gateway, Gateway, _system, ActorRefs.Nobody, Throttle);
+        Context = new WebContext(options, Clock, Users, new LiveFeed(), Gateway, Gateway, _system, ActorRefs.Nobody, Throttle)
+        {
+            Auditor = auditor?.Invoke(_system) ?? ActorRefs.Nobody,
+        };
         _app = WebFrontEnd.BuildApp(Context);
     }
 
     /// <summary>Accounts answer as for a fresh id ("unknown user") unless the test sets <see cref="FakeGateway.Handler"/>.</summary>
-    public static async Task<WebTestApp> StartAsync(LoginThrottleOptions? throttle = null)
+    /// <param name="auditor">makes the Auditor the web downloads dumps from (in the app's actor system); none by default.</param>
+    public static async Task<WebTestApp> StartAsync(LoginThrottleOptions? throttle = null, Func<ActorSystem, IActorRef>? auditor = null)
     {
-        var app = new WebTestApp(throttle);
+        var app = new WebTestApp(throttle, auditor);
         app.Gateway.Handler = (r, _) => Task.FromResult(TradeReply.Failure(r, $"unknown user '{r.UserId}': the first command for a new user must be ADD"));
         await app._app.StartAsync();
         var address = app._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
