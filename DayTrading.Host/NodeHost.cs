@@ -65,7 +65,7 @@ public static class NodeHost
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
                 .AddTriggerEventTags(journalPlugin)
                 .AddAuditRecorder(options.NodeName)
-                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit });
+                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit, MaxLiveAccounts = options.MaxLiveAccounts });
             Directory.CreateDirectory(options.EffectiveDumpDirectory);
             akka.AddAuditor(options.EffectiveDumpDirectory,
                 options.Journal == "memory" ? null : system => DayTradingPersistence.CreateEventLogReader(system));
