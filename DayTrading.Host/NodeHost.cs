@@ -65,7 +65,8 @@ public static class NodeHost
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
                 .AddTriggerEventTags(journalPlugin)
-                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit });
+                .AddAuditRecorder(options.NodeName)
+                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit, MaxLiveAccounts = options.MaxLiveAccounts });
             Directory.CreateDirectory(options.EffectiveDumpDirectory);
             akka.AddAuditor(options.EffectiveDumpDirectory,
                 options.Journal == "memory" ? null : system => DayTradingPersistence.CreateEventLogReader(system));
@@ -115,7 +116,7 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
-        var recorder = system.ActorOf(AuditRecorderActor.Props(options.NodeName), "audit-recorder");
+        var recorder = await registry.GetAsync<AuditRecorderKey>(cancellationToken).ConfigureAwait(false);
         var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
         var gateway = new ClusterTradeGateway(new GatewaySettings(system, region, recorder, auditor, options.NodeName, TimeProvider.System,
             options.EffectiveDumpDirectory, options.EffectiveTcpAdmin)

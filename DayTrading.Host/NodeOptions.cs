@@ -44,6 +44,9 @@ public sealed record NodeOptions
     public string QuoteLatency { get; init; } = "none";
     public int Shards { get; init; } = 100;
 
+    /// <summary>Live account entities on this node above which an idle one passivates at once, not after 2 min.</summary>
+    public int MaxLiveAccounts { get; init; } = 20_000;
+
     /// <summary>Whether armed triggers fire (the AutoTxManager runs); off keeps them armed but idle.</summary>
     public bool AutoTx { get; init; } = true;
 
@@ -121,6 +124,7 @@ public sealed record NodeOptions
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535 || WebPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
+        if (MaxLiveAccounts < 1) return "--max-live-accounts must be at least 1";
         if (!RuntimeLog.Levels.Contains(LogLevel, StringComparer.OrdinalIgnoreCase)) return $"--log-level must be one of {string.Join(", ", RuntimeLog.Levels)}";
         if (AdminPort is < -1 or > 65535) return "--admin-port must be between 0 and 65535, or -1 (off)";
         if (!System.Net.IPAddress.TryParse(AdminHost, out _) && AdminHost != "localhost") return $"--admin-host must be an IP address, not '{AdminHost}'";

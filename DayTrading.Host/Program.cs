@@ -26,6 +26,8 @@ var quoteSeed = new Option<int>("--quote-seed") { Description = "Seed of the bui
 var quoteLatency = new Option<string>("--quote-latency") { Description = "Built-in simulator latency: none, fixed:<ms> or lab [DAYTRADING_QUOTE_LATENCY]", DefaultValueFactory = _ => Env("DAYTRADING_QUOTE_LATENCY") ?? defaults.QuoteLatency };
 var shards = new Option<int>("--shards") { Description = "Number of account shards; the same on every node, for the life of the data [DAYTRADING_SHARDS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_SHARDS", defaults.Shards) };
 
+var maxLiveAccounts = new Option<int>("--max-live-accounts") { Description = "Live account entities on this node above which idle ones passivate at once instead of after 2 min [DAYTRADING_MAX_LIVE_ACCOUNTS]", DefaultValueFactory = _ => EnvInt("DAYTRADING_MAX_LIVE_ACCOUNTS", defaults.MaxLiveAccounts) };
+
 var dumpDir = new Option<string?>("--dump-dir") { Description = "Directory DUMPLOG writes under (default: dumps in the data directory) [DAYTRADING_DUMP_DIR]", DefaultValueFactory = _ => Env("DAYTRADING_DUMP_DIR") };
 var tcpAdmin = new Option<bool?>("--tcp-admin") { Description = "Allow the system-wide DUMPLOG on the TCP edge (default: only when it listens on loopback) [DAYTRADING_TCP_ADMIN]", DefaultValueFactory = _ => Env("DAYTRADING_TCP_ADMIN") is { } v ? v.Equals("true", StringComparison.OrdinalIgnoreCase) : null };
 var logLevel = new Option<string>("--log-level") { Description = "Runtime log level: Verbose, Debug, Information, Warning, Error [DAYTRADING_LOG_LEVEL]", DefaultValueFactory = _ => Env("DAYTRADING_LOG_LEVEL") ?? defaults.LogLevel };
@@ -55,7 +57,7 @@ root.Subcommands.Add(DayTrading.Host.Cluster.ClusterCommand.Create());
 foreach (var o in new Option[] { adminHost, adminPort, adminSecretFile, adminMaxConnections, adminIdleTimeout, dbSchema, sbrStableAfter, requestTimeout }) root.Options.Add(o);
 // end cluster
 
-foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
+foreach (var o in new Option[] { nodeName, dataDir, tcpHost, tcpPort, clusterHost, clusterPort, seeds, journal, connection, quoteServer, quoteSeed, quoteLatency, shards, maxLiveAccounts, autoTx, triggerRefresh, dumpDir, tcpAdmin, logLevel, audit })
 {
     root.Options.Add(o);
 }
@@ -77,6 +79,7 @@ root.SetAction(async (parse, ct) =>
         QuoteSeed = parse.GetValue(quoteSeed),
         QuoteLatency = parse.GetValue(quoteLatency)!,
         Shards = parse.GetValue(shards),
+        MaxLiveAccounts = parse.GetValue(maxLiveAccounts),
         AutoTx = parse.GetValue(autoTx),
         DumpDirectory = parse.GetValue(dumpDir),
         LogLevel = parse.GetValue(logLevel)!,

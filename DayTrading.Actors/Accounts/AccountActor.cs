@@ -1,7 +1,9 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using DayTrading.Audit;
 using DayTrading.Quotes;
 using DayTrading.Serialization;
 
@@ -19,7 +21,9 @@ public sealed record AccountSettings(
     bool AuditAll = true,
     bool PublishChanges = false,
     TimeSpan? IdleTimeout = null,
-    TimeSpan? QuoteTimeout = null);
+    TimeSpan? QuoteTimeout = null,
+    IActorRef? AuditRecorder = null,
+    LiveAccounts? Live = null);
 
 /// <summary>
 /// One trader: a sharded, event-sourced shell around <see cref="AccountDomain"/>. It fetches the quote a command
@@ -37,6 +41,11 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
 
     private sealed record QuoteArrived(TradeRequest Request, IActorRef ReplyTo, long CorrelationId, Quote? Quote, string? Error);
 
+    // Well within the gateway's 30 s: without an answer the gateway sends the request again, and this one is refused anew.
+    private static readonly TimeSpan RecorderTimeout = TimeSpan.FromSeconds(10);
+
+    private sealed record RefusalRecorded(IActorRef ReplyTo, long CorrelationId, TradeReply Reply, Exception? Failure);
+
     private sealed class ExpiryDue
     {
         public static readonly ExpiryDue Instance = new();
@@ -50,6 +59,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     private const string IdleTimer = "idle";
     private long _lastActivityMs;
     private long _scheduledExpiryMs = -1;
+    private bool _passivating;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -96,18 +106,28 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         Command<GatewayRequest>(g => OnRequest(g.Request, g.CorrelationId));
         Command<TradeRequest>(r => OnRequest(r, NoCorrelation));
         Command<ExecuteTrigger>(OnExecuteTrigger);
-        Command<GetAccountSummary>(_ => Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists,
-            _state.Exists ? AccountSummary.Json(_state, Now) : null)));
+        Command<GetAccountSummary>(_ =>
+        {
+            Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists, _state.Exists ? AccountSummary.Json(_state, Now) : null));
+            PassivateIfAbsent();
+        });
         Command<ExpiryDue>(_ => ExpireDue());
         Command<WakeAccount>(_ => ExpireDue());
         // Hand-off (a node leaving) and passivation: an ordinary command, so it waits behind a write in flight and the
         // requests stashed meanwhile (PoisonPill would stop the account at once, dropping their answers).
-        Command<StopAccount>(_ => Context.Stop(Self));
+        Command<StopAccount>(_ =>
+        {
+            // Something queued behind our own passivation (an ADD and a BUY after a refusal) left pending orders:
+            // start again at once (the shard buffers this until the stop is done) so their expiry timer runs.
+            if (_passivating && _state.HasPending) Context.Parent.Tell(new ShardRegion.StartEntity(_state.UserId));
+            Context.Stop(Self);
+        });
         Command<IdleCheck>(_ =>
         {
             // An account with pending reservations stays alive: its expiry timer must fire even if the user is gone.
             var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
-            if (!_state.HasPending && Now - _lastActivityMs >= idle.TotalMilliseconds) Context.Parent.Tell(new Passivate(StopAccount.Instance));
+            // Over the node's limit of live accounts (a flood of distinct ids), one with nothing pending goes at once.
+            if (!_state.HasPending && (Now - _lastActivityMs >= idle.TotalMilliseconds || _settings.Live?.OverLimit == true)) PassivateSelf();
         });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -141,6 +161,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     private void OnRequest(TradeRequest request, long correlationId)
     {
         _lastActivityMs = Now;
+        if (_settings.Live?.OverLimit == true) Self.Tell(IdleCheck.Instance); // handled after this request
         MaybeSnapshot();
         if (request.RunId is not null)
         {
@@ -156,6 +177,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
                 return;
             }
         }
+
+        if (!_state.Exists && _settings.AuditRecorder is not null && RefuseAbsent(request, correlationId)) return;
 
         if (_state.Exists && AccountDomain.NeedsQuote(request.Kind) && Rules.IsValidSymbol(request.Symbol))
         {
@@ -232,6 +255,46 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         CommandAny(_ => Stash.Stash());
     }
 
+    // A user with no account keeps nothing on this node: a request refused for it (anything but a valid ADD) is
+    // recorded by the node's audit recorder instead of in "account-<id>", which would start a journal stream per
+    // unknown id, and the entity passivates once it has answered. Decided by the domain, so the refusal is the same.
+    private bool RefuseAbsent(TradeRequest request, long correlationId)
+    {
+        var refused = AccountDomain.Decide(_state, request, null, Now, _settings.ServerName);
+        if (refused.Ok) return false; // an ADD: it creates the account
+        DayTrading.Cluster.DayTradingMetrics.RequestHandled(false);
+        var reply = TradeReply.Failure(request, refused.Error!);
+        if (!_settings.AuditAll)
+        {
+            Reply(Sender, correlationId, reply);
+            PassivateIfAbsent();
+            return true;
+        }
+        var rejected = new RequestRejected(refused.TimestampMs, refused.Server, request.TxNum, request.RunId, request.Kind.Name(), request.UserId,
+            request.Symbol, AuditProjection.HasFunds(request.Kind) ? request.Amount : null, request.FileName, refused.Error!);
+        var replyTo = Sender;
+        _settings.AuditRecorder!.Ask<Done>(rejected, RecorderTimeout)
+            .PipeTo(Self, success: _ => new RefusalRecorded(replyTo, correlationId, reply, null),
+                failure: ex => new RefusalRecorded(replyTo, correlationId, reply, ex));
+        Become(AwaitingRecorder);
+        return true;
+    }
+
+    private void AwaitingRecorder()
+    {
+        Command<RefusalRecorded>(r =>
+        {
+            Become(Ready);
+            Stash.UnstashAll();
+            // Not recorded, not answered: the gateway asks again under the same run id and N.
+            if (r.Failure is null) Reply(r.ReplyTo, r.CorrelationId, r.Reply);
+            else _log.Warning("refusal of [{0}] for unknown user {1} not recorded: {2}", r.Reply.TxNum, _state.UserId, r.Failure.GetBaseException().Message);
+            PassivateIfAbsent();
+        });
+        Command<IdleCheck>(_ => { });
+        CommandAny(_ => Stash.Stash());
+    }
+
     private TradeReply AnswerRetry(RememberedOutcomeRead read)
     {
         var request = read.Request;
@@ -245,6 +308,30 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             return TradeReply.Failure(request, $"transaction {request.TxNum} of run {request.RunId} was already used for a different request; nothing was done");
         }
         return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c)), Now);
+    }
+
+    private void PassivateIfAbsent()
+    {
+        if (!_state.Exists) PassivateSelf();
+    }
+
+    private void PassivateSelf()
+    {
+        if (_passivating) return;
+        _passivating = true;
+        Context.Parent.Tell(new Passivate(StopAccount.Instance));
+    }
+
+    protected override void PreStart()
+    {
+        _settings.Live?.Started();
+        base.PreStart();
+    }
+
+    protected override void PostStop()
+    {
+        _settings.Live?.Stopped();
+        base.PostStop();
     }
 
     private void OnExecuteTrigger(ExecuteTrigger fire)

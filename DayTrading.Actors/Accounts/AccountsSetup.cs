@@ -1,6 +1,7 @@
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using DayTrading.Audit;
 using DayTrading.Quotes;
 
 namespace DayTrading.Accounts;
@@ -14,6 +15,9 @@ public sealed record AccountsOptions(string ServerName, string JournalPluginId, 
     public int NumberOfShards { get; init; } = 100;
     public int SnapshotEvery { get; init; } = 1000;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Live account entities on this node above which idle ones passivate at once (<see cref="LiveAccounts"/>).</summary>
+    public int MaxLiveAccounts { get; init; } = 20_000;
 
     /// <summary>False (benchmarks only): requests that change nothing are not journaled, so not audited.</summary>
     public bool AuditAll { get; init; } = true;
@@ -36,7 +40,8 @@ public static class AccountsSetup
             (_, registry, _) =>
             {
                 var settings = new AccountSettings(options.Clock, options.Quotes, registry.Get<QuoteManagerKey>(), options.ServerName,
-                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, true, options.IdleTimeout);
+                    options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, true, options.IdleTimeout,
+                    AuditRecorder: registry.Get<AuditRecorderKey>(), Live: new LiveAccounts(options.MaxLiveAccounts));
                 return userId => AccountActor.Props(userId, settings);
             },
             new AccountMessageExtractor(options.NumberOfShards),

@@ -1,57 +1,219 @@
 using Akka;
 using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Pattern;
 using Akka.Persistence;
+using DayTrading.Serialization;
 
 namespace DayTrading.Audit;
 
 /// <summary>
-/// This node's durable record of requests that never reached an account: lines the edge refused and admin
-/// DUMPLOGs. Each is persisted before it is acknowledged (answered with <see cref="Done"/>), so the audit log,
-/// which is a projection of the journal, has its entry; one repeated under the same run id and transaction
-/// number (a client's retry) is acknowledged without a second entry. One per node (persistence id
+/// This node's durable record of requests that never reached an existing account: lines the edge refused, admin
+/// DUMPLOGs, and requests for users that have no account (the account entity refuses them here instead of starting
+/// a journal stream per unknown id). Each is persisted before it is acknowledged (answered with <see cref="Done"/>;
+/// a write the journal rejects is answered with a <see cref="Status.Failure"/>), so the audit log, which is a
+/// projection of the journal, has its entry; one repeated under the same run id and transaction number (a client's
+/// retry, a gateway's resend) is acknowledged without a second entry. One per node (persistence id
 /// <c>audit-&lt;node&gt;</c>): node names must be unique in a cluster.
+/// <para>
+/// Requests accepted while a write is in flight are written together by the next one (up to
+/// <see cref="MaxBatch"/> events in one atomic write), so a flood of refusals costs one journal commit per batch,
+/// not per refusal. Recovery is bounded: the remembered keys are snapshotted every <c>snapshotEvery</c> events, so a
+/// restart loads one snapshot and replays fewer than <c>snapshotEvery + MaxBatch</c> events, however many were ever
+/// recorded (docs/AUDIT.md).
+/// </para>
 /// </summary>
 public sealed class AuditRecorderActor : ReceivePersistentActor
 {
-    private const int RememberedLimit = 100_000;
+    /// <summary>How many (run id, N) keys are remembered for deduplication; the oldest are forgotten first.</summary>
+    public const int RememberedLimit = 100_000;
 
-    private readonly HashSet<(string RunId, long TxNum)> _seen = [];
-    private readonly Queue<(string RunId, long TxNum)> _order = new();
+    public const int DefaultSnapshotEvery = 5_000;
 
-    public AuditRecorderActor(string nodeName)
+    /// <summary>The most events written in one atomic write.</summary>
+    public const int MaxBatch = 1_000;
+
+    private readonly int _snapshotEvery;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<RecordKey> _seen = [];
+    private readonly Queue<RecordKey> _order = new();
+
+    // Accepted and not yet written; a repeat of one of them waits for the same write.
+    private readonly List<Accepted> _batch = [];
+    private readonly Dictionary<RecordKey, Accepted> _batchByKey = [];
+    // Written and not yet confirmed, in write order (the journal confirms or rejects them in that order).
+    private readonly Queue<Accepted> _writing = new();
+    private bool _flushQueued;
+    private long _sinceSnapshot;
+    private long _replayed;
+    private long? _snapshotSequenceNr;
+
+    private sealed class Accepted(object entry, RecordKey? key, IActorRef replyTo)
+    {
+        public object Entry { get; } = entry;
+        public RecordKey? Key { get; } = key;
+        public List<IActorRef> ReplyTo { get; } = [replyTo];
+    }
+
+    private sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+    }
+
+    public AuditRecorderActor(string nodeName, int snapshotEvery = DefaultSnapshotEvery)
     {
         PersistenceId = PersistenceIdFor(nodeName);
-        Recover<RequestRejected>(r => Remember(r.RunId, r.TxNum));
-        Recover<AdminDumpRequested>(a => Remember(a.RunId, a.TxNum));
-        Command<RequestRejected>(r => Record(r, r.RunId, r.TxNum));
-        Command<AdminDumpRequested>(a => Record(a, a.RunId, a.TxNum));
+        _snapshotEvery = Math.Max(1, snapshotEvery);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not AuditRecorderSnapshot snapshot) return;
+            _seen.Clear();
+            _order.Clear();
+            foreach (var (runId, txNum) in snapshot.Restore()) Remember(runId, txNum);
+            _snapshotSequenceNr = offer.Metadata.SequenceNr;
+        });
+        Recover<RequestRejected>(r => Replayed(r.RunId, r.TxNum));
+        Recover<AdminDumpRequested>(a => Replayed(a.RunId, a.TxNum));
+        Recover<RecoveryCompleted>(_ => _sinceSnapshot = _replayed);
+
+        Command<RequestRejected>(r => Accept(r, r.RunId, r.TxNum));
+        Command<AdminDumpRequested>(a => Accept(a, a.RunId, a.TxNum));
+        Command<Flush>(_ => WriteBatch());
+        Command<GetAuditRecorderStats>(_ => Sender.Tell(new AuditRecorderStats(_replayed, _snapshotSequenceNr, _seen.Count, LastSequenceNr)));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     public override string PersistenceId { get; }
 
     public static string PersistenceIdFor(string nodeName) => "audit-" + nodeName;
 
-    public static Props Props(string nodeName) => Akka.Actor.Props.Create(() => new AuditRecorderActor(nodeName));
+    public static Props Props(string nodeName, int snapshotEvery = DefaultSnapshotEvery) =>
+        Akka.Actor.Props.Create(() => new AuditRecorderActor(nodeName, snapshotEvery));
 
-    private void Record(object entry, string? runId, long txNum)
+    /// <summary>
+    /// The recorder as the node runs it: restarted with back-off (1 s … 30 s) when it stops, which a persistent actor
+    /// does when a write fails or recovery fails; otherwise one database hiccup would leave the node unable to
+    /// answer any refused request until it restarted. Messages sent while it restarts are lost; their senders time
+    /// out and ask again.
+    /// </summary>
+    public static Props SupervisedProps(string nodeName, int snapshotEvery = DefaultSnapshotEvery) =>
+        BackoffSupervisor.Props(Backoff.OnStop(Props(nodeName, snapshotEvery), "recorder",
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, -1));
+
+    private void Accept(object entry, string? runId, long txNum)
     {
-        if (runId is not null && _seen.Contains((runId, txNum)))
+        RecordKey? key = runId is null ? null : new RecordKey(runId, txNum);
+        if (key is { } k)
         {
-            Sender.Tell(Done.Instance);
-            return;
+            if (_seen.Contains(k))
+            {
+                Sender.Tell(Done.Instance);
+                return;
+            }
+            if (_batchByKey.TryGetValue(k, out var queued))
+            {
+                queued.ReplyTo.Add(Sender);
+                return;
+            }
         }
-        var replyTo = Sender;
-        Persist(entry, _ =>
+        var accepted = new Accepted(entry, key, Sender);
+        _batch.Add(accepted);
+        if (key is { } added) _batchByKey[added] = accepted;
+        QueueFlush();
+    }
+
+    private void QueueFlush()
+    {
+        if (_flushQueued) return;
+        _flushQueued = true;
+        Self.Tell(Flush.Instance);
+    }
+
+    // PersistAll stashes every command until its write is confirmed, so this runs with nothing in flight: a snapshot
+    // taken here holds exactly the keys of the events up to LastSequenceNr.
+    private void WriteBatch()
+    {
+        _flushQueued = false;
+        if (_batch.Count == 0) return;
+        MaybeSnapshot();
+        var count = Math.Min(_batch.Count, MaxBatch);
+        var writing = _batch.GetRange(0, count);
+        _batch.RemoveRange(0, count);
+        foreach (var a in writing)
         {
-            Remember(runId, txNum);
-            replyTo.Tell(Done.Instance);
+            if (a.Key is { } k) _batchByKey.Remove(k);
+            _writing.Enqueue(a);
+        }
+        if (_batch.Count > 0) QueueFlush();
+        PersistAll(writing.Select(a => a.Entry), _ =>
+        {
+            var done = _writing.Dequeue();
+            if (done.Key is { } k) Remember(k.RunId, k.TxNum);
+            _sinceSnapshot++;
+            foreach (var replyTo in done.ReplyTo) replyTo.Tell(Done.Instance);
         });
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_sinceSnapshot < _snapshotEvery) return;
+        _sinceSnapshot = 0;
+        SaveSnapshot(AuditRecorderSnapshot.Capture(_order.Select(k => (k.RunId, k.TxNum))));
+    }
+
+    private void Replayed(string? runId, long txNum)
+    {
+        _replayed++;
+        Remember(runId, txNum);
     }
 
     private void Remember(string? runId, long txNum)
     {
-        if (runId is null || !_seen.Add((runId, txNum))) return;
-        _order.Enqueue((runId, txNum));
+        if (runId is null) return;
+        var key = new RecordKey(runId, txNum);
+        if (!_seen.Add(key)) return;
+        _order.Enqueue(key);
         if (_order.Count > RememberedLimit) _seen.Remove(_order.Dequeue());
     }
+
+    // A rejected write leaves no trace: nothing remembered, and its senders are told it failed (they retry).
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        var rejected = _writing.Dequeue();
+        foreach (var replyTo in rejected.ReplyTo) replyTo.Tell(new Status.Failure(cause));
+    }
+
+    private readonly record struct RecordKey(string RunId, long TxNum);
+}
+
+/// <summary>Asks an <see cref="AuditRecorderActor"/> how it recovered (tests, diagnostics); local only.</summary>
+public sealed class GetAuditRecorderStats : INoSerializationVerificationNeeded
+{
+    public static readonly GetAuditRecorderStats Instance = new();
+    private GetAuditRecorderStats() { }
+}
+
+/// <param name="EventsReplayed">events replayed by the last recovery (after the snapshot, if one was offered)</param>
+/// <param name="SnapshotSequenceNr">the sequence number of the snapshot recovery started from; null: none</param>
+/// <param name="Remembered">(run id, N) keys remembered for deduplication</param>
+/// <param name="LastSequenceNr">the recorder's last sequence number</param>
+public sealed record AuditRecorderStats(long EventsReplayed, long? SnapshotSequenceNr, int Remembered, long LastSequenceNr) : INoSerializationVerificationNeeded;
+
+/// <summary>Registry key of this node's audit recorder (<c>/user/audit-recorder</c>).</summary>
+public sealed class AuditRecorderKey;
+
+public static class AuditRecorderSetup
+{
+    public const string ActorName = "audit-recorder";
+
+    /// <summary>The node's audit recorder, started before the accounts (they record refusals for unknown users in it).</summary>
+    public static AkkaConfigurationBuilder AddAuditRecorder(this AkkaConfigurationBuilder builder, string nodeName) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<AuditRecorderKey>(system.ActorOf(AuditRecorderActor.SupervisedProps(nodeName), ActorName)));
 }

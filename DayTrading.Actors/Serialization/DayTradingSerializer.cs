@@ -28,6 +28,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string RequestRejectedV1 = "RR1";
     internal const string AdminDumpRequestedV1 = "AD1";
     internal const string QuoteManagerSnapshotV1 = "QS1";
+    internal const string AuditRecorderSnapshotV1 = "ARS1";
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
     internal const string TradeReplyM = "TP";
@@ -59,7 +60,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     [
         typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(GatewayRequest), typeof(GatewayReply), typeof(Quote),
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
-        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot),
+        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot), typeof(AuditRecorderSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
         typeof(WriteDump), typeof(DumpResult), typeof(ReadDumpChunk), typeof(DumpChunk), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
         typeof(WakeAccount),
@@ -75,6 +76,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         RequestRejected => RequestRejectedV1,
         AdminDumpRequested => AdminDumpRequestedV1,
         QuoteManagerSnapshot => QuoteManagerSnapshotV1,
+        AuditRecorderSnapshot => AuditRecorderSnapshotV1,
         GetQuoteStats => GetQuoteStatsM,
         QuoteStats => QuoteStatsM,
         GetValidQuotes => GetValidQuotesM,
@@ -131,6 +133,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 break;
             case AccountSnapshot s:
                 return s.Bytes;
+            case AuditRecorderSnapshot ars:
+                return ars.Bytes;
             case QuoteFetched f:
                 w.VarLong(f.TimestampMs);
                 w.String(f.Server);
@@ -277,6 +281,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new AccountSnapshot(bytes, 1);
             case AccountSnapshotV2:
                 return new AccountSnapshot(bytes, 2);
+            case AuditRecorderSnapshotV1:
+                return new AuditRecorderSnapshot(bytes);
             case QuoteFetchedV1:
                 return new QuoteFetched(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
             case RequestRejectedV1:

@@ -40,12 +40,12 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var readiness = nodeServices.GetRequiredService<NodeReadiness>();
-        // The TCP edge starts first; it creates the node's audit recorder, which the web shares.
+        // The TCP edge starts first; the web shares the node's audit recorder with it.
         await readiness.Edge.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         var system = nodeServices.GetRequiredService<ActorSystem>();
         var registry = nodeServices.GetRequiredService<ActorRegistry>();
         var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
-        var recorder = await system.ActorSelection("/user/audit-recorder").ResolveOne(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var recorder = await registry.GetAsync<DayTrading.Audit.AuditRecorderKey>(cancellationToken).ConfigureAwait(false);
         var auditor = await registry.GetAsync<DayTrading.Audit.AuditorKey>(cancellationToken).ConfigureAwait(false);
         GatewaySettings Settings(bool admin) => new(system, region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory, admin)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using DayTrading.Accounts;
+using DayTrading.Audit;
 using DayTrading.Cluster;
 using DayTrading.Loadgen.Client;
 using DayTrading.Loadgen.Metrics;
@@ -199,6 +200,29 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// (user, tx) of the requests the nodes' audit recorders hold: a request for a user with no account is refused
+    /// there, not in an account journal (issue 13, item 6).
+    /// </summary>
+    private static async Task<HashSet<(string? User, long Tx)>> RecordedRefusals(PgCluster cluster)
+    {
+        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", cluster.ConnectionString, schema: cluster.Schema))
+            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
+        var system = ActorSystem.Create("refusal-reader", config);
+        try
+        {
+            using var reader = DayTradingPersistence.CreateEventLogReader(system);
+            var refusals = new HashSet<(string?, long)>();
+            await foreach (var e in reader.ReadAllAsync(0, 1000, TestContext.Current.CancellationToken))
+                if (e.Payload is RequestRejected r) refusals.Add((r.UserId, r.TxNum));
+            return refusals;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     private async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
     {
         var ct = TestContext.Current.CancellationToken;
@@ -238,6 +262,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var model = new ReferenceModel();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var journals = await AccountJournals(cluster);
+        var refusals = await RecordedRefusals(cluster);
         var triggersFired = 0;
         // Trigger executions and expiries happen when the node's clock and quotes say: the model applies each where
         // it stands in that user's journal, between the commands around it.
@@ -267,15 +292,19 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         {
             var response = answers[command.LineNumber];
             if (command.UserId is { } user) CatchUp(user);
+            var existed = command.UserId is { } u && model.Accounts.TryGetValue(u, out var before) && before.Exists;
             var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
             if (expected is null) continue;
             Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
-            Next(command.UserId!, command.TxNum!.Value, $"line {command.LineNumber}");
+            if (!existed && !expected.Ok)
+                Assert.True(refusals.Contains((command.UserId, command.TxNum!.Value)), $"line {command.LineNumber}: no recorded refusal for a user without account");
+            else Next(command.UserId!, command.TxNum!.Value, $"line {command.LineNumber}");
         }
         foreach (var (user, tx, reply) in summaries)
         {
-            Next(user, tx, $"summary of {user}");
             var state = model.Accounts[user];
+            if (state.Exists) Next(user, tx, $"summary of {user}");
+            else Assert.True(refusals.Contains((user, tx)), $"summary of {user}: no recorded refusal for a user without account");
             Assert.True(reply.Ok == state.Exists, $"summary of {user}: {reply.Raw}");
             if (state.Exists) ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
         }
