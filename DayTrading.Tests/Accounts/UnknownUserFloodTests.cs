@@ -21,6 +21,8 @@ namespace DayTrading.Tests.Accounts;
 /// Now the refusal is recorded once by the node's audit recorder and the entity passivates at once; and over the
 /// node's limit of live accounts, existing accounts passivate as soon as they have answered.
 /// </summary>
+// Measures the process's managed heap: alone, so tests running beside it don't count.
+[Collection(HeapMeasurementCollection.Name)]
 public sealed class UnknownUserFloodTests(ITestOutputHelper output)
 {
     private const int Flood = 20_000;
