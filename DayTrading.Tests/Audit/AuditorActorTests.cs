@@ -177,7 +177,7 @@ public sealed class AuditorActorTests : TestKit, IDisposable
 
     private sealed class RefusingRecorder : ReceiveActor
     {
-        public RefusingRecorder() => ReceiveAny(_ => Sender.Tell(new DumpResult(false, "transaction number 12 of run 'run-9' was already used for a different request")));
+        public RefusingRecorder() => ReceiveAny(_ => Sender.Tell(new DumpResult(false, "transaction 12 of run run-9 was already used for a different request; nothing was done")));
     }
 
     [Fact]
