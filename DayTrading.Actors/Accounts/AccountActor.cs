@@ -173,7 +173,9 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             }
             if (_state.TryGetCarriedOutcome(request.RunId, request.TxNum, out var carried))
             {
-                Reply(Sender, correlationId, AccountReplies.For(request, _state, carried, Now));
+                // Carried over from an AS1 snapshot, which kept only the command of the request.
+                if (carried.Kind == request.Kind) Reply(Sender, correlationId, AccountReplies.For(request, _state, carried, Now));
+                else Handle(request, Sender, correlationId, null, null, AccountDomain.ReusedKey(request));
                 return;
             }
         }
@@ -201,22 +203,26 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     }
 
     // State is applied before the write and the answer after it. Persist stashes every other message until the
-    // write is done, so nobody sees the new state early; if the write fails the actor stops and recovers from the
-    // journal, discarding what was applied.
-    private void Handle(TradeRequest request, IActorRef replyTo, long correlationId, Quote? quote, string? quoteError)
+    // write is done, so nobody sees the new state early. If the journal rejects the write, the requester is told
+    // nothing changed and the account restarts from the journal (OnPersistRejected); if the write fails, the actor
+    // stops and recovers on its next message. Either way nothing that was applied but not stored survives.
+    // With a refusal the request is not decided but refused with it (and audited like any refusal).
+    private void Handle(TradeRequest request, IActorRef replyTo, long correlationId, Quote? quote, string? quoteError, string? refusal = null)
     {
         if (quote is not null) _settings.Quotes.Put(quote);
         var now = Now;
         var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
-        ApplyAndPersist(expired);
+        if (expired is not null) AccountDomain.Apply(_state, expired);
 
-        var handled = AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError);
+        var handled = refusal is null
+            ? AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError)
+            : AccountDomain.Refuse(request, now, _settings.ServerName, refusal);
         AccountDomain.Apply(_state, handled);
         DayTrading.Cluster.DayTradingMetrics.RequestHandled(handled.Ok);
         var reply = handled.Ok
             ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
             : TradeReply.Failure(request, handled.Error!);
-        if (handled.Ok && handled.Changes.Length > 0) ScheduleExpiry();
+        if (expired is not null || (handled.Ok && handled.Changes.Length > 0)) ScheduleExpiry();
         if (!_settings.AuditAll && handled.Changes.Length == 0 && expired is null)
         {
             // Auditing off (benchmarks only): a request that changed nothing is answered without a journal write,
@@ -224,15 +230,23 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             Reply(replyTo, correlationId, reply);
             return;
         }
-        var changed = handled.Ok && handled.Changes.Length > 0;
-        Persist(handled, _ =>
+        var changed = expired is not null || (handled.Ok && handled.Changes.Length > 0);
+        _owedOnRejection = reason => Reply(replyTo, correlationId, TradeReply.Failure(request, reason));
+        PersistAll(WithExpiry(expired, handled), e =>
         {
+            CountForSnapshot();
+            if (e is not CommandHandled) return; // the expiry before it needs no answer
+            _owedOnRejection = null;
+            // Remembered only once stored: a refused write leaves nothing to answer a resend from.
             if (request.RunId is not null) _state.Remembered.Add(request.RunId, request.TxNum, LastSequenceNr);
             Reply(replyTo, correlationId, reply);
-            CountForSnapshot();
             if (changed) PublishChanged();
         });
     }
+
+    // The decision was made on the books after the expiry: one atomic write, so the journal stores both or neither.
+    private static AccountEvent[] WithExpiry(ReservationsExpired? expired, AccountEvent decided) =>
+        expired is null ? [decided] : [expired, decided];
 
     // The outcome of a retried request is read back from its CommandHandled event; meanwhile later messages wait,
     // so the user's order holds.
@@ -249,7 +263,10 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         {
             Become(Ready);
             Stash.UnstashAll();
-            Reply(read.ReplyTo, read.CorrelationId, AnswerRetry(read));
+            // A different request under a used run id and number is no retry: refused, and audited as such.
+            if (read.Event is CommandHandled c && !AccountDomain.IsSameRequest(c, read.Request))
+                Handle(read.Request, read.ReplyTo, read.CorrelationId, null, null, AccountDomain.ReusedKey(read.Request));
+            else Reply(read.ReplyTo, read.CorrelationId, AnswerRetry(read));
         });
         Command<IdleCheck>(_ => { });
         CommandAny(_ => Stash.Stash());
@@ -303,10 +320,6 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             _log.Warning("the outcome of retried request {0}/{1} of {2} could not be read: {3}", request.RunId, request.TxNum, PersistenceId, read.Error ?? "no such event");
             return TradeReply.Failure(request, $"the earlier outcome of transaction {request.TxNum} could not be read; nothing was done, send it again");
         }
-        if (c.Kind != request.Kind || c.Symbol != request.Symbol || c.Amount != request.Amount || c.FileName != request.FileName)
-        {
-            return TradeReply.Failure(request, $"transaction {request.TxNum} of run {request.RunId} was already used for a different request; nothing was done");
-        }
         return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c)), Now);
     }
 
@@ -338,20 +351,29 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         MaybeSnapshot();
         var now = Now;
-        ApplyAndPersist(AccountDomain.Expire(_state, now, _settings.ServerName));
+        var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
+        if (expired is not null)
+        {
+            AccountDomain.Apply(_state, expired);
+            ScheduleExpiry();
+        }
         var executed = AccountDomain.DecideTrigger(_state, fire.Side, fire.Symbol, fire.Version, fire.Quote, now, _settings.ServerName);
         if (executed is null)
         {
+            PersistApplied(expired);
             Sender.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, false, "trigger not armed at that version, or the quote does not cross it"));
             return;
         }
         AccountDomain.Apply(_state, executed);
         DayTrading.Cluster.DayTradingMetrics.TriggerFired();
         var replyTo = Sender;
-        Persist(executed, _ =>
+        _owedOnRejection = reason => replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, false, reason));
+        PersistAll(WithExpiry(expired, executed), e =>
         {
-            replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, true, null));
             CountForSnapshot();
+            if (e is not TriggerExecuted) return;
+            _owedOnRejection = null;
+            replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, true, null));
             PublishChanged();
         });
     }
@@ -359,15 +381,19 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     private void ExpireDue()
     {
         _scheduledExpiryMs = -1; // this timer has fired: whatever is still pending needs a new one
-        ApplyAndPersist(AccountDomain.Expire(_state, Now, _settings.ServerName));
+        var expired = AccountDomain.Expire(_state, Now, _settings.ServerName);
+        if (expired is not null)
+        {
+            AccountDomain.Apply(_state, expired);
+            PersistApplied(expired);
+        }
         ScheduleExpiry();
     }
 
-    private void ApplyAndPersist(AccountEvent? e)
+    /// <summary>Persists an expiry already applied; nobody waits for it.</summary>
+    private void PersistApplied(ReservationsExpired? e)
     {
         if (e is null) return;
-        AccountDomain.Apply(_state, e);
-        ScheduleExpiry();
         Persist(e, _ =>
         {
             CountForSnapshot();
@@ -406,9 +432,37 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             Timers.Cancel(ExpiryTimer);
             return;
         }
-        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next - Now) + 1);
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, Math.Max(next, _expiryHeldUntilMs) - Now) + 1);
         Timers.StartSingleTimer(ExpiryTimer, ExpiryDue.Instance, delay);
     }
+
+    // Who waits for the write in flight (there is at most one: Persist stashes everything else), and how to tell
+    // them it was refused.
+    private Action<string>? _owedOnRejection;
+
+    /// <summary>Thrown to restart an account whose write the journal refused, so it recovers from the journal.</summary>
+    private sealed class WriteRefusedException(string message, Exception cause) : Exception(message, cause);
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        var owed = _owedOnRejection;
+        _owedOnRejection = null;
+        owed?.Invoke($"not done, nothing changed: the journal refused to store it ({cause.GetBaseException().Message})");
+        // The books already hold what was refused (the idempotency memory is written only once stored). Restarting
+        // recovers them from the journal; the messages stashed meanwhile are kept and handled after recovery.
+        throw new WriteRefusedException($"the journal refused event {sequenceNr} of {PersistenceId}; the account restarts from the journal", cause);
+    }
+
+    protected override void PostRestart(Exception reason)
+    {
+        // An overdue expiry the journal refused is not tried again at once: a write refused every time must not
+        // spin the account through restarts.
+        if (reason is WriteRefusedException) _expiryHeldUntilMs = Now + 1000;
+        base.PostRestart(reason);
+    }
+
+    private long _expiryHeldUntilMs;
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

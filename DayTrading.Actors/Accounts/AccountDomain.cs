@@ -174,6 +174,18 @@ public static class AccountDomain
         }
     }
 
+    /// <summary>Whether <paramref name="r"/>, sent under the run id and number of <paramref name="earlier"/>, is that request again.</summary>
+    public static bool IsSameRequest(CommandHandled earlier, TradeRequest r) =>
+        earlier.Kind == r.Kind && earlier.Symbol == r.Symbol && earlier.Amount == r.Amount && earlier.FileName == r.FileName;
+
+    /// <summary>The refusal of a request sent under a run id and number that an earlier, different request used.</summary>
+    public static string ReusedKey(TradeRequest r) =>
+        $"transaction {r.TxNum} of run {r.RunId} was already used for a different request; nothing was done";
+
+    /// <summary>A request refused before it is decided (a reused run id and number): changes nothing, audited as an error.</summary>
+    public static CommandHandled Refuse(TradeRequest r, long nowMs, string server, string error) =>
+        new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, []);
+
     /// <summary>
     /// A quote crossed a trigger: execute it if it is still armed at <paramref name="version"/> and the quote really
     /// crosses (≤ price for a buy, ≥ price for a sell). Null when there is nothing to do, so a late or repeated

@@ -141,24 +141,37 @@ public sealed class ClusterTradeGateway : ITradeGateway
         // The request is recorded first (it is part of the log it dumps), like every other request.
         if (request.UserId is null)
         {
-            await _settings.AuditRecorder.Ask<Done>(new AdminDumpRequested(Now, _settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), _settings.Timeout)
+            var recorded = await _settings.AuditRecorder.Ask<object>(new AdminDumpRequested(Now, _settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), _settings.Timeout)
                 .ConfigureAwait(false);
+            // A different request already used this run id and N: the recorder audited the refusal; no dump.
+            if (recorded is DumpResult { Ok: false } reused) return TradeReply.Failure(request, reused.Text);
         }
         else
         {
             var waiting = new ReplyTask();
             Send(request, waiting, 0);
             var recorded = await waiting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!recorded.Ok) return recorded;
+            if (!recorded.Ok)
+            {
+                // The account audits its own refusals; only a request it never answered is not in the log yet.
+                if (recorded.Error == NoAnswer(request).Error) await RecordDumpFailure(request, recorded.Error!).ConfigureAwait(false);
+                return recorded;
+            }
         }
 
         // The Auditor singleton may be moving (its node leaving), or still writing: ask again under the same dump id
         // until it answers; a repeat joins the dump already running instead of writing the file twice.
         var dump = new WriteDump(request.FileName!, request.UserId, (request.RunId ?? DeliveryIds.Next()) + ":" + request.TxNum);
         var result = await AskUntilAnswered<DumpResult>(_settings.Auditor, dump, _settings.DumpTimeout, cancellationToken).ConfigureAwait(false);
-        if (result is null) return TradeReply.Failure(request, $"the auditor did not finish the dump within {_settings.DumpTimeout.TotalMinutes:0} min");
-        return result.Ok ? TradeReply.Success(request, result.Text) : TradeReply.Failure(request, result.Text);
+        if (result is { Ok: true }) return TradeReply.Success(request, result.Text);
+        // Recorded as a userCommand above, so its failure gets its errorEvent.
+        var failure = result?.Text ?? $"the auditor did not finish the dump within {_settings.DumpTimeout.TotalMinutes:0} min";
+        await RecordDumpFailure(request, failure).ConfigureAwait(false);
+        return TradeReply.Failure(request, failure);
     }
+
+    private Task RecordDumpFailure(TradeRequest request, string error) =>
+        _settings.AuditRecorder.Ask<Done>(new DumpFailed(Now, _settings.ServerName, request.TxNum, request.RunId, request.UserId, request.FileName!, error), _settings.Timeout);
 
     private Task RecordRefusal(TradeRequest request, string reason) =>
         _settings.AuditRecorder.Ask<Done>(new RequestRejected(Now, _settings.ServerName, request.TxNum, request.RunId, CommandKind.DumpLog.Name(), request.UserId,

@@ -45,14 +45,15 @@ public static class AuditDump
         var started = Stopwatch.GetTimestamp();
         var directory = Path.GetDirectoryName(Path.GetFullPath(fullPath)) ?? throw new ArgumentException($"'{fullPath}' has no folder", nameof(fullPath));
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(directory, TempName(Path.GetFileName(fullPath)));
 
         long eventsRead = 0, skipped = 0, bytes;
         var counts = new long[6];
         var entries = new List<AuditEntry>(8);
-        // Each node's audit recorder deduplicates its own refusals; a retry that reached another node was recorded
-        // there too, so refusals and admin dumps are deduplicated once more here, cluster-wide, by (run id, tx).
-        var recorded = new HashSet<(string RunId, long TxNum)>();
+        // Each node's audit recorder deduplicates its own records; a retry that reached another node was recorded
+        // there too, so they are deduplicated once more here, cluster-wide: same run id, N and content (a different
+        // request under a used run id and N is no retry, and is written).
+        var recorded = new HashSet<object>();
         try
         {
             await using (var writer = AuditXmlWriter.Create(temp))
@@ -66,13 +67,7 @@ public static class AuditDump
                         skipped++;
                         continue;
                     }
-                    var retry = e.Payload switch
-                    {
-                        RequestRejected { RunId: { } run } r => !recorded.Add((run, r.TxNum)),
-                        AdminDumpRequested { RunId: { } run } a => !recorded.Add((run, a.TxNum)),
-                        _ => false,
-                    };
-                    if (retry)
+                    if (AuditRepeats.Identity(e.Payload) is { } identity && !recorded.Add(identity))
                     {
                         skipped++;
                         continue;
@@ -101,6 +96,15 @@ public static class AuditDump
             counts[(int)AuditEntryKind.UserCommand], counts[(int)AuditEntryKind.QuoteServer],
             counts[(int)AuditEntryKind.AccountTransaction], counts[(int)AuditEntryKind.SystemEvent],
             counts[(int)AuditEntryKind.ErrorEvent], bytes, Stopwatch.GetElapsedTime(started));
+    }
+
+    // Next to the target, so the rename stays on one file system. It names the target when that fits the 255 bytes
+    // a file name may have (helps an operator who finds one left by a crash); a long target name gets a short one.
+    private static string TempName(string target)
+    {
+        var unique = Guid.NewGuid().ToString("N");
+        var named = $".{target}.{unique}.tmp";
+        return System.Text.Encoding.UTF8.GetByteCount(named) <= DumpPaths.MaxSegmentLength ? named : $".dump.{unique}.tmp";
     }
 
     private static void TryDelete(string path)

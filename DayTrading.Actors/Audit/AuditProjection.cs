@@ -67,6 +67,9 @@ public static class AuditProjection
                 if (d.Error is not null) into.Add(AuditEntry.Error(d.TimestampMs, d.Server, tx, command, null, null, d.FileName, null, d.Error));
                 break;
             }
+            case DumpFailed f:
+                into.Add(AuditEntry.Error(f.TimestampMs, f.Server, SchemaTxNum(f.TxNum), CommandKind.DumpLog.Name(), f.UserId, null, f.FileName, null, f.Error));
+                break;
         }
         return into.Count - before;
     }

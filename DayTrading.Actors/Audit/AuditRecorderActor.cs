@@ -11,11 +11,14 @@ namespace DayTrading.Audit;
 /// <summary>
 /// This node's durable record of requests that never reached an existing account: lines the edge refused, admin
 /// DUMPLOGs, and requests for users that have no account (the account entity refuses them here instead of starting
-/// a journal stream per unknown id). Each is persisted before it is acknowledged (answered with <see cref="Done"/>;
-/// a write the journal rejects is answered with a <see cref="Status.Failure"/>), so the audit log, which is a
-/// projection of the journal, has its entry; one repeated under the same run id and transaction number (a client's
-/// retry, a gateway's resend) is acknowledged without a second entry. One per node (persistence id
-/// <c>audit-&lt;node&gt;</c>): node names must be unique in a cluster.
+/// a journal stream per unknown id); and of DUMPLOGs whose dump failed after they were recorded. Each is persisted
+/// before it is acknowledged (answered with <see cref="Done"/>; a write the journal rejects is answered with a
+/// <see cref="Status.Failure"/>), so the audit log, which is a projection of the journal, has its entry; one repeated
+/// under the same run id and transaction number with the same content (a client's retry, a gateway's resend;
+/// <see cref="AuditRepeats"/>) is acknowledged without a second entry. A different record under a used run id and
+/// number is recorded too; an admin DUMPLOG of that kind is recorded as refused and answered with a failed
+/// <see cref="DumpResult"/>: its dump must not run. One per node (persistence id <c>audit-&lt;node&gt;</c>): node
+/// names must be unique in a cluster.
 /// <para>
 /// Requests accepted while a write is in flight are written together by the next one (up to
 /// <see cref="MaxBatch"/> events in one atomic write), so a flood of refusals costs one journal commit per batch,
@@ -36,7 +39,8 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
 
     private readonly int _snapshotEvery;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HashSet<RecordKey> _seen = [];
+    // The fingerprint of the first record under each key (AuditRepeats.UnknownFingerprint: from an ARS1 snapshot).
+    private readonly Dictionary<RecordKey, ulong> _seen = [];
     private readonly Queue<RecordKey> _order = new();
 
     // Accepted and not yet written; a repeat of one of them waits for the same write.
@@ -49,10 +53,13 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
     private long _replayed;
     private long? _snapshotSequenceNr;
 
-    private sealed class Accepted(object entry, RecordKey? key, IActorRef replyTo)
+    private sealed class Accepted(object entry, RecordKey? key, ulong fingerprint, object answer, IActorRef replyTo)
     {
         public object Entry { get; } = entry;
         public RecordKey? Key { get; } = key;
+        public ulong Fingerprint { get; } = fingerprint;
+        /// <summary>What its senders are told once it is written: <see cref="Done"/>, or the DUMPLOG's refusal.</summary>
+        public object Answer { get; } = answer;
         public List<IActorRef> ReplyTo { get; } = [replyTo];
     }
 
@@ -71,15 +78,17 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
             if (offer.Snapshot is not AuditRecorderSnapshot snapshot) return;
             _seen.Clear();
             _order.Clear();
-            foreach (var (runId, txNum) in snapshot.Restore()) Remember(runId, txNum);
+            foreach (var k in snapshot.Restore()) Remember(new RecordKey(k.RunId, k.TxNum, k.Failure), k.Fingerprint);
             _snapshotSequenceNr = offer.Metadata.SequenceNr;
         });
-        Recover<RequestRejected>(r => Replayed(r.RunId, r.TxNum));
-        Recover<AdminDumpRequested>(a => Replayed(a.RunId, a.TxNum));
+        Recover<RequestRejected>(Replayed);
+        Recover<AdminDumpRequested>(Replayed);
+        Recover<DumpFailed>(Replayed);
         Recover<RecoveryCompleted>(_ => _sinceSnapshot = _replayed);
 
-        Command<RequestRejected>(r => Accept(r, r.RunId, r.TxNum));
-        Command<AdminDumpRequested>(a => Accept(a, a.RunId, a.TxNum));
+        Command<RequestRejected>(Accept);
+        Command<AdminDumpRequested>(Accept);
+        Command<DumpFailed>(Accept);
         Command<Flush>(_ => WriteBatch());
         Command<GetAuditRecorderStats>(_ => Sender.Tell(new AuditRecorderStats(_replayed, _snapshotSequenceNr, _seen.Count, LastSequenceNr)));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -105,27 +114,59 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
         BackoffSupervisor.Props(Backoff.OnStop(Props(nodeName, snapshotEvery), "recorder",
             TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, -1));
 
-    private void Accept(object entry, string? runId, long txNum)
+    /// <summary>The refusal of an admin DUMPLOG sent under a run id and number an earlier, different request used.</summary>
+    public static string ReusedKey(long txNum, string runId) =>
+        $"transaction {txNum} of run {runId} was already used for a different request; nothing was done";
+
+    private void Accept(object entry)
     {
-        RecordKey? key = runId is null ? null : new RecordKey(runId, txNum);
+        var key = KeyOf(entry);
+        var fingerprint = AuditRepeats.Fingerprint(entry);
+        object answer = Done.Instance;
         if (key is { } k)
         {
-            if (_seen.Contains(k))
+            ulong first;
+            if (_seen.TryGetValue(k, out first) || TryGetQueued(k, out first))
             {
-                Sender.Tell(Done.Instance);
-                return;
-            }
-            if (_batchByKey.TryGetValue(k, out var queued))
-            {
-                queued.ReplyTo.Add(Sender);
-                return;
+                if (first == fingerprint || first == AuditRepeats.UnknownFingerprint)
+                {
+                    // A repeat: acknowledged as written, or once the write it waits for is.
+                    if (_batchByKey.TryGetValue(k, out var queued) && queued.Fingerprint == fingerprint) queued.ReplyTo.Add(Sender);
+                    else Sender.Tell(Done.Instance);
+                    return;
+                }
+                // Another record under a used key: recorded as itself (a retry of it again, and deduplicated by the
+                // dump). An admin DUMPLOG is refused, so that it does not run.
+                if (entry is AdminDumpRequested admin)
+                {
+                    var refusal = ReusedKey(admin.TxNum, admin.RunId!);
+                    entry = admin with { Error = refusal };
+                    answer = new DumpResult(false, refusal);
+                }
+                key = null;
             }
         }
-        var accepted = new Accepted(entry, key, Sender);
+        var accepted = new Accepted(entry, key, fingerprint, answer, Sender);
         _batch.Add(accepted);
         if (key is { } added) _batchByKey[added] = accepted;
         QueueFlush();
     }
+
+    private bool TryGetQueued(RecordKey key, out ulong fingerprint)
+    {
+        fingerprint = _batchByKey.TryGetValue(key, out var queued) ? queued.Fingerprint : AuditRepeats.UnknownFingerprint;
+        return queued is not null;
+    }
+
+    // Requests share one key space (a refused line and an admin DUMPLOG under one key are two requests); a dump's
+    // failure is keyed apart: it follows its own DUMPLOG's record under the same key.
+    private static RecordKey? KeyOf(object entry) => entry switch
+    {
+        RequestRejected { RunId: { } run } r => new RecordKey(run, r.TxNum, false),
+        AdminDumpRequested { RunId: { } run } a => new RecordKey(run, a.TxNum, false),
+        DumpFailed { RunId: { } run } f => new RecordKey(run, f.TxNum, true),
+        _ => null,
+    };
 
     private void QueueFlush()
     {
@@ -153,9 +194,9 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
         PersistAll(writing.Select(a => a.Entry), _ =>
         {
             var done = _writing.Dequeue();
-            if (done.Key is { } k) Remember(k.RunId, k.TxNum);
+            if (done.Key is { } k) Remember(k, done.Fingerprint);
             _sinceSnapshot++;
-            foreach (var replyTo in done.ReplyTo) replyTo.Tell(Done.Instance);
+            foreach (var replyTo in done.ReplyTo) replyTo.Tell(done.Answer);
         });
     }
 
@@ -163,20 +204,19 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
     {
         if (_sinceSnapshot < _snapshotEvery) return;
         _sinceSnapshot = 0;
-        SaveSnapshot(AuditRecorderSnapshot.Capture(_order.Select(k => (k.RunId, k.TxNum))));
+        SaveSnapshot(AuditRecorderSnapshot.Capture(_order.Select(k => new RememberedRecord(k.RunId, k.TxNum, k.Failure, _seen[k]))));
     }
 
-    private void Replayed(string? runId, long txNum)
+    private void Replayed(object entry)
     {
         _replayed++;
-        Remember(runId, txNum);
+        if (KeyOf(entry) is { } key) Remember(key, AuditRepeats.Fingerprint(entry));
     }
 
-    private void Remember(string? runId, long txNum)
+    // The first record under a key stays: a different one written later under it does not replace it.
+    private void Remember(RecordKey key, ulong fingerprint)
     {
-        if (runId is null) return;
-        var key = new RecordKey(runId, txNum);
-        if (!_seen.Add(key)) return;
+        if (!_seen.TryAdd(key, fingerprint)) return;
         _order.Enqueue(key);
         if (_order.Count > RememberedLimit) _seen.Remove(_order.Dequeue());
     }
@@ -189,7 +229,7 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
         foreach (var replyTo in rejected.ReplyTo) replyTo.Tell(new Status.Failure(cause));
     }
 
-    private readonly record struct RecordKey(string RunId, long TxNum);
+    private readonly record struct RecordKey(string RunId, long TxNum, bool Failure);
 }
 
 /// <summary>Asks an <see cref="AuditRecorderActor"/> how it recovered (tests, diagnostics); local only.</summary>

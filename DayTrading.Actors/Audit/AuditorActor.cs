@@ -8,8 +8,9 @@ namespace DayTrading.Audit;
 
 /// <summary>
 /// Asks the Auditor to write the audit log (of one user, or of everyone) to a file under its dump directory.
-/// <see cref="DumpId"/> names this dump: asking again with the same id (the gateway does when no answer came in
-/// time) joins the dump already running or gets its result, instead of writing the file twice at once.
+/// <see cref="DumpId"/> names this dump: asking again with the same id and the same file and user (the gateway does
+/// when no answer came in time) joins the dump already running or gets its result, instead of writing the file twice
+/// at once; a different dump under a used id is refused.
 /// </summary>
 public sealed record WriteDump(string FileName, string? UserId, string? DumpId = null);
 
@@ -33,9 +34,10 @@ public sealed class AuditorActor : ReceiveActor
 
     private sealed record DumpFinished(string DumpId, string Path, DumpResult Result, string? UserId = null);
 
-    // Dumps running, by id: who to tell (the latest asker: an earlier one has given up and asked again).
-    private readonly Dictionary<string, IActorRef> _running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DumpResult> _finished = new(StringComparer.Ordinal);
+    // Dumps running, by id: what was asked and who to tell (the latest asker: an earlier one has given up and asked
+    // again). Finished ones with what was asked, so a repeat is told apart from another dump under the same id.
+    private readonly Dictionary<string, (WriteDump Request, IActorRef ReplyTo)> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (WriteDump Request, DumpResult Result)> _finished = new(StringComparer.Ordinal);
     private readonly Queue<string> _finishedOrder = new();
     // The last dump started per file, so the next one to the same file waits for it.
     private readonly Dictionary<string, (Task Dump, string DumpId)> _lastPerFile = new(StringComparer.Ordinal);
@@ -50,12 +52,13 @@ public sealed class AuditorActor : ReceiveActor
             var id = request.DumpId ?? "anonymous-" + ++_anonymous;
             if (_finished.TryGetValue(id, out var done))
             {
-                Sender.Tell(done);
+                Sender.Tell(done.Request == request ? done.Result : Reused(id));
                 return;
             }
-            if (_running.ContainsKey(id))
+            if (_running.TryGetValue(id, out var running))
             {
-                _running[id] = Sender;
+                if (running.Request == request) _running[id] = (request, Sender);
+                else Sender.Tell(Reused(id));
                 return;
             }
             if (openEventLog is null)
@@ -68,7 +71,7 @@ public sealed class AuditorActor : ReceiveActor
                 Sender.Tell(new DumpResult(false, error!));
                 return;
             }
-            _running[id] = Sender;
+            _running[id] = (request, Sender);
             var before = _lastPerFile.TryGetValue(path!, out var last) ? last.Dump : Task.CompletedTask;
             var self = Self;
             // Run the dump off the actor so other dumps (and this actor) are not held up while it streams.
@@ -93,15 +96,20 @@ public sealed class AuditorActor : ReceiveActor
         });
         Receive<DumpFinished>(f =>
         {
-            if (_running.Remove(f.DumpId, out var replyTo)) replyTo.Tell(f.Result);
             if (_lastPerFile.TryGetValue(f.Path, out var last) && last.DumpId == f.DumpId) _lastPerFile.Remove(f.Path);
             if (f.Result.Ok) _downloads.Written(f.Path, f.UserId);
-            _finished[f.DumpId] = f.Result;
+            if (!_running.Remove(f.DumpId, out var running)) return;
+            running.ReplyTo.Tell(f.Result);
+            _finished[f.DumpId] = (running.Request, f.Result);
             _finishedOrder.Enqueue(f.DumpId);
             while (_finishedOrder.Count > FinishedRemembered) _finished.Remove(_finishedOrder.Dequeue());
         });
         Receive<ReadDumpChunk>(r => _downloads.ReadAsync(dumpDirectory, r).PipeTo(Sender));
     }
+
+    // Told instead of another dump's result (which would name its file and say it was written): nothing is written.
+    private static DumpResult Reused(string dumpId) =>
+        new(false, $"dump id '{dumpId}' (run id and transaction number) was already used for a different DUMPLOG; nothing written");
 
     public static Props Props(string dumpDirectory, Func<IEventLogReader>? openEventLog) =>
         Akka.Actor.Props.Create(() => new AuditorActor(dumpDirectory, openEventLog));

@@ -27,8 +27,10 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string QuoteFetchedV1 = "QF1";
     internal const string RequestRejectedV1 = "RR1";
     internal const string AdminDumpRequestedV1 = "AD1";
+    internal const string DumpFailedV1 = "DF1";
     internal const string QuoteManagerSnapshotV1 = "QS1";
-    internal const string AuditRecorderSnapshotV1 = "ARS1";
+    internal const string AuditRecorderSnapshotV1 = "ARS1"; // read only: keys without fingerprints
+    internal const string AuditRecorderSnapshotV2 = "ARS2";
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
     internal const string TradeReplyM = "TP";
@@ -60,7 +62,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     [
         typeof(AccountEvent), typeof(AccountSnapshot), typeof(TradeRequest), typeof(TradeReply), typeof(GatewayRequest), typeof(GatewayReply), typeof(Quote),
         typeof(GetQuote), typeof(QuoteResult), typeof(ExecuteTrigger), typeof(TriggerOutcome),
-        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(QuoteManagerSnapshot), typeof(AuditRecorderSnapshot),
+        typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(DumpFailed), typeof(QuoteManagerSnapshot), typeof(AuditRecorderSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
         typeof(WriteDump), typeof(DumpResult), typeof(ReadDumpChunk), typeof(DumpChunk), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
         typeof(WakeAccount),
@@ -75,8 +77,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         QuoteFetched => QuoteFetchedV1,
         RequestRejected => RequestRejectedV1,
         AdminDumpRequested => AdminDumpRequestedV1,
+        DumpFailed => DumpFailedV1,
         QuoteManagerSnapshot => QuoteManagerSnapshotV1,
-        AuditRecorderSnapshot => AuditRecorderSnapshotV1,
+        AuditRecorderSnapshot ars => ars.Version == 1 ? AuditRecorderSnapshotV1 : AuditRecorderSnapshotV2,
         GetQuoteStats => GetQuoteStatsM,
         QuoteStats => QuoteStatsM,
         GetValidQuotes => GetValidQuotesM,
@@ -160,6 +163,15 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.String(a.RunId);
                 w.String(a.FileName);
                 w.String(a.Error);
+                break;
+            case DumpFailed f:
+                w.VarLong(f.TimestampMs);
+                w.String(f.Server);
+                w.VarLong(f.TxNum);
+                w.String(f.RunId);
+                w.String(f.UserId);
+                w.String(f.FileName);
+                w.String(f.Error);
                 break;
             case QuoteManagerSnapshot qs:
                 w.VarLong(qs.Hits);
@@ -282,7 +294,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case AccountSnapshotV2:
                 return new AccountSnapshot(bytes, 2);
             case AuditRecorderSnapshotV1:
-                return new AuditRecorderSnapshot(bytes);
+                return new AuditRecorderSnapshot(bytes, 1);
+            case AuditRecorderSnapshotV2:
+                return new AuditRecorderSnapshot(bytes, 2);
             case QuoteFetchedV1:
                 return new QuoteFetched(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuote(ref r));
             case RequestRejectedV1:
@@ -290,6 +304,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                     r.NullableDecimal(), r.String(), r.RequiredString());
             case AdminDumpRequestedV1:
                 return new AdminDumpRequested(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.RequiredString(), r.String());
+            case DumpFailedV1:
+                return new DumpFailed(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), r.String(), r.RequiredString(), r.RequiredString());
             case QuoteManagerSnapshotV1:
                 return new QuoteManagerSnapshot(r.VarLong(), ReadQuotes(ref r));
             case GetQuoteStatsM:

@@ -184,6 +184,63 @@ public sealed class AccountActorTests : TestKit
         Assert.Equal(100m, Summary(account, "u3c").Cash);
     }
 
+    /// <summary>Everything an account's journal holds, read back by a replay.</summary>
+    private sealed class JournalReader : Akka.Persistence.ReceivePersistentActor
+    {
+        public JournalReader(string persistenceId, List<object> into, IActorRef done)
+        {
+            PersistenceId = persistenceId;
+            Recover<Akka.Persistence.RecoveryCompleted>(_ => done.Tell(Akka.Done.Instance));
+            RecoverAny(e => into.Add(e));
+        }
+
+        public override string PersistenceId { get; }
+    }
+
+    private List<object> JournalOf(string user)
+    {
+        var events = new List<object>();
+        Sys.ActorOf(Props.Create(() => new JournalReader(AccountActor.PersistenceIdFor(user), events, TestActor)));
+        ExpectMsg<Akka.Done>(TimeSpan.FromSeconds(5));
+        return events;
+    }
+
+    [Fact]
+    public void A_request_under_another_commands_run_id_and_number_is_refused_audited_and_changes_nothing()
+    {
+        _quotes.Put(new Quote("ABC", 10m, "u7", Now, "k"));
+        var account = Account("u7");
+        Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u7", Amount: 100m, RunId: "run-a")).Ok);
+        var buy = new TradeRequest(2, CommandKind.Buy, "u7", "ABC", 50m, RunId: "run-a");
+        var bought = Send(account, buy);
+        Assert.True(bought.Ok, bought.Error);
+        var before = Summary(account, "u7");
+
+        // Number 2 again, now a SELL: neither the BUY's answer nor an execution (nor a quote: XYZ is not cached, so
+        // asking for one would leave this waiting for the quote manager).
+        var sell = new TradeRequest(2, CommandKind.Sell, "u7", "XYZ", 50m, RunId: "run-a");
+        var reused = Send(account, sell);
+        Assert.False(reused.Ok);
+        Assert.Equal(CommandKind.Sell, reused.Kind);
+        Assert.Equal("transaction 2 of run run-a was already used for a different request; nothing was done", reused.Error);
+        _quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        Assert.Equal(before.ToJson(), Summary(account, "u7").ToJson());
+
+        // Audited as what it was: a SELL refused with that reason, changing nothing.
+        var refusal = Assert.Single(JournalOf("u7").OfType<CommandHandled>(), c => c.Kind == CommandKind.Sell);
+        Assert.Equal((2L, "run-a", "XYZ", 50m, reused.Error, 0), (refusal.TxNum, refusal.RunId, refusal.Symbol, refusal.Amount, refusal.Error, refusal.Changes.Length));
+
+        // The BUY's retries are still answered as the first time, also after a restart; the SELL stays refused.
+        Assert.Equal(bought, Send(account, buy));
+        Watch(account);
+        Sys.Stop(account);
+        ExpectTerminated(account);
+        var again = Account("u7");
+        Assert.Equal(bought, Send(again, buy));
+        Assert.Equal(reused, Send(again, sell));
+        Assert.Equal(before.ToJson(), Summary(again, "u7").ToJson());
+    }
+
     [Fact]
     public void A_cache_miss_asks_the_quote_manager_and_later_commands_wait_their_turn()
     {

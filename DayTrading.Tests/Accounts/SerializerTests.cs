@@ -48,6 +48,8 @@ public sealed class SerializerTests : IDisposable
         new QuoteFetched(1, "n", 42, new Quote("ABC", 12.5m, "u", 2, "key")),
         new DayTrading.Audit.RequestRejected(1, "n", 43, "run", null, "u", null, 12.345m, null, "bad amount"),
         new DayTrading.Audit.AdminDumpRequested(1, "n", 44, null, "./all.xml", null),
+        new DayTrading.Audit.DumpFailed(1, "n", 45, "run", "u", "./u.xml", "writing the dump failed"),
+        new DayTrading.Audit.DumpFailed(1, "n", 46, null, null, "./all.xml", "no answer"),
         new QuoteManagerSnapshot(3, [new Quote("A", 1m, "u", 1, "k"), new Quote("B", 2.5m, "v", 2, "k2")]),
         GetQuoteStats.Instance,
         new QuoteStats(7, 0.35m, 2, 99),

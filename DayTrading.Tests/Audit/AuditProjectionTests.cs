@@ -174,6 +174,15 @@ public sealed class AuditProjectionTests
     }
 
     [Fact]
+    public void A_failed_DUMPLOG_is_one_errorEvent_with_its_user_and_file()
+    {
+        Assert.Equal([AuditEntry.Error(T0, Server, 7, "DUMPLOG", "alice", null, "a.xml", null, "writing the dump failed")],
+            P(new DumpFailed(T0, Server, 7, "run", "alice", "a.xml", "writing the dump failed"), "audit-node1"));
+        Assert.Equal([AuditEntry.Error(T0, Server, 8, "DUMPLOG", null, null, "all.xml", null, "no answer")],
+            P(new DumpFailed(T0, Server, 8, null, null, "all.xml", "no answer"), "audit-node1"));
+    }
+
+    [Fact]
     public void Events_that_are_not_audited_give_nothing()
     {
         Assert.Empty(P("a sharding coordinator event", "/system/sharding/x"));

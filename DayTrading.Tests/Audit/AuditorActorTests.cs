@@ -98,6 +98,103 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         Assert.Equal(2, results.Count(r => r.Text.Contains("same.xml")));
     }
 
+    [Fact]
+    public void A_different_dump_under_a_used_dump_id_is_refused_not_answered_with_the_others_result()
+    {
+        var logs = new GatedLogs();
+        logs.Gate.Release();
+        var auditor = Sys.ActorOf(AuditorActor.Props(_dir.Path, logs.Open));
+        var probe = CreateTestProbe();
+
+        auditor.Tell(new WriteDump("a.xml", "alice", "run-1:5"), probe.Ref);
+        var first = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10));
+        Assert.True(first.Ok, first.Text);
+
+        // Same id, another user and file: refused, and nothing written for it.
+        auditor.Tell(new WriteDump("b.xml", "bob", "run-1:5"), probe.Ref);
+        var refused = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5));
+        Assert.False(refused.Ok);
+        Assert.Equal("dump id 'run-1:5' (run id and transaction number) was already used for a different DUMPLOG; nothing written", refused.Text);
+        Assert.DoesNotContain("a.xml", refused.Text);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "b.xml")));
+        auditor.Tell(new WriteDump("a.xml", null, "run-1:5"), probe.Ref); // the same file for everyone: different too
+        Assert.False(probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)).Ok);
+
+        // The real repeat still gets its result; the log was opened once.
+        auditor.Tell(new WriteDump("a.xml", "alice", "run-1:5"), probe.Ref);
+        Assert.Equal(first, probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, logs.Opened);
+    }
+
+    [Fact]
+    public void A_different_dump_under_the_id_of_a_running_one_is_refused_and_the_running_one_answers_its_asker()
+    {
+        var logs = new GatedLogs();
+        var auditor = Sys.ActorOf(AuditorActor.Props(_dir.Path, logs.Open));
+        var first = CreateTestProbe();
+        var other = CreateTestProbe();
+
+        auditor.Tell(new WriteDump("a.xml", "alice", "run-2:5"), first.Ref);
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5));
+        auditor.Tell(new WriteDump("b.xml", "bob", "run-2:5"), other.Ref);
+        Assert.False(other.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)).Ok);
+        logs.Gate.Release();
+        Assert.True(first.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10)).Ok);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "b.xml")));
+    }
+
+    /// <summary>Records what the gateway asks the recorder, answering like the real one (Done).</summary>
+    private sealed class ListeningRecorder : ReceiveActor
+    {
+        public ListeningRecorder(List<object> records) => ReceiveAny(m =>
+        {
+            lock (records) records.Add(m);
+            Sender.Tell(Akka.Done.Instance);
+        });
+    }
+
+    private sealed class FailingAuditor : ReceiveActor
+    {
+        public FailingAuditor() => Receive<WriteDump>(w => Sender.Tell(new DumpResult(false, $"writing the dump to {w.FileName} failed: File name too long")));
+    }
+
+    [Fact]
+    public async Task A_dump_that_fails_after_its_request_was_recorded_gets_its_errorEvent()
+    {
+        var records = new List<object>();
+        var recorder = Sys.ActorOf(Props.Create(() => new ListeningRecorder(records)));
+        var auditor = Sys.ActorOf(Props.Create(() => new FailingAuditor()));
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true));
+
+        var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-8"), TestContext.Current.CancellationToken);
+
+        Assert.False(reply.Ok);
+        Assert.Equal("writing the dump to all.xml failed: File name too long", reply.Error);
+        Assert.Collection(records,
+            r => Assert.Equal(new AdminDumpRequested(0, "", 12, "run-8", "all.xml", null), Assert.IsType<AdminDumpRequested>(r) with { TimestampMs = 0, Server = "" }),
+            r => Assert.Equal(new DumpFailed(0, "", 12, "run-8", null, "all.xml", reply.Error), Assert.IsType<DumpFailed>(r) with { TimestampMs = 0, Server = "" }));
+    }
+
+    private sealed class RefusingRecorder : ReceiveActor
+    {
+        public RefusingRecorder() => ReceiveAny(_ => Sender.Tell(new DumpResult(false, "transaction 12 of run run-9 was already used for a different request; nothing was done")));
+    }
+
+    [Fact]
+    public async Task An_admin_DUMPLOG_the_recorder_refuses_is_not_dumped()
+    {
+        var asks = new List<WriteDump>();
+        var auditor = Sys.ActorOf(Props.Create(() => new MovingAuditor(asks)));
+        var recorder = Sys.ActorOf(Props.Create(() => new RefusingRecorder()));
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true));
+
+        var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-9"), TestContext.Current.CancellationToken);
+
+        Assert.False(reply.Ok);
+        Assert.Contains("already used for a different request", reply.Error);
+        Assert.Empty(asks);
+    }
+
     /// <summary>Stands in for the Auditor singleton while it moves: the first ask is lost.</summary>
     private sealed class MovingAuditor : ReceiveActor
     {
