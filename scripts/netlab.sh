@@ -302,7 +302,7 @@ cmd_gc() {
   done
 }
 
-[ $# -ge 1 ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
+[ $# -ge 1 ] || { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
 verb=$1; shift
 case "$verb" in
   ensure) cmd_ensure ;;
