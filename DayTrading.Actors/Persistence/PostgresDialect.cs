@@ -35,6 +35,12 @@ public sealed class PostgresDialect : IPersistenceDialect
         if (!settings.ConnectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) &&
             !settings.ConnectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase))
             csb.MaxPoolSize = settings.MaxConcurrentReads + 2;
+        // Every batch of every node holds one advisory lock (WriteBatch). A node cut off from the network in the middle
+        // of a batch leaves its backend idle in that transaction, holding the lock, and every other node's writes
+        // wait behind it until PostgreSQL notices the client is gone: by default after the OS keepalive, over two
+        // hours. So each session asks its backend to end a transaction left idle and to probe a silent client; a dead
+        // holder is gone within about 6 s (docs/CLUSTER.md, "Partitions"). Options in the connection string win.
+        csb.Options = DeadClientOptions + (string.IsNullOrWhiteSpace(csb.Options) ? "" : " " + csb.Options);
         _ds = NpgsqlDataSource.Create(csb.ConnectionString);
         _gate = new SemaphoreSlim(settings.MaxConcurrentReads);
         var prefix = settings.Schema.Length > 0 ? "\"" + settings.Schema + "\"." : "";
@@ -42,6 +48,14 @@ public sealed class PostgresDialect : IPersistenceDialect
         _snap = prefix + "\"" + settings.SnapshotTable + "\"";
         _lockKey = StableHash("daytrading-journal:" + _j);
     }
+
+    /// <summary>
+    /// Server settings of every journal session: a transaction idle for 5 s is ended (a batch is idle for
+    /// milliseconds between its statements unless its node is gone), and a silent client is probed after 3 s, every
+    /// second, 3 times, or dropped when data sent to it stays unacknowledged for 5 s.
+    /// </summary>
+    public const string DeadClientOptions = "-c idle_in_transaction_session_timeout=5s -c tcp_keepalives_idle=3 " +
+        "-c tcp_keepalives_interval=1 -c tcp_keepalives_count=3 -c tcp_user_timeout=5000";
 
     private static long StableHash(string s)
     {
@@ -52,6 +66,10 @@ public sealed class PostgresDialect : IPersistenceDialect
     }
 
     public string Provider => "postgresql";
+
+    /// <summary>For tests: the sessions every reader and the writer use, and the key of the batches' shared lock.</summary>
+    internal NpgsqlDataSource DataSource => _ds;
+    internal long BatchLockKey => _lockKey;
 
     public async Task InitializeAsync(CancellationToken ct = default)
     {

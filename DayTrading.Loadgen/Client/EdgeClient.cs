@@ -27,6 +27,12 @@ public sealed record EdgeClientOptions
     /// Directive answers and failures are never completed inline.
     /// </summary>
     public bool InlineCompletions { get; init; }
+
+    /// <summary>
+    /// Makes the (unconnected) socket to connect with; null: a plain TCP socket. For callers that must place it
+    /// somewhere first, e.g. the partition test, whose nodes live in network namespaces of their own.
+    /// </summary>
+    public Func<Socket>? SocketFactory { get; init; }
 }
 
 /// <summary>
@@ -155,7 +161,7 @@ public sealed class EdgeClient : IAsyncDisposable
     public static async Task<EdgeClient> ConnectAsync(string host, int port, EdgeClientOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        var tcp = new TcpClient();
+        var tcp = options?.SocketFactory is { } factory ? new TcpClient { Client = factory() } : new TcpClient();
         try
         {
             await tcp.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);

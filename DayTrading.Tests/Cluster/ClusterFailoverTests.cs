@@ -1,15 +1,9 @@
 using System.Collections.Concurrent;
-using Akka.Actor;
-using Akka.Configuration;
-using DayTrading.Accounts;
-using DayTrading.Audit;
 using DayTrading.Cluster;
 using DayTrading.Loadgen.Client;
 using DayTrading.Loadgen.Metrics;
 using DayTrading.Loadgen.Replay;
 using DayTrading.Loadgen.Workloads;
-using DayTrading.Persistence;
-using DayTrading.Serialization;
 using DayTrading.Tests.Support;
 using Xunit;
 
@@ -163,156 +157,23 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         return commands;
     }
 
-    /// <summary>Waits until every trigger user's trigger has fired (its execution is in the journal).</summary>
-    private static async Task WaitForTriggerUsers(PgCluster cluster)
-    {
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var journals = await AccountJournals(cluster);
-            var fired = Enumerable.Range(0, TriggerUsers).Count(u => journals.TryGetValue($"trg{u}", out var j) && j.Any(e => e is TriggerExecuted));
-            if (fired == TriggerUsers) return;
-            Assert.True(DateTime.UtcNow < until, $"only {fired} of {TriggerUsers} armed triggers fired within 60 s; journals: " +
-                string.Join("; ", Enumerable.Range(0, TriggerUsers).Select(u => journals.TryGetValue($"trg{u}", out var j)
-                    ? $"trg{u}: {j.Count} events, last {string.Join(", ", j.TakeLast(3))}" : $"trg{u}: none")));
-            await Task.Delay(500, TestContext.Current.CancellationToken);
-        }
-    }
-
-    /// <summary>Every account's journal, in sequence order, read straight from the cluster's PostgreSQL schema.</summary>
-    private static async Task<Dictionary<string, Queue<AccountEvent>>> AccountJournals(PgCluster cluster)
-    {
-        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", cluster.ConnectionString, schema: cluster.Schema))
-            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
-        var system = ActorSystem.Create("journal-reader", config);
-        try
-        {
-            using var reader = DayTradingPersistence.CreateEventLogReader(system);
-            var events = new List<EventLogEntry>();
-            await foreach (var e in reader.ReadAllAsync(0, 1000, TestContext.Current.CancellationToken))
-                if (e.PersistenceId.StartsWith("account-", StringComparison.Ordinal) && e.Payload is AccountEvent) events.Add(e);
-            return events.GroupBy(e => e.PersistenceId["account-".Length..])
-                .ToDictionary(g => g.Key, g => new Queue<AccountEvent>(g.OrderBy(e => e.SequenceNr).Select(e => (AccountEvent)e.Payload)));
-        }
-        finally
-        {
-            await system.Terminate();
-        }
-    }
-
-    /// <summary>
-    /// (user, tx) of the requests the nodes' audit recorders hold: a request for a user with no account is refused
-    /// there, not in an account journal (issue 13, item 6).
-    /// </summary>
-    private static async Task<HashSet<(string? User, long Tx)>> RecordedRefusals(PgCluster cluster)
-    {
-        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", cluster.ConnectionString, schema: cluster.Schema))
-            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
-        var system = ActorSystem.Create("refusal-reader", config);
-        try
-        {
-            using var reader = DayTradingPersistence.CreateEventLogReader(system);
-            var refusals = new HashSet<(string?, long)>();
-            await foreach (var e in reader.ReadAllAsync(0, 1000, TestContext.Current.CancellationToken))
-                if (e.Payload is RequestRejected r) refusals.Add((r.UserId, r.TxNum));
-            return refusals;
-        }
-        finally
-        {
-            await system.Terminate();
-        }
-    }
-
     private async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
     {
         var ct = TestContext.Current.CancellationToken;
         var commands = Commands();
-        await WaitForTriggerUsers(cluster);
-
-        // The audit log of the whole cluster is complete and has no duplicates: one userCommand per request, whichever
-        // node took it and however often it was resent, and one errorEvent per failed request.
+        var triggerUsers = Enumerable.Range(0, TriggerUsers).Select(u => $"trg{u}").ToList();
+        await ClusterInvariants.WaitForTriggers(cluster.ConnectionString, cluster.Schema, triggerUsers, TimeSpan.FromSeconds(60));
         await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))
-        {
-            var dump = await admin.SendAsync("[99999999] DUMPLOG,./cluster.xml", ct);
-            Assert.True(dump.Ok, dump.Raw);
-            var path = System.Text.RegularExpressions.Regex.Match(dump.Body!, @" to (\S+) in ").Groups[1].Value;
-            var log = System.Xml.Linq.XDocument.Load(path).Root!.Elements().ToList();
-            var userCommands = log.Where(e => e.Name == "userCommand").GroupBy(e => long.Parse(e.Element("transactionNum")!.Value)).ToDictionary(g => g.Key, g => g.Count());
-            foreach (var c in commands) Assert.True(userCommands.GetValueOrDefault(c.TxNum!.Value) == 1, $"tx {c.TxNum}: {userCommands.GetValueOrDefault(c.TxNum!.Value)} userCommand entries");
-            var errorTx = log.Where(e => e.Name == "errorEvent").Select(e => long.Parse(e.Element("transactionNum")!.Value)).ToList();
-            Assert.Equal(errorTx.Count, errorTx.Distinct().Count());
-            Assert.Equal(commands.Where(c => !answers[c.LineNumber].Ok).Select(c => c.TxNum!.Value).Order(), errorTx.Order());
-        }
+            await ClusterInvariants.AssertAuditLog(admin, commands, answers);
 
-        // Every user's books as each surviving edge shows them. Triggers may still fire meanwhile: each summary is
-        // compared below with the model at the place the summary takes in that user's journal.
-        var users = commands.Where(c => c.UserId is not null).Select(c => c.UserId!).Distinct().ToList();
-        var summaries = new List<(string User, long Tx, EdgeResponse Reply)>();
-        foreach (var node in cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct())
-        {
-            await using var check = await EdgeClient.ConnectAsync("127.0.0.1", node.EdgePort, new EdgeClientOptions { RunId = "check-" + Guid.NewGuid().ToString("N")[..8] }, ct);
-            var tx = 5_000_000L;
-            foreach (var user in users)
-            {
-                var line = $"[{++tx}] DISPLAY_SUMMARY,{user}";
-                summaries.Add((user, tx, await check.SendAsync(line, ct)));
-            }
-        }
-
-        var model = new ReferenceModel();
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var journals = await AccountJournals(cluster);
-        var refusals = await RecordedRefusals(cluster);
-        var triggersFired = 0;
-        // Trigger executions and expiries happen when the node's clock and quotes say: the model applies each where
-        // it stands in that user's journal, between the commands around it.
-        void CatchUp(string user)
-        {
-            if (!journals.TryGetValue(user, out var journal)) return;
-            while (journal.TryPeek(out var e) && e is not CommandHandled)
-            {
-                journal.Dequeue();
-                if (e is TriggerExecuted t)
-                {
-                    model.ApplyTrigger(user, t, now);
-                    triggersFired++;
-                }
-                else if (e is ReservationsExpired x) model.ApplyExpiry(user, x);
-            }
-        }
-        CommandHandled Next(string user, long tx, string what)
-        {
-            CatchUp(user);
-            Assert.True(journals.TryGetValue(user, out var journal) && journal.Count > 0, $"{what}: nothing left in {user}'s journal");
-            var handled = journal!.Dequeue();
-            Assert.True(handled is CommandHandled h && h.TxNum == tx, $"{what}: the journal holds {handled} where tx {tx} should be");
-            return (CommandHandled)handled;
-        }
-        foreach (var command in commands)
-        {
-            var response = answers[command.LineNumber];
-            if (command.UserId is { } user) CatchUp(user);
-            var existed = command.UserId is { } u && model.Accounts.TryGetValue(u, out var before) && before.Exists;
-            var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
-            if (expected is null) continue;
-            Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
-            if (!existed && !expected.Ok)
-                Assert.True(refusals.Contains((command.UserId, command.TxNum!.Value)), $"line {command.LineNumber}: no recorded refusal for a user without account");
-            else Next(command.UserId!, command.TxNum!.Value, $"line {command.LineNumber}");
-        }
-        foreach (var (user, tx, reply) in summaries)
-        {
-            var state = model.Accounts[user];
-            if (state.Exists) Next(user, tx, $"summary of {user}");
-            else Assert.True(refusals.Contains((user, tx)), $"summary of {user}: no recorded refusal for a user without account");
-            Assert.True(reply.Ok == state.Exists, $"summary of {user}: {reply.Raw}");
-            if (state.Exists) ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
-        }
-        foreach (var user in journals.Keys) CatchUp(user);
-        Assert.All(journals, j => Assert.Empty(j.Value)); // every journaled event is accounted for
+        // Every user's books as each surviving edge shows them.
+        var edges = cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct()
+            .Select(n => (Func<string, Task<EdgeClient>>)(run => EdgeClient.ConnectAsync("127.0.0.1", n.EdgePort, new EdgeClientOptions { RunId = run }, ct)))
+            .ToList();
+        var (model, triggersFired) = await ClusterInvariants.AssertBooksMatchReference(cluster.ConnectionString, cluster.Schema, commands, answers, edges);
         output.WriteLine($"trigger executions in the journal, each checked against the model: {triggersFired}");
         // Each trigger user's one arming fired once (a second execution would have failed ApplyTrigger above).
-        Assert.All(Enumerable.Range(0, TriggerUsers), u => Assert.Empty(model.Accounts[$"trg{u}"].BuyTriggers));
+        Assert.All(triggerUsers, u => Assert.Empty(model.Accounts[u].BuyTriggers));
         Assert.InRange(triggersFired, TriggerUsers, int.MaxValue);
     }
 }

@@ -24,6 +24,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Exit code and time once the process has ended by itself or was stopped (null while it runs).</summary>
+    public (int Code, DateTime At)? Exit => _process.HasExited ? (_process.ExitCode, _process.ExitTime) : null;
+
     /// <summary>Waits for the process to end by itself (e.g. after it left the cluster).</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -37,10 +40,13 @@ public sealed partial class NodeProcess : IAsyncDisposable
         get { lock (_output) return _output.ToArray(); }
     }
 
-    /// <summary>Starts <c>DayTrading.Host</c> with <paramref name="arguments"/> and waits for its ready line.</summary>
-    public static async Task<NodeProcess> StartAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    /// <summary>
+    /// Starts <c>DayTrading.Host</c> with <paramref name="arguments"/> and waits for its ready line;
+    /// <paramref name="launcher"/> is a command that runs it (e.g. <c>ip netns exec ns</c>), null: run directly.
+    /// </summary>
+    public static async Task<NodeProcess> StartAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyList<string>? launcher = null)
     {
-        var node = Launch(arguments);
+        var node = Launch(arguments, launcher);
         await node.WaitUntilReadyAsync(timeout);
         return node;
     }
@@ -60,15 +66,20 @@ public sealed partial class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>DayTrading.Host</c> without waiting for its ready line.</summary>
-    public static NodeProcess Launch(IEnumerable<string> arguments)
+    public static NodeProcess Launch(IEnumerable<string> arguments, IReadOnlyList<string>? launcher = null)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "DayTrading.Host.dll");
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(hostDll);
         var args = arguments.ToList();
         // Tests run side by side: no fixed ports unless a test asks for them.
