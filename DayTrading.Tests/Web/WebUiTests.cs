@@ -188,6 +188,8 @@ public sealed class WebUiTests(BrowserNode b) : IClassFixture<BrowserNode>
         await admin.FillAsync("#login-user", "admin");
         await admin.FillAsync("#login-password", WebNode.AdminPassword);
         await admin.ClickAsync("#login-submit");
+        // The login routes to the account view on its own; clicking Admin before that lands would be overridden by it.
+        await Expect(admin.Locator("#account")).ToBeVisibleAsync();
         await admin.ClickAsync("#nav-admin");
         await Expect(admin.Locator("#admin")).ToBeVisibleAsync();
         await Expect(admin.Locator("#members tbody")).ToContainTextAsync("Up");
