@@ -80,14 +80,6 @@ public sealed class UnknownUserFloodTests(ITestOutputHelper output)
         return live;
     }
 
-    private static long HeapAfterFullGc()
-    {
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
     [Fact]
     public async Task A_flood_of_unknown_ids_is_refused_audited_once_each_and_leaves_no_entity_and_no_journal_stream()
     {
@@ -111,14 +103,14 @@ public sealed class UnknownUserFloodTests(ITestOutputHelper output)
             const int warmUp = 1_000;
             await SendAll(client, Enumerable.Range(0, warmUp).Select(i => (10L + i, i)), ct);
             Assert.True(await WaitForLiveEntitiesAtMost(region, 1) <= 1);
-            var heapBefore = HeapAfterFullGc();
+            var heapBefore = ManagedHeap.AfterFullGc();
 
             var started = System.Diagnostics.Stopwatch.StartNew();
             var flood = Enumerable.Range(warmUp, Flood).Select(i => (10L + i, i)).ToList();
             await SendAll(client, flood, ct);
             var elapsed = started.Elapsed;
             var live = await WaitForLiveEntitiesAtMost(region, 1);
-            var heapAfter = HeapAfterFullGc();
+            var heapAfter = ManagedHeap.AfterFullGc();
             output.WriteLine($"{Flood} unknown ids answered in {elapsed.TotalSeconds:0.0} s; live entities after: {live}; " +
                              $"managed heap after full GC: {heapBefore / 1024 / 1024} MiB before, {heapAfter / 1024 / 1024} MiB after");
             Assert.Equal(1, live); // only "real" (pending buy) is left
