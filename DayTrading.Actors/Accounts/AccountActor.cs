@@ -86,9 +86,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             ScheduleExpiry();
-            // A periodic idle check instead of ReceiveTimeout, which would re-arm a timer on every message.
-            var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
-            Timers.StartPeriodicTimer(IdleTimer, IdleCheck.Instance, idle / 2);
+            if (_state.Exists) ArmIdleCheck();
         });
 
         Ready();
@@ -161,6 +159,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     private void OnRequest(TradeRequest request, long correlationId)
     {
         _lastActivityMs = Now;
+        var refusedAsAbsent = !_state.Exists && _settings.AuditRecorder is not null;
+        if (!refusedAsAbsent) ArmIdleCheck();
         if (_settings.Live?.OverLimit == true) Self.Tell(IdleCheck.Instance); // handled after this request
         MaybeSnapshot();
         if (request.RunId is not null)
@@ -180,7 +180,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             }
         }
 
-        if (!_state.Exists && _settings.AuditRecorder is not null && RefuseAbsent(request, correlationId)) return;
+        if (refusedAsAbsent && RefuseAbsent(request, correlationId)) return;
+        ArmIdleCheck();
 
         if (_state.Exists && AccountDomain.NeedsQuote(request.Kind) && Rules.IsValidSymbol(request.Symbol))
         {
@@ -321,6 +322,16 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             return TradeReply.Failure(request, $"the earlier outcome of transaction {request.TxNum} could not be read; nothing was done, send it again");
         }
         return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c)), Now);
+    }
+
+    // A periodic idle check instead of ReceiveTimeout, which would re-arm a timer on every message. Armed only for
+    // an entity that stays: an unknown id refused and passivated at once never schedules one, because the scheduler
+    // keeps a cancelled timer (and through it the stopped actor) until its wheel next passes that slot (~5 s).
+    private void ArmIdleCheck()
+    {
+        if (Timers.IsTimerActive(IdleTimer)) return;
+        var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
+        Timers.StartPeriodicTimer(IdleTimer, IdleCheck.Instance, idle / 2);
     }
 
     private void PassivateIfAbsent()

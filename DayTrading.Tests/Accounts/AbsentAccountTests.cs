@@ -57,10 +57,10 @@ public sealed class AbsentAccountTests : TestKit
         }
     }
 
-    private (IActorRef Shard, TestProbe Observer) Entity(string user, IActorRef recorder)
+    private (IActorRef Shard, TestProbe Observer) Entity(string user, IActorRef recorder, TimeSpan? idleTimeout = null)
     {
         var settings = new AccountSettings(TimeProvider.System, _quotes, CreateTestProbe().Ref, "test-node",
-            "akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem", AuditRecorder: recorder);
+            "akka.persistence.journal.inmem", "akka.persistence.snapshot-store.inmem", IdleTimeout: idleTimeout, AuditRecorder: recorder);
         var observer = CreateTestProbe();
         return (Sys.ActorOf(Props.Create(() => new FakeShard(AccountActor.Props(user, settings), observer.Ref))), observer);
     }
@@ -103,6 +103,28 @@ public sealed class AbsentAccountTests : TestKit
         Assert.False(ExpectMsg<AccountSummaryReply>(Wait, cancellationToken: Ct).Exists);
         observer3.ExpectMsg<Passivate>(Wait, cancellationToken: Ct);
         Assert.Equal(0, HighestSequenceNr(AccountActor.PersistenceIdFor("ghost")));
+    }
+
+    [Fact]
+    public void An_account_created_in_an_entity_started_absent_and_one_recovered_later_passivate_when_idle()
+    {
+        // The refused-and-gone path arms no idle timer; an entity that stays must still arm it, or it never leaves.
+        var recorder = Sys.ActorOf(AuditRecorderActor.Props("test-node"));
+        var idle = TimeSpan.FromSeconds(2);
+        var (shard, observer) = Entity("idler", recorder, idle);
+        shard.Tell(new TradeRequest(1, CommandKind.Add, "idler", Amount: 10m, RunId: "run-4"), TestActor);
+        Assert.True(ExpectMsg<TradeReply>(Wait, cancellationToken: Ct).Ok);
+        observer.ExpectNoMsg(TimeSpan.FromMilliseconds(500), Ct); // not at once: it exists now
+        observer.ExpectMsg<Passivate>(Wait, cancellationToken: Ct);
+        shard.Tell(StopNow.Instance);
+        observer.ExpectMsg<EntityStopped>(Wait, cancellationToken: Ct);
+
+        // Started again by a read (no request): recovered as existing, it arms the idle timer at recovery.
+        var (again, observer2) = Entity("idler", recorder, idle);
+        again.Tell(new GetAccountSummary("idler"), TestActor);
+        Assert.True(ExpectMsg<AccountSummaryReply>(Wait, cancellationToken: Ct).Exists);
+        observer2.ExpectNoMsg(TimeSpan.FromMilliseconds(500), Ct);
+        observer2.ExpectMsg<Passivate>(Wait, cancellationToken: Ct);
     }
 
     [Fact]
