@@ -168,11 +168,12 @@ public sealed class AuditorActorTests : TestKit, IDisposable
 
         var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-8"), TestContext.Current.CancellationToken);
 
+        const string error = "writing the dump to all.xml failed: File name too long";
         Assert.False(reply.Ok);
-        Assert.Equal("writing the dump to all.xml failed: File name too long", reply.Error);
+        Assert.Equal(error, reply.Error);
         Assert.Collection(records,
             r => Assert.Equal(new AdminDumpRequested(0, "", 12, "run-8", "all.xml", null), Assert.IsType<AdminDumpRequested>(r) with { TimestampMs = 0, Server = "" }),
-            r => Assert.Equal(new DumpFailed(0, "", 12, "run-8", null, "all.xml", reply.Error), Assert.IsType<DumpFailed>(r) with { TimestampMs = 0, Server = "" }));
+            r => Assert.Equal(new DumpFailed(0, "", 12, "run-8", null, "all.xml", error), Assert.IsType<DumpFailed>(r) with { TimestampMs = 0, Server = "" }));
     }
 
     private sealed class RefusingRecorder : ReceiveActor
