@@ -51,12 +51,12 @@ public sealed class AccountActorTests : TestKit
         return AccountSummary.FromJson(reply.Body!)!;
     }
 
-    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     [Fact]
     public void A_buy_expires_on_the_accounts_own_timer_without_any_further_command()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u1", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u1", NowMs, "k"));
         var account = Account("u1");
         Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u1", Amount: 1000m)).Ok);
         var buy = Send(account, new TradeRequest(2, CommandKind.Buy, "u1", "ABC", 100m));
@@ -87,7 +87,7 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_sell_expires_on_its_timer_and_returns_the_shares()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u2", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u2", NowMs, "k"));
         var account = Account("u2");
         Send(account, new TradeRequest(1, CommandKind.Add, "u2", Amount: 1000m));
         Send(account, new TradeRequest(2, CommandKind.Buy, "u2", "ABC", 100m));
@@ -104,7 +104,7 @@ public sealed class AccountActorTests : TestKit
         foreach (var snapshotEvery in new[] { 1000, 3 })
         {
             var user = "restart" + snapshotEvery;
-            _quotes.Put(new Quote("XYZ", 7.5m, user, Now, "k"));
+            _quotes.Put(new Quote("XYZ", 7.5m, user, NowMs, "k"));
             var account = Account(user, snapshotEvery);
             Send(account, new TradeRequest(1, CommandKind.Add, user, Amount: 500m));
             Send(account, new TradeRequest(2, CommandKind.Buy, user, "XYZ", 100m));
@@ -130,14 +130,14 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_retried_request_with_the_same_run_id_is_applied_once_and_answered_the_same()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u3", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u3", NowMs, "k"));
         var account = Account("u3");
         var add = new TradeRequest(1, CommandKind.Add, "u3", Amount: 100m, RunId: "run-a");
         Assert.True(Send(account, add).Ok);
         Assert.True(Send(account, add).Ok);
         var buy = new TradeRequest(2, CommandKind.Buy, "u3", "ABC", 55m, RunId: "run-a");
         var first = Send(account, buy);
-        _quotes.Put(new Quote("ABC", 11m, "u3", Now + 1, "k2")); // a new price must not change the retry's answer
+        _quotes.Put(new Quote("ABC", 11m, "u3", NowMs + 1, "k2")); // a new price must not change the retry's answer
         Assert.Equal(first, Send(account, buy));
         var failing = new TradeRequest(3, CommandKind.CommitSell, "u3", RunId: "run-a");
         var failed = Send(account, failing);
@@ -161,7 +161,7 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_retry_waits_for_its_outcome_from_the_journal_and_later_commands_keep_their_order()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u3b", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u3b", NowMs, "k"));
         var account = Account("u3b");
         var add = new TradeRequest(1, CommandKind.Add, "u3b", Amount: 100m, RunId: "run-o");
         Assert.True(Send(account, add).Ok);
@@ -208,7 +208,7 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_request_under_another_commands_run_id_and_number_is_refused_audited_and_changes_nothing()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u7", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u7", NowMs, "k"));
         var account = Account("u7");
         Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u7", Amount: 100m, RunId: "run-a")).Ok);
         var buy = new TradeRequest(2, CommandKind.Buy, "u7", "ABC", 50m, RunId: "run-a");
@@ -251,12 +251,12 @@ public sealed class AccountActorTests : TestKit
         var ask = _quoteManager.ExpectMsg<GetQuote>();
         Assert.Equal(new GetQuote("QQQ", "u4", 2), ask);
         ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the ADD waits behind the QUOTE
-        _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", Now, "kq"), null));
+        _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", NowMs, "kq"), null));
         var quote = ExpectMsg<TradeReply>();
         Assert.Equal(2, quote.TxNum);
         Assert.StartsWith("3.21,QQQ,u4,", quote.Body);
         Assert.Equal(3, ExpectMsg<TradeReply>().TxNum);
-        Assert.True(_quotes.TryGetValid("QQQ", Now, out _)); // the answer is cached on the node
+        Assert.True(_quotes.TryGetValid("QQQ", NowMs, out _)); // the answer is cached on the node
     }
 
     [Fact]
@@ -282,7 +282,7 @@ public sealed class AccountActorTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "u6", Amount: 100m));
         Send(account, new TradeRequest(2, CommandKind.SetBuyAmount, "u6", "ABC", 50m));
         Send(account, new TradeRequest(3, CommandKind.SetBuyTrigger, "u6", "ABC", 10m));
-        var quote = new Quote("ABC", 9m, "u6", Now, "k");
+        var quote = new Quote("ABC", 9m, "u6", NowMs, "k");
         // The version is internal; the first arming after an amount is version 2 (amount = 1, trigger = 2).
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 1, quote), TestActor);
         Assert.False(ExpectMsg<TriggerOutcome>().Executed);

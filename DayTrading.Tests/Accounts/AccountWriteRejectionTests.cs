@@ -38,7 +38,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
-    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private IActorRef Account(string user) =>
         Sys.ActorOf(AccountActor.Props(user, new AccountSettings(_clock, _quotes, _quoteManager, "test-node",
@@ -97,13 +97,13 @@ public sealed class AccountWriteRejectionTests : TestKit
     [Fact]
     public void A_refused_write_takes_the_expiry_it_was_decided_after_with_it()
     {
-        _quotes.Put(new Quote("ABC", 10m, "j2", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "j2", NowMs, "k"));
         var account = Account("j2");
         Send(account, new TradeRequest(1, CommandKind.Add, "j2", Amount: 100m));
         Assert.True(Send(account, new TradeRequest(2, CommandKind.Buy, "j2", "ABC", 100m)).Ok);
         RejectingJournal.Set(Sys, e => e is CommandHandled { TxNum: 3 } or ReservationsExpired);
         Scheduler.Advance(TimeSpan.FromSeconds(61)); // the expiry timer fires: refused too
-        _quotes.Put(new Quote("ABC", 10m, "j2", Now, "k2"));
+        _quotes.Put(new Quote("ABC", 10m, "j2", NowMs, "k2"));
 
         // A BUY that needs the cash the expiry would free: decided on the books after the expiry, so both are
         // refused together and neither is left behind in memory or in the journal.
@@ -130,7 +130,7 @@ public sealed class AccountWriteRejectionTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "j3", Amount: 100m));
         Send(account, new TradeRequest(2, CommandKind.SetBuyAmount, "j3", "ABC", 50m));
         Send(account, new TradeRequest(3, CommandKind.SetBuyTrigger, "j3", "ABC", 10m));
-        var quote = new Quote("ABC", 9m, "j3", Now, "k");
+        var quote = new Quote("ABC", 9m, "j3", NowMs, "k");
         RejectingJournal.Set(Sys, e => e is TriggerExecuted);
 
         account.Tell(new ExecuteTrigger("j3", TradeSide.Buy, "ABC", 2, quote), TestActor);
