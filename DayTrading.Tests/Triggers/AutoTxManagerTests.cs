@@ -102,7 +102,7 @@ public sealed class AutoTxManagerTests : TestKit
     }
 
     [Fact]
-    public void Sell_triggers_cross_at_or_above_and_leave_the_index_when_fired()
+    public async Task Sell_triggers_cross_at_or_above_and_leave_the_index_when_fired()
     {
         var log = new FakeLog();
         log.Record("bob", CommandKind.Add, amount: 1000m);
@@ -116,7 +116,7 @@ public sealed class AutoTxManagerTests : TestKit
         log.Record("bob", CommandKind.SetSellAmount, "ABC", 50m);
         log.Record("bob", CommandKind.SetSellTrigger, "ABC", 20m);
         var index = new TriggerIndex();
-        foreach (var e in log.ReadPageAsync(0, int.MaxValue).Result) index.Apply(e.PersistenceId, e.Payload);
+        foreach (var e in await log.ReadPageAsync(0, int.MaxValue, Ct)) index.Apply(e.PersistenceId, e.Payload);
         Assert.Single(index.CrossedBy(Q("ABC", 20m)));
         Assert.Empty(index.CrossedBy(Q("ABC", 19.99m)));
 
