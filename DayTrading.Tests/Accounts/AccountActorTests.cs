@@ -15,6 +15,8 @@ namespace DayTrading.Tests.Accounts;
 /// </summary>
 public sealed class AccountActorTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
@@ -73,12 +75,12 @@ public sealed class AccountActorTests : TestKit
             Assert.Empty(s.PendingBuys);
             Assert.Equal(1000m, s.Cash);
             Assert.Equal(0m, s.ReservedCash);
-        }, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(5), cancellationToken: Ct);
 
         // The expiry is in the journal: a fresh incarnation recovers the same books.
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u1");
         Assert.Equal(1000m, Summary(again, "u1").Cash);
         Assert.Empty(Summary(again, "u1").PendingBuys);
@@ -95,7 +97,7 @@ public sealed class AccountActorTests : TestKit
         Assert.True(Send(account, new TradeRequest(4, CommandKind.Sell, "u2", "ABC", 50m)).Ok);
         Assert.Equal(new HoldingView("ABC", 5, 5), Summary(account, "u2").Holdings.Single());
         Scheduler.Advance(TimeSpan.FromSeconds(61));
-        AwaitAssert(() => Assert.Equal(new HoldingView("ABC", 10, 0), Summary(account, "u2").Holdings.Single()), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(new HoldingView("ABC", 10, 0), Summary(account, "u2").Holdings.Single()), TimeSpan.FromSeconds(5), cancellationToken: Ct);
     }
 
     [Fact]
@@ -118,7 +120,7 @@ public sealed class AccountActorTests : TestKit
 
             Watch(account);
             Sys.Stop(account);
-            ExpectTerminated(account);
+            ExpectTerminated(account, cancellationToken: Ct);
             var after = Summary(Account(user, snapshotEvery), user);
             // Virtual time stands still, so even the pending orders' time left must be identical.
             Assert.Equal(before.ToJson(), after.ToJson());
@@ -149,7 +151,7 @@ public sealed class AccountActorTests : TestKit
         // The memory is durable: a restarted account still recognises the retry.
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u3");
         Assert.Equal(first, Send(again, buy));
         Assert.Equal(50m, Summary(again, "u3").Cash);
@@ -168,8 +170,8 @@ public sealed class AccountActorTests : TestKit
         // The retry is answered from the journal; the ADD behind it must not overtake it.
         account.Tell(add, TestActor);
         account.Tell(new TradeRequest(2, CommandKind.Add, "u3b", Amount: 5m, RunId: "run-o"), TestActor);
-        Assert.Equal(1, ExpectMsg<TradeReply>().TxNum);
-        Assert.Equal(2, ExpectMsg<TradeReply>().TxNum);
+        Assert.Equal(1, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
+        Assert.Equal(2, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
         Assert.Equal(105m, Summary(account, "u3b").Cash);
     }
 
@@ -223,7 +225,7 @@ public sealed class AccountActorTests : TestKit
         Assert.False(reused.Ok);
         Assert.Equal(CommandKind.Sell, reused.Kind);
         Assert.Equal("transaction 2 of run run-a was already used for a different request; nothing was done", reused.Error);
-        _quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        _quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(50), cancellationToken: Ct);
         Assert.Equal(before.ToJson(), Summary(account, "u7").ToJson());
 
         // Audited as what it was: a SELL refused with that reason, changing nothing.
@@ -234,7 +236,7 @@ public sealed class AccountActorTests : TestKit
         Assert.Equal(bought, Send(account, buy));
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u7");
         Assert.Equal(bought, Send(again, buy));
         Assert.Equal(reused, Send(again, sell));
@@ -248,14 +250,14 @@ public sealed class AccountActorTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "u4", Amount: 100m));
         account.Tell(new TradeRequest(2, CommandKind.Quote, "u4", "QQQ"), TestActor);
         account.Tell(new TradeRequest(3, CommandKind.Add, "u4", Amount: 1m), TestActor);
-        var ask = _quoteManager.ExpectMsg<GetQuote>();
+        var ask = _quoteManager.ExpectMsg<GetQuote>(cancellationToken: Ct);
         Assert.Equal(new GetQuote("QQQ", "u4", 2), ask);
-        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the ADD waits behind the QUOTE
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100), cancellationToken: Ct); // the ADD waits behind the QUOTE
         _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", NowMs, "kq"), null));
-        var quote = ExpectMsg<TradeReply>();
+        var quote = ExpectMsg<TradeReply>(cancellationToken: Ct);
         Assert.Equal(2, quote.TxNum);
         Assert.StartsWith("3.21,QQQ,u4,", quote.Body);
-        Assert.Equal(3, ExpectMsg<TradeReply>().TxNum);
+        Assert.Equal(3, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
         Assert.True(_quotes.TryGetValid("QQQ", NowMs, out _)); // the answer is cached on the node
     }
 
@@ -265,9 +267,9 @@ public sealed class AccountActorTests : TestKit
         var account = Account("u5");
         Send(account, new TradeRequest(1, CommandKind.Add, "u5", Amount: 100m));
         account.Tell(new TradeRequest(2, CommandKind.Buy, "u5", "ZZZ", 50m), TestActor);
-        _quoteManager.ExpectMsg<GetQuote>();
+        _quoteManager.ExpectMsg<GetQuote>(cancellationToken: Ct);
         _quoteManager.Reply(new QuoteResult(null, "quote server 127.0.0.1:4444 did not answer"));
-        var reply = ExpectMsg<TradeReply>();
+        var reply = ExpectMsg<TradeReply>(cancellationToken: Ct);
         Assert.False(reply.Ok);
         Assert.Contains("did not answer", reply.Error);
         var s = Summary(account, "u5");
@@ -285,11 +287,11 @@ public sealed class AccountActorTests : TestKit
         var quote = new Quote("ABC", 9m, "u6", NowMs, "k");
         // The version is internal; the first arming after an amount is version 2 (amount = 1, trigger = 2).
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 1, quote), TestActor);
-        Assert.False(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.False(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.True(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.True(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.False(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.False(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         var s = Summary(account, "u6");
         Assert.Equal(new HoldingView("ABC", 5, 0), s.Holdings.Single());
         Assert.Equal(100m - 45m, s.Cash);

@@ -17,6 +17,8 @@ namespace DayTrading.Tests.Accounts;
 /// </summary>
 public sealed class AccountWriteRejectionTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // Not serialize-messages: the journal's own rejection message (an internal wrapper around the exception) does not
     // survive JSON, which would drop the rejection before the account sees it. SerializerTests cover the messages.
     private static readonly Config TestConfig = ConfigurationFactory.ParseString($"""
@@ -76,11 +78,11 @@ public sealed class AccountWriteRejectionTests : TestKit
         account.Tell(add, TestActor);
         // Sent while the refused write is in flight: it waits, and is handled once the account is back.
         account.Tell(new TradeRequest(3, CommandKind.Add, "j1", Amount: 1m, RunId: "run"), TestActor);
-        var refused = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5));
+        var refused = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.Equal(2, refused.TxNum);
         Assert.False(refused.Ok);
         Assert.StartsWith("not done, nothing changed: the journal refused to store it", refused.Error);
-        var next = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5));
+        var next = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.Equal(3, next.TxNum);
         Assert.True(next.Ok, next.Error);
         Assert.Equal(101m, Books(account, "j1").Cash);
@@ -116,7 +118,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
         RejectingJournal.Set(Sys, null);
         Scheduler.Advance(TimeSpan.FromSeconds(2)); // after a refusal the expiry is tried again a second later
-        AwaitAssert(() => Assert.Equal(100m, Books(account, "j2").Cash), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(100m, Books(account, "j2").Cash), TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.True(Send(account, new TradeRequest(3, CommandKind.Buy, "j2", "ABC", 60m)).Ok);
         var recovered = Recovered(account, "j2");
         Assert.Equal(40m, recovered.Cash);
@@ -134,7 +136,7 @@ public sealed class AccountWriteRejectionTests : TestKit
         RejectingJournal.Set(Sys, e => e is TriggerExecuted);
 
         account.Tell(new ExecuteTrigger("j3", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        var refused = ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5));
+        var refused = ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.False(refused.Executed);
         Assert.StartsWith("not done, nothing changed", refused.Reason);
         var books = Books(account, "j3");
@@ -144,7 +146,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
         RejectingJournal.Set(Sys, null);
         account.Tell(new ExecuteTrigger("j3", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.True(ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5)).Executed);
+        Assert.True(ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5), cancellationToken: Ct).Executed);
         var recovered = Recovered(account, "j3");
         Assert.Equal(new HoldingView("ABC", 5, 0), recovered.Holdings.Single());
         Assert.Equal(55m, recovered.Cash);
