@@ -4,7 +4,9 @@ namespace DayTrading.Accounts;
 
 /// <summary>
 /// Routes every message for a trader to that trader's entity. The one extractor shared by the shard region and
-/// every proxy, so all nodes agree on which shard holds a user.
+/// every proxy, so all nodes agree on which shard holds a user. <see cref="ShardRegion.StartEntity"/> (an account
+/// restarting itself to keep its expiry timer) needs no case here: since Akka.NET 1.5.15 the region and the shard
+/// handle it themselves, before the extractor is asked (rule AK2001).
 /// </summary>
 public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMessageExtractor(maxNumberOfShards)
 {
@@ -15,7 +17,6 @@ public sealed class AccountMessageExtractor(int maxNumberOfShards) : HashCodeMes
         ExecuteTrigger t => t.UserId,
         WakeAccount w => w.UserId,
         GetAccountSummary g => g.UserId,
-        ShardRegion.StartEntity s => s.EntityId,
         _ => null,
     };
 }

@@ -15,6 +15,8 @@ namespace DayTrading.Tests.Accounts;
 /// </summary>
 public sealed class AccountActorTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
@@ -51,12 +53,12 @@ public sealed class AccountActorTests : TestKit
         return AccountSummary.FromJson(reply.Body!)!;
     }
 
-    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     [Fact]
     public void A_buy_expires_on_the_accounts_own_timer_without_any_further_command()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u1", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u1", NowMs, "k"));
         var account = Account("u1");
         Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u1", Amount: 1000m)).Ok);
         var buy = Send(account, new TradeRequest(2, CommandKind.Buy, "u1", "ABC", 100m));
@@ -73,12 +75,12 @@ public sealed class AccountActorTests : TestKit
             Assert.Empty(s.PendingBuys);
             Assert.Equal(1000m, s.Cash);
             Assert.Equal(0m, s.ReservedCash);
-        }, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(5), cancellationToken: Ct);
 
         // The expiry is in the journal: a fresh incarnation recovers the same books.
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u1");
         Assert.Equal(1000m, Summary(again, "u1").Cash);
         Assert.Empty(Summary(again, "u1").PendingBuys);
@@ -87,7 +89,7 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_sell_expires_on_its_timer_and_returns_the_shares()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u2", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u2", NowMs, "k"));
         var account = Account("u2");
         Send(account, new TradeRequest(1, CommandKind.Add, "u2", Amount: 1000m));
         Send(account, new TradeRequest(2, CommandKind.Buy, "u2", "ABC", 100m));
@@ -95,7 +97,7 @@ public sealed class AccountActorTests : TestKit
         Assert.True(Send(account, new TradeRequest(4, CommandKind.Sell, "u2", "ABC", 50m)).Ok);
         Assert.Equal(new HoldingView("ABC", 5, 5), Summary(account, "u2").Holdings.Single());
         Scheduler.Advance(TimeSpan.FromSeconds(61));
-        AwaitAssert(() => Assert.Equal(new HoldingView("ABC", 10, 0), Summary(account, "u2").Holdings.Single()), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(new HoldingView("ABC", 10, 0), Summary(account, "u2").Holdings.Single()), TimeSpan.FromSeconds(5), cancellationToken: Ct);
     }
 
     [Fact]
@@ -104,7 +106,7 @@ public sealed class AccountActorTests : TestKit
         foreach (var snapshotEvery in new[] { 1000, 3 })
         {
             var user = "restart" + snapshotEvery;
-            _quotes.Put(new Quote("XYZ", 7.5m, user, Now, "k"));
+            _quotes.Put(new Quote("XYZ", 7.5m, user, NowMs, "k"));
             var account = Account(user, snapshotEvery);
             Send(account, new TradeRequest(1, CommandKind.Add, user, Amount: 500m));
             Send(account, new TradeRequest(2, CommandKind.Buy, user, "XYZ", 100m));
@@ -118,7 +120,7 @@ public sealed class AccountActorTests : TestKit
 
             Watch(account);
             Sys.Stop(account);
-            ExpectTerminated(account);
+            ExpectTerminated(account, cancellationToken: Ct);
             var after = Summary(Account(user, snapshotEvery), user);
             // Virtual time stands still, so even the pending orders' time left must be identical.
             Assert.Equal(before.ToJson(), after.ToJson());
@@ -130,14 +132,14 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_retried_request_with_the_same_run_id_is_applied_once_and_answered_the_same()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u3", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u3", NowMs, "k"));
         var account = Account("u3");
         var add = new TradeRequest(1, CommandKind.Add, "u3", Amount: 100m, RunId: "run-a");
         Assert.True(Send(account, add).Ok);
         Assert.True(Send(account, add).Ok);
         var buy = new TradeRequest(2, CommandKind.Buy, "u3", "ABC", 55m, RunId: "run-a");
         var first = Send(account, buy);
-        _quotes.Put(new Quote("ABC", 11m, "u3", Now + 1, "k2")); // a new price must not change the retry's answer
+        _quotes.Put(new Quote("ABC", 11m, "u3", NowMs + 1, "k2")); // a new price must not change the retry's answer
         Assert.Equal(first, Send(account, buy));
         var failing = new TradeRequest(3, CommandKind.CommitSell, "u3", RunId: "run-a");
         var failed = Send(account, failing);
@@ -149,7 +151,7 @@ public sealed class AccountActorTests : TestKit
         // The memory is durable: a restarted account still recognises the retry.
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u3");
         Assert.Equal(first, Send(again, buy));
         Assert.Equal(50m, Summary(again, "u3").Cash);
@@ -161,15 +163,15 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_retry_waits_for_its_outcome_from_the_journal_and_later_commands_keep_their_order()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u3b", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u3b", NowMs, "k"));
         var account = Account("u3b");
         var add = new TradeRequest(1, CommandKind.Add, "u3b", Amount: 100m, RunId: "run-o");
         Assert.True(Send(account, add).Ok);
         // The retry is answered from the journal; the ADD behind it must not overtake it.
         account.Tell(add, TestActor);
         account.Tell(new TradeRequest(2, CommandKind.Add, "u3b", Amount: 5m, RunId: "run-o"), TestActor);
-        Assert.Equal(1, ExpectMsg<TradeReply>().TxNum);
-        Assert.Equal(2, ExpectMsg<TradeReply>().TxNum);
+        Assert.Equal(1, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
+        Assert.Equal(2, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
         Assert.Equal(105m, Summary(account, "u3b").Cash);
     }
 
@@ -208,7 +210,7 @@ public sealed class AccountActorTests : TestKit
     [Fact]
     public void A_request_under_another_commands_run_id_and_number_is_refused_audited_and_changes_nothing()
     {
-        _quotes.Put(new Quote("ABC", 10m, "u7", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "u7", NowMs, "k"));
         var account = Account("u7");
         Assert.True(Send(account, new TradeRequest(1, CommandKind.Add, "u7", Amount: 100m, RunId: "run-a")).Ok);
         var buy = new TradeRequest(2, CommandKind.Buy, "u7", "ABC", 50m, RunId: "run-a");
@@ -223,7 +225,7 @@ public sealed class AccountActorTests : TestKit
         Assert.False(reused.Ok);
         Assert.Equal(CommandKind.Sell, reused.Kind);
         Assert.Equal("transaction 2 of run run-a was already used for a different request; nothing was done", reused.Error);
-        _quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        _quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(50), cancellationToken: Ct);
         Assert.Equal(before.ToJson(), Summary(account, "u7").ToJson());
 
         // Audited as what it was: a SELL refused with that reason, changing nothing.
@@ -234,7 +236,7 @@ public sealed class AccountActorTests : TestKit
         Assert.Equal(bought, Send(account, buy));
         Watch(account);
         Sys.Stop(account);
-        ExpectTerminated(account);
+        ExpectTerminated(account, cancellationToken: Ct);
         var again = Account("u7");
         Assert.Equal(bought, Send(again, buy));
         Assert.Equal(reused, Send(again, sell));
@@ -248,15 +250,15 @@ public sealed class AccountActorTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "u4", Amount: 100m));
         account.Tell(new TradeRequest(2, CommandKind.Quote, "u4", "QQQ"), TestActor);
         account.Tell(new TradeRequest(3, CommandKind.Add, "u4", Amount: 1m), TestActor);
-        var ask = _quoteManager.ExpectMsg<GetQuote>();
+        var ask = _quoteManager.ExpectMsg<GetQuote>(cancellationToken: Ct);
         Assert.Equal(new GetQuote("QQQ", "u4", 2), ask);
-        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the ADD waits behind the QUOTE
-        _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", Now, "kq"), null));
-        var quote = ExpectMsg<TradeReply>();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100), cancellationToken: Ct); // the ADD waits behind the QUOTE
+        _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", NowMs, "kq"), null));
+        var quote = ExpectMsg<TradeReply>(cancellationToken: Ct);
         Assert.Equal(2, quote.TxNum);
         Assert.StartsWith("3.21,QQQ,u4,", quote.Body);
-        Assert.Equal(3, ExpectMsg<TradeReply>().TxNum);
-        Assert.True(_quotes.TryGetValid("QQQ", Now, out _)); // the answer is cached on the node
+        Assert.Equal(3, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
+        Assert.True(_quotes.TryGetValid("QQQ", NowMs, out _)); // the answer is cached on the node
     }
 
     [Fact]
@@ -265,9 +267,9 @@ public sealed class AccountActorTests : TestKit
         var account = Account("u5");
         Send(account, new TradeRequest(1, CommandKind.Add, "u5", Amount: 100m));
         account.Tell(new TradeRequest(2, CommandKind.Buy, "u5", "ZZZ", 50m), TestActor);
-        _quoteManager.ExpectMsg<GetQuote>();
+        _quoteManager.ExpectMsg<GetQuote>(cancellationToken: Ct);
         _quoteManager.Reply(new QuoteResult(null, "quote server 127.0.0.1:4444 did not answer"));
-        var reply = ExpectMsg<TradeReply>();
+        var reply = ExpectMsg<TradeReply>(cancellationToken: Ct);
         Assert.False(reply.Ok);
         Assert.Contains("did not answer", reply.Error);
         var s = Summary(account, "u5");
@@ -282,14 +284,14 @@ public sealed class AccountActorTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "u6", Amount: 100m));
         Send(account, new TradeRequest(2, CommandKind.SetBuyAmount, "u6", "ABC", 50m));
         Send(account, new TradeRequest(3, CommandKind.SetBuyTrigger, "u6", "ABC", 10m));
-        var quote = new Quote("ABC", 9m, "u6", Now, "k");
+        var quote = new Quote("ABC", 9m, "u6", NowMs, "k");
         // The version is internal; the first arming after an amount is version 2 (amount = 1, trigger = 2).
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 1, quote), TestActor);
-        Assert.False(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.False(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.True(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.True(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         account.Tell(new ExecuteTrigger("u6", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.False(ExpectMsg<TriggerOutcome>().Executed);
+        Assert.False(ExpectMsg<TriggerOutcome>(cancellationToken: Ct).Executed);
         var s = Summary(account, "u6");
         Assert.Equal(new HoldingView("ABC", 5, 0), s.Holdings.Single());
         Assert.Equal(100m - 45m, s.Cash);

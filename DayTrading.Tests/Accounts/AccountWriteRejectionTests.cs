@@ -17,6 +17,8 @@ namespace DayTrading.Tests.Accounts;
 /// </summary>
 public sealed class AccountWriteRejectionTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     // Not serialize-messages: the journal's own rejection message (an internal wrapper around the exception) does not
     // survive JSON, which would drop the rejection before the account sees it. SerializerTests cover the messages.
     private static readonly Config TestConfig = ConfigurationFactory.ParseString($"""
@@ -38,7 +40,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
-    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private IActorRef Account(string user) =>
         Sys.ActorOf(AccountActor.Props(user, new AccountSettings(_clock, _quotes, _quoteManager, "test-node",
@@ -76,11 +78,11 @@ public sealed class AccountWriteRejectionTests : TestKit
         account.Tell(add, TestActor);
         // Sent while the refused write is in flight: it waits, and is handled once the account is back.
         account.Tell(new TradeRequest(3, CommandKind.Add, "j1", Amount: 1m, RunId: "run"), TestActor);
-        var refused = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5));
+        var refused = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.Equal(2, refused.TxNum);
         Assert.False(refused.Ok);
         Assert.StartsWith("not done, nothing changed: the journal refused to store it", refused.Error);
-        var next = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5));
+        var next = ExpectMsg<TradeReply>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.Equal(3, next.TxNum);
         Assert.True(next.Ok, next.Error);
         Assert.Equal(101m, Books(account, "j1").Cash);
@@ -97,13 +99,13 @@ public sealed class AccountWriteRejectionTests : TestKit
     [Fact]
     public void A_refused_write_takes_the_expiry_it_was_decided_after_with_it()
     {
-        _quotes.Put(new Quote("ABC", 10m, "j2", Now, "k"));
+        _quotes.Put(new Quote("ABC", 10m, "j2", NowMs, "k"));
         var account = Account("j2");
         Send(account, new TradeRequest(1, CommandKind.Add, "j2", Amount: 100m));
         Assert.True(Send(account, new TradeRequest(2, CommandKind.Buy, "j2", "ABC", 100m)).Ok);
         RejectingJournal.Set(Sys, e => e is CommandHandled { TxNum: 3 } or ReservationsExpired);
         Scheduler.Advance(TimeSpan.FromSeconds(61)); // the expiry timer fires: refused too
-        _quotes.Put(new Quote("ABC", 10m, "j2", Now, "k2"));
+        _quotes.Put(new Quote("ABC", 10m, "j2", NowMs, "k2"));
 
         // A BUY that needs the cash the expiry would free: decided on the books after the expiry, so both are
         // refused together and neither is left behind in memory or in the journal.
@@ -116,7 +118,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
         RejectingJournal.Set(Sys, null);
         Scheduler.Advance(TimeSpan.FromSeconds(2)); // after a refusal the expiry is tried again a second later
-        AwaitAssert(() => Assert.Equal(100m, Books(account, "j2").Cash), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(100m, Books(account, "j2").Cash), TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.True(Send(account, new TradeRequest(3, CommandKind.Buy, "j2", "ABC", 60m)).Ok);
         var recovered = Recovered(account, "j2");
         Assert.Equal(40m, recovered.Cash);
@@ -130,11 +132,11 @@ public sealed class AccountWriteRejectionTests : TestKit
         Send(account, new TradeRequest(1, CommandKind.Add, "j3", Amount: 100m));
         Send(account, new TradeRequest(2, CommandKind.SetBuyAmount, "j3", "ABC", 50m));
         Send(account, new TradeRequest(3, CommandKind.SetBuyTrigger, "j3", "ABC", 10m));
-        var quote = new Quote("ABC", 9m, "j3", Now, "k");
+        var quote = new Quote("ABC", 9m, "j3", NowMs, "k");
         RejectingJournal.Set(Sys, e => e is TriggerExecuted);
 
         account.Tell(new ExecuteTrigger("j3", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        var refused = ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5));
+        var refused = ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.False(refused.Executed);
         Assert.StartsWith("not done, nothing changed", refused.Reason);
         var books = Books(account, "j3");
@@ -144,7 +146,7 @@ public sealed class AccountWriteRejectionTests : TestKit
 
         RejectingJournal.Set(Sys, null);
         account.Tell(new ExecuteTrigger("j3", TradeSide.Buy, "ABC", 2, quote), TestActor);
-        Assert.True(ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5)).Executed);
+        Assert.True(ExpectMsg<TriggerOutcome>(TimeSpan.FromSeconds(5), cancellationToken: Ct).Executed);
         var recovered = Recovered(account, "j3");
         Assert.Equal(new HoldingView("ABC", 5, 0), recovered.Holdings.Single());
         Assert.Equal(55m, recovered.Cash);

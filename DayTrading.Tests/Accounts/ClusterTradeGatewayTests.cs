@@ -14,6 +14,8 @@ namespace DayTrading.Tests.Accounts;
 /// </summary>
 public sealed class ClusterTradeGatewayTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
@@ -84,7 +86,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
     {
         var (gateway, account, copies) = Setup("u1", Loss.FirstAnswer);
 
-        var reply = await gateway.Execute(new TradeRequest(7, CommandKind.Add, "u1", Amount: 100m, RunId: runId));
+        var reply = await gateway.Execute(new TradeRequest(7, CommandKind.Add, "u1", Amount: 100m, RunId: runId), Ct);
 
         Assert.True(reply.Ok, reply.Error);
         Assert.Equal(7, reply.TxNum);
@@ -103,7 +105,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
     {
         var (gateway, account, copies) = Setup("u2", Loss.FirstRequest);
 
-        var reply = await gateway.Execute(new TradeRequest(1, CommandKind.Add, "u2", Amount: 250.5m, RunId: "run-2"));
+        var reply = await gateway.Execute(new TradeRequest(1, CommandKind.Add, "u2", Amount: 250.5m, RunId: "run-2"), Ct);
 
         Assert.True(reply.Ok, reply.Error);
         Assert.True(copies.Count >= 2, $"{copies.Count} copies");
@@ -116,8 +118,8 @@ public sealed class ClusterTradeGatewayTests : TestKit
         var (gateway, account, copies) = Setup("u3", Loss.None);
 
         // The same N twice without a run id: two requests (SPEC §4), both applied.
-        Assert.True((await gateway.Execute(new TradeRequest(5, CommandKind.Add, "u3", Amount: 100m))).Ok);
-        Assert.True((await gateway.Execute(new TradeRequest(5, CommandKind.Add, "u3", Amount: 100m))).Ok);
+        Assert.True((await gateway.Execute(new TradeRequest(5, CommandKind.Add, "u3", Amount: 100m), Ct)).Ok);
+        Assert.True((await gateway.Execute(new TradeRequest(5, CommandKind.Add, "u3", Amount: 100m), Ct)).Ok);
 
         Assert.Equal(200m, await Cash(account, "u3"));
         Assert.NotEqual(copies[0].RunId, copies[1].RunId);
@@ -128,7 +130,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
     {
         var (gateway, account, copies) = Setup("u4", Loss.Everything, timeout: TimeSpan.FromSeconds(1.5));
 
-        var reply = await gateway.Execute(new TradeRequest(3, CommandKind.Add, "u4", Amount: 10m, RunId: "run-4"));
+        var reply = await gateway.Execute(new TradeRequest(3, CommandKind.Add, "u4", Amount: 10m, RunId: "run-4"), Ct);
 
         Assert.False(reply.Ok);
         Assert.Contains("outcome is unknown", reply.Error);
@@ -136,7 +138,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         // Sent about every 300 ms until the 1.5 s were up, always the same request.
         Assert.InRange(copies.Count, 2, 6);
         Assert.All(copies, c => Assert.Equal(copies[0], c));
-        var books = await account.Ask<AccountSummaryReply>(new GetAccountSummary("u4"), TimeSpan.FromSeconds(5));
+        var books = await account.Ask<AccountSummaryReply>(new GetAccountSummary("u4"), TimeSpan.FromSeconds(5), Ct);
         Assert.False(books.Exists); // nothing was applied
     }
 }

@@ -75,7 +75,7 @@ public sealed class AuditRecorderTests : TestKit
         // The memory is rebuilt from the journal: a restarted recorder answers the same.
         Watch(recorder);
         Sys.Stop(recorder);
-        ExpectTerminated(recorder);
+        ExpectTerminated(recorder, cancellationToken: TestContext.Current.CancellationToken);
         var again = Sys.ActorOf(AuditRecorderActor.Props("n1"));
         Assert.Equal(refused, Record(again, dump with { TimestampMs = 6 }));
         Assert.IsType<Done>(Record(again, foo with { TimestampMs = 7 }));

@@ -16,6 +16,8 @@ namespace DayTrading.Tests.Audit;
 /// </summary>
 public sealed class AuditorActorTests : TestKit, IDisposable
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.actor.serialize-messages = on
         akka.loglevel = WARNING
@@ -59,21 +61,21 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var second = CreateTestProbe();
 
         auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), first.Ref);
-        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5));
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5), cancellationToken: Ct);
         auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), second.Ref); // the first asker gave up waiting
         logs.Gate.Release();
 
-        var result = second.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10));
+        var result = second.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10), cancellationToken: Ct);
         Assert.True(result.Ok, result.Text);
         Assert.Contains("all.xml", result.Text);
-        first.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        first.ExpectNoMsg(TimeSpan.FromMilliseconds(200), cancellationToken: Ct);
         Assert.Equal(1, logs.Opened);
         Assert.True(File.Exists(Path.Combine(_dir.Path, "all.xml")));
 
         // Asked again after it finished: the same answer, and the file is not written again.
         var third = CreateTestProbe();
         auditor.Tell(new WriteDump("all.xml", null, "run-1:9"), third.Ref);
-        Assert.Equal(result, third.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)));
+        Assert.Equal(result, third.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5), cancellationToken: Ct));
         Assert.Equal(1, logs.Opened);
     }
 
@@ -87,12 +89,12 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         auditor.Tell(new WriteDump("same.xml", null, "a:1"), probe.Ref);
         auditor.Tell(new WriteDump("same.xml", null, "b:1"), probe.Ref);
         auditor.Tell(new WriteDump("other.xml", null, "c:1"), probe.Ref);
-        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 2, TimeSpan.FromSeconds(5)); // same.xml (first) and other.xml
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 2, TimeSpan.FromSeconds(5), cancellationToken: Ct); // same.xml (first) and other.xml
         Thread.Sleep(200);
         Assert.Equal(2, Volatile.Read(ref logs.Opened)); // the second dump to same.xml waits for the first
         logs.Gate.Release();
 
-        var results = probe.ReceiveN(3, TimeSpan.FromSeconds(10)).Cast<DumpResult>().ToList();
+        var results = probe.ReceiveN(3, TimeSpan.FromSeconds(10), cancellationToken: Ct).Cast<DumpResult>().ToList();
         Assert.All(results, r => Assert.True(r.Ok, r.Text));
         Assert.Equal(3, logs.Opened);
         Assert.Equal(2, results.Count(r => r.Text.Contains("same.xml")));
@@ -107,22 +109,22 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var probe = CreateTestProbe();
 
         auditor.Tell(new WriteDump("a.xml", "alice", "run-1:5"), probe.Ref);
-        var first = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10));
+        var first = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10), cancellationToken: Ct);
         Assert.True(first.Ok, first.Text);
 
         // Same id, another user and file: refused, and nothing written for it.
         auditor.Tell(new WriteDump("b.xml", "bob", "run-1:5"), probe.Ref);
-        var refused = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5));
+        var refused = probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
         Assert.False(refused.Ok);
         Assert.Equal("dump id 'run-1:5' (run id and transaction number) was already used for a different DUMPLOG; nothing written", refused.Text);
         Assert.DoesNotContain("a.xml", refused.Text);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "b.xml")));
         auditor.Tell(new WriteDump("a.xml", null, "run-1:5"), probe.Ref); // the same file for everyone: different too
-        Assert.False(probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)).Ok);
+        Assert.False(probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5), cancellationToken: Ct).Ok);
 
         // The real repeat still gets its result; the log was opened once.
         auditor.Tell(new WriteDump("a.xml", "alice", "run-1:5"), probe.Ref);
-        Assert.Equal(first, probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)));
+        Assert.Equal(first, probe.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5), cancellationToken: Ct));
         Assert.Equal(1, logs.Opened);
     }
 
@@ -135,11 +137,11 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var other = CreateTestProbe();
 
         auditor.Tell(new WriteDump("a.xml", "alice", "run-2:5"), first.Ref);
-        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5));
+        AwaitCondition(() => Volatile.Read(ref logs.Opened) == 1, TimeSpan.FromSeconds(5), cancellationToken: Ct);
         auditor.Tell(new WriteDump("b.xml", "bob", "run-2:5"), other.Ref);
-        Assert.False(other.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5)).Ok);
+        Assert.False(other.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(5), cancellationToken: Ct).Ok);
         logs.Gate.Release();
-        Assert.True(first.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10)).Ok);
+        Assert.True(first.ExpectMsg<DumpResult>(TimeSpan.FromSeconds(10), cancellationToken: Ct).Ok);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "b.xml")));
     }
 
@@ -168,11 +170,12 @@ public sealed class AuditorActorTests : TestKit, IDisposable
 
         var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-8"), TestContext.Current.CancellationToken);
 
+        const string error = "writing the dump to all.xml failed: File name too long";
         Assert.False(reply.Ok);
-        Assert.Equal("writing the dump to all.xml failed: File name too long", reply.Error);
+        Assert.Equal(error, reply.Error);
         Assert.Collection(records,
             r => Assert.Equal(new AdminDumpRequested(0, "", 12, "run-8", "all.xml", null), Assert.IsType<AdminDumpRequested>(r) with { TimestampMs = 0, Server = "" }),
-            r => Assert.Equal(new DumpFailed(0, "", 12, "run-8", null, "all.xml", reply.Error), Assert.IsType<DumpFailed>(r) with { TimestampMs = 0, Server = "" }));
+            r => Assert.Equal(new DumpFailed(0, "", 12, "run-8", null, "all.xml", error), Assert.IsType<DumpFailed>(r) with { TimestampMs = 0, Server = "" }));
     }
 
     private sealed class RefusingRecorder : ReceiveActor

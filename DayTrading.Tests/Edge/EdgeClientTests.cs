@@ -10,6 +10,8 @@ namespace DayTrading.Tests.Edge;
 
 public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private readonly FakeGateway _gateway = new();
     private TcpEdgeBinding? _edge;
 
@@ -69,9 +71,9 @@ public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
             await Task.Delay(Random.Shared.Next(0, 3));
             return FakeGateway.DefaultReply(r);
         };
-        await using var client = await EdgeClient.ConnectAsync("127.0.0.1", Port, new EdgeClientOptions { RunId = "r1" });
+        await using var client = await EdgeClient.ConnectAsync("127.0.0.1", Port, new EdgeClientOptions { RunId = "r1" }, cancellationToken: Ct);
         var tasks = Enumerable.Range(1, 500).Select(i => client.SendAsync($"[{i}] QUOTE,u{i % 5},S")).ToArray();
-        var responses = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(20));
+        var responses = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(20), Ct);
         for (var i = 0; i < responses.Length; i++)
         {
             Assert.Equal(i + 1, responses[i].TxNum);
@@ -79,14 +81,14 @@ public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
         }
         Assert.All(_gateway.Executed, r => Assert.Equal("r1", r.RunId));
 
-        var noN = await client.SendAsync("ADD,u,1");
+        var noN = await client.SendAsync("ADD,u,1", Ct);
         Assert.True(noN.TxNum > 1_000_000);
-        var bad = await client.SendAsync("[501] ADD,u,1e3");
+        var bad = await client.SendAsync("[501] ADD,u,1e3", Ct);
         Assert.False(bad.Ok);
         Assert.Equal("ADD", bad.Command);
 
-        await using var quiet = await EdgeClient.ConnectAsync("127.0.0.1", Port, new EdgeClientOptions { Quiet = true });
-        var q = await quiet.SendAsync("[600] QUOTE,u,S");
+        await using var quiet = await EdgeClient.ConnectAsync("127.0.0.1", Port, new EdgeClientOptions { Quiet = true }, cancellationToken: Ct);
+        var q = await quiet.SendAsync("[600] QUOTE,u,S", Ct);
         Assert.True(q.Ok);
         Assert.Null(q.Body);
     }
@@ -96,11 +98,11 @@ public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
     {
         var never = new TaskCompletionSource<TradeReply>();
         _gateway.Handler = (_, _) => never.Task;
-        var client = await EdgeClient.ConnectAsync("127.0.0.1", Port);
-        var pending = client.SendAsync("[1] ADD,u,1");
+        var client = await EdgeClient.ConnectAsync("127.0.0.1", Port, cancellationToken: Ct);
+        var pending = client.SendAsync("[1] ADD,u,1", Ct);
         await _edge!.UnbindAsync(TimeSpan.FromMilliseconds(200));
-        await Assert.ThrowsAnyAsync<IOException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
-        await Assert.ThrowsAnyAsync<IOException>(() => client.SendAsync("[2] ADD,u,1"));
+        await Assert.ThrowsAnyAsync<IOException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        await Assert.ThrowsAnyAsync<IOException>(() => client.SendAsync("[2] ADD,u,1", Ct));
         await client.DisposeAsync();
     }
 
@@ -125,7 +127,7 @@ public sealed class EdgeClientTests : Akka.TestKit.Xunit.TestKit
         lines.Add($"[{++n}] DUMPLOG,./all");
         var commands = WorkloadReader.Parse(string.Join("\n", lines));
 
-        var result = await WorkloadReplayer.ReplayAsync("127.0.0.1", Port, commands, connections: 3);
+        var result = await WorkloadReplayer.ReplayAsync("127.0.0.1", Port, commands, connections: 3, cancellationToken: Ct);
 
         Assert.Equal(n, result.Responses.Count);
         Assert.Equal(Enumerable.Range(1, n).Select(i => (long)i), result.Responses.Keys.Order());

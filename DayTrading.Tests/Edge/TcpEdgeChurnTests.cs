@@ -49,7 +49,7 @@ public sealed class TcpEdgeChurnTests(ITestOutputHelper output)
         await Churn(20_000);
         await WaitForNoConnections();
         var after = ManagedHeap.AfterFullGc();
-        output.WriteLine($"managed heap {before / 1024} KiB before, {after / 1024} KiB after 20,000 connections");
+        Output?.WriteLine($"managed heap {before / 1024} KiB before, {after / 1024} KiB after 20,000 connections");
         Assert.Equal(0, _edge.OpenConnections);
         // 15 KB each would be 300 MB; allow a few MB of unrelated noise (the test kit's own logging, pools).
         Assert.True(after - before < 8 * 1024 * 1024, $"managed heap grew by {(after - before) / 1024} KiB over 20,000 connections");

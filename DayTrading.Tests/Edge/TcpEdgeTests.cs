@@ -170,7 +170,7 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
         await Assert.ThrowsAnyAsync<SocketException>(async () =>
         {
             using var t = new TcpClient();
-            await t.ConnectAsync("127.0.0.1", port);
+            await t.ConnectAsync("127.0.0.1", port, cancellationToken: TestContext.Current.CancellationToken);
         });
     }
 
@@ -274,12 +274,12 @@ public sealed class TcpEdgeTests : Akka.TestKit.Xunit.TestKit
         var first = new StringBuilder();
         for (var i = 1; i <= 8; i++) first.Append($"[{i}] ADD,user{i},1\n");
         await c.Write(first.ToString());
-        for (var wait = 0; _gateway.Executed.Count < 8 && wait < 200; wait++) await Task.Delay(25);
+        for (var wait = 0; _gateway.Executed.Count < 8 && wait < 200; wait++) await Task.Delay(25, TestContext.Current.CancellationToken);
         Assert.Equal(8, _gateway.Executed.Count);
         var rest = new StringBuilder();
         for (var i = 9; i <= 200; i++) rest.Append($"[{i}] ADD,user{i},1\n");
         await c.Write(rest.ToString());
-        await Task.Delay(300);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
         Assert.Equal(8, _gateway.Executed.Count); // the limit is reached: the edge does not read the next chunk
         release.SetResult();
         var answered = new HashSet<string>();

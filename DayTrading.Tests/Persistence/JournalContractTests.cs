@@ -12,6 +12,8 @@ namespace DayTrading.Tests.Persistence;
 /// <summary>Journal / snapshot-store contract tests, run on SQLite (temp file) and PostgreSQL (own schema).</summary>
 public class JournalContractTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     public static TheoryData<string> Providers => new() { "sqlite", "postgresql" };
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
@@ -82,19 +84,19 @@ public class JournalContractTests
             i % 3 == 0 ? new Tagged(new TestEvent($"e-{i}"), ["t"]) : i == 10 ? new Tagged(new TestEvent($"e-{i}"), ["other"]) : new TestEvent($"e-{i}"),
             i, "tagged", "", false, ActorRefs.NoSender, "w1"))).ToList();
         Journal(tk).Tell(new WriteMessages(writes, probe.Ref, 1));
-        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout);
+        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout, cancellationToken: Ct);
 
         using var reader = DayTradingPersistence.CreateEventLogReader(tk.Sys);
         var all = new List<EventLogEntry>();
-        await foreach (var e in reader.ReadAllAsync(0, 100)) all.Add(e);
-        var tagged = await reader.ReadTaggedPageAsync(0, "t", 100);
+        await foreach (var e in reader.ReadAllAsync(0, 100, Ct)) all.Add(e);
+        var tagged = await reader.ReadTaggedPageAsync(0, "t", 100, Ct);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"e-{i * 3}"), tagged.Select(e => ((TestEvent)e.Payload).Text));
         Assert.All(tagged, e => Assert.Equal("t", e.Tags));
         Assert.True(tagged.Zip(tagged.Skip(1)).All(p => p.Item1.Ordering < p.Item2.Ordering));
         // paging: after the 4th tagged row, at most 3
-        var next = await reader.ReadTaggedPageAsync(tagged[3].Ordering, "t", 3);
+        var next = await reader.ReadTaggedPageAsync(tagged[3].Ordering, "t", 3, Ct);
         Assert.Equal(["e-15", "e-18", "e-21"], next.Select(e => ((TestEvent)e.Payload).Text));
-        Assert.Equal("e-10", ((TestEvent)Assert.Single(await reader.ReadTaggedPageAsync(0, "other", 100)).Payload).Text);
+        Assert.Equal("e-10", ((TestEvent)Assert.Single(await reader.ReadTaggedPageAsync(0, "other", 100, Ct)).Payload).Text);
         // the replay is untouched by tags
         Assert.Equal(30, Replay(tk, tk.CreateTestProbe(), "tagged", 1, long.MaxValue, long.MaxValue).Events.Count);
         Assert.Equal(30, all.Count);
@@ -109,14 +111,14 @@ public class JournalContractTests
         WriteEvents(tk, probe, "d", 1, 5);
 
         Journal(tk).Tell(new DeleteMessagesTo("d", 3, probe.Ref));
-        probe.ExpectMsg<DeleteMessagesSuccess>(m => m.ToSequenceNr == 3, Timeout);
+        probe.ExpectMsg<DeleteMessagesSuccess>(m => m.ToSequenceNr == 3, Timeout, cancellationToken: Ct);
         var (after, hi) = Replay(tk, probe, "d", 1, long.MaxValue, long.MaxValue);
         Assert.Equal(new long[] { 4, 5 }, after.Select(p => p.SequenceNr));
         Assert.Equal(5, hi);
 
         // delete everything: highest sequence number must still be 5
         Journal(tk).Tell(new DeleteMessagesTo("d", long.MaxValue, probe.Ref));
-        probe.ExpectMsg<DeleteMessagesSuccess>(Timeout);
+        probe.ExpectMsg<DeleteMessagesSuccess>(Timeout, cancellationToken: Ct);
         var (gone, hi2) = Replay(tk, probe, "d", 1, long.MaxValue, long.MaxValue);
         Assert.Empty(gone);
         Assert.Equal(5, hi2);
@@ -139,12 +141,12 @@ public class JournalContractTests
             new AtomicWrite(new Persistent(new TestEvent("ok3"), 3, "r", "", false, ActorRefs.NoSender, "w")),
         };
         Journal(tk).Tell(new WriteMessages(writes, probe.Ref, 1));
-        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout);
-        Assert.Equal(1, probe.ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
-        var rejected = probe.ExpectMsg<WriteMessageRejected>(Timeout);
+        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout, cancellationToken: Ct);
+        Assert.Equal(1, probe.ExpectMsg<WriteMessageSuccess>(Timeout, cancellationToken: Ct).Persistent.SequenceNr);
+        var rejected = probe.ExpectMsg<WriteMessageRejected>(Timeout, cancellationToken: Ct);
         Assert.Equal(2, rejected.Persistent.SequenceNr);
         Assert.Contains("cannot serialize", rejected.Cause.ToString());
-        Assert.Equal(3, probe.ExpectMsg<WriteMessageSuccess>(Timeout).Persistent.SequenceNr);
+        Assert.Equal(3, probe.ExpectMsg<WriteMessageSuccess>(Timeout, cancellationToken: Ct).Persistent.SequenceNr);
 
         Assert.Equal(new[] { "ok1", "ok3" }, Replay(tk, probe, "r", 1, long.MaxValue, long.MaxValue).Events.Select(p => ((TestEvent)p.Payload).Text));
     }
@@ -159,10 +161,10 @@ public class JournalContractTests
         for (var i = 0; i < actors; i++)
             tk.Sys.ActorOf(Props.Create(() => new CountingActor($"c-{i}", events, probe.Ref)));
         var done = new HashSet<string>();
-        for (var i = 0; i < actors; i++) done.Add(probe.ExpectMsg<string>(TimeSpan.FromSeconds(60)));
+        for (var i = 0; i < actors; i++) done.Add(probe.ExpectMsg<string>(TimeSpan.FromSeconds(60), cancellationToken: Ct));
         Assert.Equal(actors, done.Count);
 
-        var metrics = await Journal(tk).Ask<JournalMetrics>(GetJournalMetrics.Instance, Timeout);
+        var metrics = await Journal(tk).Ask<JournalMetrics>(GetJournalMetrics.Instance, Timeout, Ct);
         Assert.Equal(actors * events, metrics.AtomicWrites);
         Assert.True(metrics.Batches < metrics.AtomicWrites / 2, $"writes were not grouped: {metrics}");
         Assert.True(metrics.MaxBatchAtomicWrites > 1, metrics.ToString());
@@ -170,7 +172,7 @@ public class JournalContractTests
         // global log: every event once, ordering strictly increasing, per-actor sequence in order
         using var reader = DayTradingPersistence.CreateEventLogReader(tk.Sys);
         var all = new List<EventLogEntry>();
-        await foreach (var e in reader.ReadAllAsync(0, 777)) all.Add(e);
+        await foreach (var e in reader.ReadAllAsync(0, 777, Ct)) all.Add(e);
         Assert.Equal(actors * events, all.Count);
         Assert.True(all.Zip(all.Skip(1)).All(p => p.Item1.Ordering < p.Item2.Ordering));
         foreach (var g in all.GroupBy(e => e.PersistenceId))
@@ -179,7 +181,7 @@ public class JournalContractTests
             Assert.Equal(Enumerable.Range(1, events).Select(i => $"{g.Key}:{i}"), g.Select(e => ((TestEvent)e.Payload).Text));
         }
         // paging from an offset
-        var page = await reader.ReadPageAsync(all[99].Ordering, 10);
+        var page = await reader.ReadPageAsync(all[99].Ordering, 10, Ct);
         Assert.Equal(all.Skip(100).Take(10).Select(e => e.Ordering), page.Select(e => e.Ordering));
 
         // each actor recovers its 50 events
@@ -195,7 +197,7 @@ public class JournalContractTests
     {
         using var store = new TestStore(provider);
         using var tk = new TK(store.Config());
-        await Journal(tk).Ask<JournalMetrics>(GetJournalMetrics.Instance, Timeout); // journal actor started
+        await Journal(tk).Ask<JournalMetrics>(GetJournalMetrics.Instance, Timeout, Ct); // journal actor started
         var writer = JournalWriters.Get(Journal(tk));
         Assert.NotNull(writer);
         // Inject a failure into any transaction that contains a write of "poison" (after its rows were inserted).
@@ -216,20 +218,20 @@ public class JournalContractTests
         {
             if (i == 15)
             {
-                probes[i].ExpectMsg<WriteMessagesFailed>(Timeout);
-                probes[i].ExpectMsg<WriteMessageFailure>(Timeout);
-                probes[i].ExpectMsg<WriteMessageFailure>(Timeout);
+                probes[i].ExpectMsg<WriteMessagesFailed>(Timeout, cancellationToken: Ct);
+                probes[i].ExpectMsg<WriteMessageFailure>(Timeout, cancellationToken: Ct);
+                probes[i].ExpectMsg<WriteMessageFailure>(Timeout, cancellationToken: Ct);
             }
             else
             {
-                probes[i].ExpectMsg<WriteMessagesSuccessful>(Timeout);
-                probes[i].ExpectMsg<WriteMessageSuccess>(Timeout);
-                probes[i].ExpectMsg<WriteMessageSuccess>(Timeout);
+                probes[i].ExpectMsg<WriteMessagesSuccessful>(Timeout, cancellationToken: Ct);
+                probes[i].ExpectMsg<WriteMessageSuccess>(Timeout, cancellationToken: Ct);
+                probes[i].ExpectMsg<WriteMessageSuccess>(Timeout, cancellationToken: Ct);
             }
         }
         writer.BeforeCommit = null;
         using var reader = DayTradingPersistence.CreateEventLogReader(tk.Sys);
-        var all = await reader.ReadPageAsync(0, 1000);
+        var all = await reader.ReadPageAsync(0, 1000, Ct);
         Assert.Equal(58, all.Count);
         Assert.DoesNotContain(all, e => e.PersistenceId == "poison");
     }
@@ -239,7 +241,7 @@ public class JournalContractTests
     {
         using var store = new TestStore(provider);
         var settings = store.Settings(maxBatchSize: 50);
-        await DayTradingPersistence.InitializeAsync(settings);
+        await DayTradingPersistence.InitializeAsync(settings, Ct);
         using var dialect = settings.CreateDialect();
         var inBatch = new ManualResetEventSlim();
         var release = new ManualResetEventSlim();
@@ -264,10 +266,10 @@ public class JournalContractTests
                 PersistenceId = pid, SequenceNr = s, Timestamp = 1, SerializerId = 1, Manifest = "", Payload = new byte[] { (byte)s },
             }).ToList();
             tasks.Add((pid, writer.WriteAsync(rows, 1)));
-            if (i == 120) Assert.True(inBatch.Wait(TimeSpan.FromSeconds(30)));
+            if (i == 120) Assert.True(inBatch.Wait(TimeSpan.FromSeconds(30), Ct));
         }
         // While batch 3 hangs before COMMIT, a separate reader sees only committed data.
-        var visible = await dialect.ReadAllAsync(0, 10_000, true);
+        var visible = await dialect.ReadAllAsync(0, 10_000, true, Ct);
         Assert.All(visible.GroupBy(r => r.PersistenceId), g => Assert.Equal(3, g.Count()));
         release.Set();
         try { await Task.WhenAll(tasks.Select(t => t.Task)); } catch { /* some failed by design */ }
@@ -275,7 +277,7 @@ public class JournalContractTests
 
         // reopen from scratch
         using var reopened = settings.CreateDialect();
-        var rowsAfter = await reopened.ReadAllAsync(0, 10_000, true);
+        var rowsAfter = await reopened.ReadAllAsync(0, 10_000, true, Ct);
         var byPid = rowsAfter.GroupBy(r => r.PersistenceId).ToDictionary(g => g.Key, g => g.Count());
         var acked = tasks.Where(t => t.Task.IsCompletedSuccessfully).Select(t => t.Pid).ToList();
         var failed = tasks.Where(t => t.Task.IsFaulted).Select(t => t.Pid).ToList();
@@ -296,28 +298,28 @@ public class JournalContractTests
         for (var i = 1; i <= 3; i++)
         {
             Snapshots(tk).Tell(new SaveSnapshot(new SnapshotMetadata("s", i * 10, t0.AddMinutes(i)), new TestEvent($"snap{i}")), probe.Ref);
-            probe.ExpectMsg<SaveSnapshotSuccess>(Timeout);
+            probe.ExpectMsg<SaveSnapshotSuccess>(Timeout, cancellationToken: Ct);
         }
         Snapshots(tk).Tell(new LoadSnapshot("s", SnapshotSelectionCriteria.Latest, long.MaxValue), probe.Ref);
-        var latest = probe.ExpectMsg<LoadSnapshotResult>(Timeout);
+        var latest = probe.ExpectMsg<LoadSnapshotResult>(Timeout, cancellationToken: Ct);
         Assert.Equal(30, latest.Snapshot.Metadata.SequenceNr);
         Assert.Equal("snap3", ((TestEvent)latest.Snapshot.Snapshot).Text);
         Assert.Equal(t0.AddMinutes(3), latest.Snapshot.Metadata.Timestamp);
 
         Snapshots(tk).Tell(new LoadSnapshot("s", new SnapshotSelectionCriteria(25), long.MaxValue), probe.Ref);
-        Assert.Equal(20, probe.ExpectMsg<LoadSnapshotResult>(Timeout).Snapshot.Metadata.SequenceNr);
+        Assert.Equal(20, probe.ExpectMsg<LoadSnapshotResult>(Timeout, cancellationToken: Ct).Snapshot.Metadata.SequenceNr);
         Snapshots(tk).Tell(new LoadSnapshot("s", new SnapshotSelectionCriteria(long.MaxValue, t0.AddMinutes(1)), long.MaxValue), probe.Ref);
-        Assert.Equal(10, probe.ExpectMsg<LoadSnapshotResult>(Timeout).Snapshot.Metadata.SequenceNr);
+        Assert.Equal(10, probe.ExpectMsg<LoadSnapshotResult>(Timeout, cancellationToken: Ct).Snapshot.Metadata.SequenceNr);
 
         Snapshots(tk).Tell(new DeleteSnapshot(new SnapshotMetadata("s", 30, DateTime.MinValue)), probe.Ref);
-        probe.ExpectMsg<DeleteSnapshotSuccess>(Timeout);
+        probe.ExpectMsg<DeleteSnapshotSuccess>(Timeout, cancellationToken: Ct);
         Snapshots(tk).Tell(new LoadSnapshot("s", SnapshotSelectionCriteria.Latest, long.MaxValue), probe.Ref);
-        Assert.Equal(20, probe.ExpectMsg<LoadSnapshotResult>(Timeout).Snapshot.Metadata.SequenceNr);
+        Assert.Equal(20, probe.ExpectMsg<LoadSnapshotResult>(Timeout, cancellationToken: Ct).Snapshot.Metadata.SequenceNr);
 
         Snapshots(tk).Tell(new DeleteSnapshots("s", new SnapshotSelectionCriteria(20)), probe.Ref);
-        probe.ExpectMsg<DeleteSnapshotsSuccess>(Timeout);
+        probe.ExpectMsg<DeleteSnapshotsSuccess>(Timeout, cancellationToken: Ct);
         Snapshots(tk).Tell(new LoadSnapshot("s", SnapshotSelectionCriteria.Latest, long.MaxValue), probe.Ref);
-        Assert.Null(probe.ExpectMsg<LoadSnapshotResult>(Timeout).Snapshot);
+        Assert.Null(probe.ExpectMsg<LoadSnapshotResult>(Timeout, cancellationToken: Ct).Snapshot);
     }
 
     [Theory, MemberData(nameof(Providers))]
@@ -330,22 +332,22 @@ public class JournalContractTests
             var a = tk.Sys.ActorOf(Props.Create(() => new AccumulatingActor("acc")));
             foreach (var w in new[] { "a", "b", "c" }) a.Tell(w, probe.Ref);
             a.Tell("snap", probe.Ref);
-            probe.ExpectMsg("snapshotted", Timeout);
+            probe.ExpectMsg("snapshotted", Timeout, cancellationToken: Ct);
             foreach (var w in new[] { "d", "e" }) a.Tell(w, probe.Ref);
             a.Tell("get", probe.Ref);
-            probe.ExpectMsg("a,b,c,d,e", Timeout);
+            probe.ExpectMsg("a,b,c,d,e", Timeout, cancellationToken: Ct);
         }
         using (var tk = new TK(store.Config()))
         {
             var probe = tk.CreateTestProbe();
             var a = tk.Sys.ActorOf(Props.Create(() => new AccumulatingActor("acc")));
             a.Tell("get", probe.Ref);
-            probe.ExpectMsg("a,b,c,d,e", Timeout);
+            probe.ExpectMsg("a,b,c,d,e", Timeout, cancellationToken: Ct);
             a.Tell("recovery", probe.Ref);
-            probe.ExpectMsg("snapshot@3,replayed=2", Timeout);
+            probe.ExpectMsg("snapshot@3,replayed=2", Timeout, cancellationToken: Ct);
             a.Tell("f", probe.Ref);
             a.Tell("get", probe.Ref);
-            probe.ExpectMsg("a,b,c,d,e,f", Timeout);
+            probe.ExpectMsg("a,b,c,d,e,f", Timeout, cancellationToken: Ct);
         }
     }
 

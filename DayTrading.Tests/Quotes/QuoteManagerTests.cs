@@ -10,6 +10,8 @@ namespace DayTrading.Tests.Quotes;
 /// <summary>The QuoteManager singleton: one hit per miss, 60 s validity, durable hits, cache resynchronisation.</summary>
 public sealed class QuoteManagerTests : TestKit
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.port = 0
@@ -60,13 +62,13 @@ public sealed class QuoteManagerTests : TestKit
         var probes = Enumerable.Range(0, 50).Select(_ => CreateTestProbe()).ToArray();
         for (var i = 0; i < probes.Length; i++) manager.Tell(new GetQuote("ABC", "u" + i, i + 1), probes[i]);
         manager.Tell(new GetQuote("XYZ", "other", 99), TestActor); // another symbol is its own hit
-        AwaitAssert(() => Assert.Equal(2, source.Hits));
+        AwaitAssert(() => Assert.Equal(2, source.Hits), cancellationToken: Ct);
         source.Gate.SetResult();
-        foreach (var p in probes) Assert.Equal(12.34m, p.ExpectMsg<QuoteResult>().Quote!.Price);
-        ExpectMsg<QuoteResult>();
+        foreach (var p in probes) Assert.Equal(12.34m, p.ExpectMsg<QuoteResult>(cancellationToken: Ct).Quote!.Price);
+        ExpectMsg<QuoteResult>(cancellationToken: Ct);
         Assert.Equal(2, source.Hits);
         manager.Tell(GetQuoteStats.Instance);
-        var stats = ExpectMsg<QuoteStats>();
+        var stats = ExpectMsg<QuoteStats>(cancellationToken: Ct);
         Assert.Equal(2, stats.Hits);
         Assert.Equal(0.10m, stats.Cost);
     }
@@ -78,14 +80,14 @@ public sealed class QuoteManagerTests : TestKit
         source.Gate.SetResult();
         var manager = Manager(source);
         manager.Tell(new GetQuote("ABC", "u", 1));
-        var first = ExpectMsg<QuoteResult>().Quote!;
+        var first = ExpectMsg<QuoteResult>(cancellationToken: Ct).Quote!;
         Interlocked.Add(ref _clock.Ms, 59_999);
         manager.Tell(new GetQuote("ABC", "u", 2));
-        Assert.Equal(first.TimestampMs, ExpectMsg<QuoteResult>().Quote!.TimestampMs);
+        Assert.Equal(first.TimestampMs, ExpectMsg<QuoteResult>(cancellationToken: Ct).Quote!.TimestampMs);
         Assert.Equal(1, source.Hits);
         Interlocked.Add(ref _clock.Ms, 1);
         manager.Tell(new GetQuote("ABC", "u", 3));
-        var second = ExpectMsg<QuoteResult>().Quote!;
+        var second = ExpectMsg<QuoteResult>(cancellationToken: Ct).Quote!;
         Assert.Equal(2, source.Hits);
         Assert.Equal(first.TimestampMs + 60_000, second.TimestampMs);
     }
@@ -98,17 +100,17 @@ public sealed class QuoteManagerTests : TestKit
         manager.Tell(new GetQuote("ABC", "u", 1));
         manager.Tell(new GetQuote("ABC", "v", 2));
         failing.Gate.SetResult();
-        Assert.Contains("refused the connection", ExpectMsg<QuoteResult>().Error);
-        Assert.Contains("refused the connection", ExpectMsg<QuoteResult>().Error);
+        Assert.Contains("refused the connection", ExpectMsg<QuoteResult>(cancellationToken: Ct).Error);
+        Assert.Contains("refused the connection", ExpectMsg<QuoteResult>(cancellationToken: Ct).Error);
 
         var silent = new GatedSource(_clock); // never answers
         var slow = Manager(silent, TimeSpan.FromMilliseconds(200));
         slow.Tell(new GetQuote("XYZ", "u", 3));
-        var result = ExpectMsg<QuoteResult>();
+        var result = ExpectMsg<QuoteResult>(cancellationToken: Ct);
         Assert.Null(result.Quote);
         Assert.Contains("did not answer", result.Error);
         slow.Tell(GetQuoteStats.Instance);
-        Assert.Equal(0, ExpectMsg<QuoteStats>().Hits); // a failed fetch is not a recorded hit
+        Assert.Equal(0, ExpectMsg<QuoteStats>(cancellationToken: Ct).Hits); // a failed fetch is not a recorded hit
     }
 
     [Fact]
@@ -118,19 +120,19 @@ public sealed class QuoteManagerTests : TestKit
         source.Gate.SetResult();
         var manager = Manager(source);
         manager.Tell(new GetQuote("ABC", "u", 1));
-        ExpectMsg<QuoteResult>();
+        ExpectMsg<QuoteResult>(cancellationToken: Ct);
         Watch(manager);
         Sys.Stop(manager);
-        ExpectTerminated(manager);
+        ExpectTerminated(manager, cancellationToken: Ct);
 
         var moved = Manager(source);
         moved.Tell(new GetQuote("ABC", "u", 2));
-        Assert.NotNull(ExpectMsg<QuoteResult>().Quote);
+        Assert.NotNull(ExpectMsg<QuoteResult>(cancellationToken: Ct).Quote);
         Assert.Equal(1, source.Hits);
         moved.Tell(GetQuoteStats.Instance);
-        Assert.Equal(1, ExpectMsg<QuoteStats>().Hits);
+        Assert.Equal(1, ExpectMsg<QuoteStats>(cancellationToken: Ct).Hits);
         moved.Tell(GetValidQuotes.Instance);
-        Assert.Equal("ABC", Assert.Single(ExpectMsg<ValidQuotes>().Quotes).Symbol);
+        Assert.Equal("ABC", Assert.Single(ExpectMsg<ValidQuotes>(cancellationToken: Ct).Quotes).Symbol);
     }
 
     [Fact]
@@ -140,13 +142,13 @@ public sealed class QuoteManagerTests : TestKit
         source.Gate.SetResult();
         var manager = Manager(source);
         manager.Tell(new GetQuote("OLD", "u", 1));
-        ExpectMsg<QuoteResult>();
+        ExpectMsg<QuoteResult>(cancellationToken: Ct);
 
         var cache = new NodeQuoteCache();
         Sys.ActorOf(Props.Create(() => new QuoteCacheSubscriber(cache, manager)));
-        AwaitAssert(() => Assert.True(cache.TryGetValid("OLD", _clock.Ms, out _)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.True(cache.TryGetValid("OLD", _clock.Ms, out _)), TimeSpan.FromSeconds(10), cancellationToken: Ct);
         manager.Tell(new GetQuote("NEW", "u", 2));
-        ExpectMsg<QuoteResult>();
-        AwaitAssert(() => Assert.True(cache.TryGetValid("NEW", _clock.Ms, out _)), TimeSpan.FromSeconds(10));
+        ExpectMsg<QuoteResult>(cancellationToken: Ct);
+        AwaitAssert(() => Assert.True(cache.TryGetValid("NEW", _clock.Ms, out _)), TimeSpan.FromSeconds(10), cancellationToken: Ct);
     }
 }

@@ -10,6 +10,8 @@ namespace DayTrading.Tests.Quotes;
 
 public class QuoteServerAndClientTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly IPEndPoint AnyLoopback = new(IPAddress.Loopback, 0);
 
     private static LegacyQuoteClientOptions ClientFor(IPEndPoint ep) => new()
@@ -78,7 +80,7 @@ public class QuoteServerAndClientTests
         var client = new LegacyQuoteClient(ClientFor(server.EndPoint));
 
         long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var q = await client.FetchAsync("ABC", "user1");
+        var q = await client.FetchAsync("ABC", "user1", Ct);
         long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         Assert.Equal("ABC", q.Symbol);
@@ -95,7 +97,7 @@ public class QuoteServerAndClientTests
     {
         await using var server = await QuoteSimServer.StartAsync(AnyLoopback, new QuoteSimOptions { Seed = 1 }, CancellationToken.None);
         var client = new LegacyQuoteClient(ClientFor(server.EndPoint) with { Host = "localhost" });
-        var q = await client.FetchAsync("ABC", "user1");
+        var q = await client.FetchAsync("ABC", "user1", Ct);
         Assert.Equal(new QuotePriceModel(1).PriceAt("ABC", q.TimestampMs), q.Price);
     }
 
@@ -108,7 +110,7 @@ public class QuoteServerAndClientTests
             s.Close();
         });
         var client = new LegacyQuoteClient(ClientFor(fake.EndPoint));
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1", Ct));
         Assert.Contains($"quote server {fake.EndPoint}", e.Message);
         Assert.Contains("echoed symbol 'XYZ' does not match the requested 'ABC'", e.Message);
         Assert.Equal(1, fake.Connections);
@@ -120,7 +122,7 @@ public class QuoteServerAndClientTests
         await using var fake = new FakeServer((_, _) => Task.Delay(Timeout.Infinite));
         var client = new LegacyQuoteClient(ClientFor(fake.EndPoint) with { ReadTimeout = TimeSpan.FromMilliseconds(200), MaxAttempts = 2 });
         var sw = Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1", Ct));
         sw.Stop();
         Assert.Equal($"quote server {fake.EndPoint} did not answer within 200 ms after 2 attempts", e.Message);
         Assert.InRange(sw.ElapsedMilliseconds, 390, 2_000);
@@ -138,7 +140,7 @@ public class QuoteServerAndClientTests
 
         var client = new LegacyQuoteClient(ClientFor(new IPEndPoint(IPAddress.Loopback, port)));
         var sw = Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1", Ct));
         Assert.True(sw.ElapsedMilliseconds < 2_000, $"{sw.ElapsedMilliseconds} ms");
         Assert.Equal($"quote server 127.0.0.1:{port} refused the connection (nothing listening?) after 3 attempts", e.Message);
         Assert.Equal(0, client.QueriesSent);
@@ -149,7 +151,7 @@ public class QuoteServerAndClientTests
     {
         await using var fake = new FakeServer((_, s) => { s.Close(); return Task.CompletedTask; });
         var client = new LegacyQuoteClient(ClientFor(fake.EndPoint));
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("ABC", "user1", Ct));
         Assert.Contains("closed the connection without answering after 3 attempts", e.Message);
         Assert.Equal(3, fake.Connections);
     }
@@ -205,7 +207,7 @@ public class QuoteServerAndClientTests
     public async Task Invalid_query_is_rejected_before_any_connection()
     {
         var client = new LegacyQuoteClient(new LegacyQuoteClientOptions { Port = 1 });
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("AB,C", "u"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => client.FetchAsync("AB,C", "u", Ct));
         Assert.Contains("invalid quote query", e.Message);
         Assert.Equal(0, client.QueriesSent);
     }
@@ -275,8 +277,8 @@ public class QuoteServerAndClientTests
         var server = await QuoteSimServer.StartAsync(AnyLoopback,
             new QuoteSimOptions { Latency = LatencyProfile.Fixed(60_000) }, CancellationToken.None);
         var client = new LegacyQuoteClient(ClientFor(server.EndPoint) with { ReadTimeout = TimeSpan.FromSeconds(30), MaxAttempts = 1 });
-        var fetch = client.FetchAsync("ABC", "u");
-        while (server.Hits == 0) await Task.Delay(5);
+        var fetch = client.FetchAsync("ABC", "u", Ct);
+        while (server.Hits == 0) await Task.Delay(5, Ct);
         var sw = Stopwatch.StartNew();
         await server.DisposeAsync();
         var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => fetch);
@@ -292,16 +294,16 @@ public class QuoteServerAndClientTests
         var run = QuoteSimServer.RunAsync(0, "none", 42, TextWriter.Synchronized(output), cts.Token);
         var sw = Stopwatch.StartNew();
         string text;
-        while ((text = output.ToString()).Length == 0 && sw.ElapsedMilliseconds < 3_000) await Task.Delay(10);
+        while ((text = output.ToString()).Length == 0 && sw.ElapsedMilliseconds < 3_000) await Task.Delay(10, Ct);
         var m = Regex.Match(text, @"^quote simulator listening on 127\.0\.0\.1:(\d+) \(latency none, seed 42\)\r?\n$");
         Assert.True(m.Success, text);
 
         var client = new LegacyQuoteClient(new LegacyQuoteClientOptions { Port = int.Parse(m.Groups[1].Value) });
-        var q = await client.FetchAsync("ABC", "user1");
+        var q = await client.FetchAsync("ABC", "user1", Ct);
         Assert.Equal(new QuotePriceModel(42).PriceAt("ABC", q.TimestampMs), q.Price);
 
         cts.Cancel();
-        await run.WaitAsync(TimeSpan.FromSeconds(3));
+        await run.WaitAsync(TimeSpan.FromSeconds(3), Ct);
     }
 
     [Fact]

@@ -6,6 +6,8 @@ namespace DayTrading.Tests.Quotes;
 
 public class SimulatedQuoteSourceTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
@@ -17,9 +19,9 @@ public class SimulatedQuoteSourceTests
     public async Task Answers_from_the_price_model_at_the_clock_time_and_counts_hits()
     {
         var source = new SimulatedQuoteSource(42, LatencyProfile.None, new FixedClock(Now));
-        var q = await source.FetchAsync("ABC", "user1");
+        var q = await source.FetchAsync("ABC", "user1", Ct);
         Assert.Equal(new QuotePriceModel(42).QuoteAt("ABC", "user1", Now.ToUnixTimeMilliseconds()), q);
-        await source.FetchAsync("XYZ", "user1");
+        await source.FetchAsync("XYZ", "user1", Ct);
         Assert.Equal(2, source.Hits);
     }
 
@@ -28,7 +30,7 @@ public class SimulatedQuoteSourceTests
     {
         var source = new SimulatedQuoteSource(1, LatencyProfile.Fixed(50));
         var sw = Stopwatch.StartNew();
-        await source.FetchAsync("ABC", "u");
+        await source.FetchAsync("ABC", "u", Ct);
         Assert.True(sw.ElapsedMilliseconds >= 45, $"{sw.ElapsedMilliseconds} ms");
     }
 
@@ -46,7 +48,7 @@ public class SimulatedQuoteSourceTests
     public async Task Invalid_query_is_unavailable()
     {
         var source = new SimulatedQuoteSource(1);
-        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => source.FetchAsync("A,B", "u"));
+        var e = await Assert.ThrowsAsync<QuoteUnavailableException>(() => source.FetchAsync("A,B", "u", Ct));
         Assert.Contains("symbol", e.Message);
         Assert.Equal(0, source.Hits);
     }

@@ -102,7 +102,7 @@ public sealed class AutoTxManagerTests : TestKit
     }
 
     [Fact]
-    public void Sell_triggers_cross_at_or_above_and_leave_the_index_when_fired()
+    public async Task Sell_triggers_cross_at_or_above_and_leave_the_index_when_fired()
     {
         var log = new FakeLog();
         log.Record("bob", CommandKind.Add, amount: 1000m);
@@ -116,7 +116,7 @@ public sealed class AutoTxManagerTests : TestKit
         log.Record("bob", CommandKind.SetSellAmount, "ABC", 50m);
         log.Record("bob", CommandKind.SetSellTrigger, "ABC", 20m);
         var index = new TriggerIndex();
-        foreach (var e in log.ReadPageAsync(0, int.MaxValue).Result) index.Apply(e.PersistenceId, e.Payload);
+        foreach (var e in await log.ReadPageAsync(0, int.MaxValue, Ct)) index.Apply(e.PersistenceId, e.Payload);
         Assert.Single(index.CrossedBy(Q("ABC", 20m)));
         Assert.Empty(index.CrossedBy(Q("ABC", 19.99m)));
 
@@ -140,29 +140,29 @@ public sealed class AutoTxManagerTests : TestKit
         {
             manager.Tell(AutoTxManagerActor.GetStatus.Instance, TestActor);
             Assert.True(ExpectMsg<AutoTxManagerActor.AutoTxStatus>().CaughtUp);
-        });
+        }, cancellationToken: Ct);
 
         manager.Tell(Q("ABC", 11m));
-        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200), cancellationToken: Ct);
         manager.Tell(Q("ABC", 9.5m));
-        var fire = accounts.ExpectMsg<ExecuteTrigger>();
+        var fire = accounts.ExpectMsg<ExecuteTrigger>(cancellationToken: Ct);
         Assert.Equal(("cat", TradeSide.Buy, "ABC", version, 9.5m), (fire.UserId, fire.Side, fire.Symbol, fire.Version, fire.Quote.Price));
         manager.Tell(Q("ABC", 9.0m)); // still in flight: not asked twice
-        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200), cancellationToken: Ct);
 
         // The singleton dies before the account answered; a new incarnation rebuilds from the journal, where the
         // trigger is still armed, and asks again with the same version: the account executes at most one of them.
         Watch(manager);
         Sys.Stop(manager);
-        ExpectTerminated(manager);
+        ExpectTerminated(manager, cancellationToken: Ct);
         var second = Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, quoteManager, new NodeQuoteCache(), new FixedClock(), options));
         AwaitAssert(() =>
         {
             second.Tell(AutoTxManagerActor.GetStatus.Instance, TestActor);
             Assert.True(ExpectMsg<AutoTxManagerActor.AutoTxStatus>().CaughtUp);
-        });
+        }, cancellationToken: Ct);
         second.Tell(Q("ABC", 9.5m));
-        Assert.Equal(version, accounts.ExpectMsg<ExecuteTrigger>().Version);
+        Assert.Equal(version, accounts.ExpectMsg<ExecuteTrigger>(cancellationToken: Ct).Version);
 
         // Once the execution is in the journal, a third incarnation has nothing to fire.
         var s = log.State("cat");
@@ -174,9 +174,9 @@ public sealed class AutoTxManagerTests : TestKit
             var status = ExpectMsg<AutoTxManagerActor.AutoTxStatus>();
             Assert.True(status.CaughtUp);
             Assert.Equal(0, status.Armed);
-        });
+        }, cancellationToken: Ct);
         third.Tell(Q("ABC", 1m));
-        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200), cancellationToken: Ct);
     }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -257,9 +257,9 @@ public sealed class AutoTxManagerTests : TestKit
 
         for (var period = 0; period < 3; period++)
         {
-            var asked = new[] { quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(3)), quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(1)) };
+            var asked = new[] { quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(3), cancellationToken: Ct), quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(1), cancellationToken: Ct) };
             Assert.Equal(["ABC", "XYZ"], asked.Select(q => q.Symbol).Order());
-            quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing more within the period
+            quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(300), cancellationToken: Ct); // nothing more within the period
         }
     }
 }

@@ -12,6 +12,8 @@ namespace DayTrading.Tests.Triggers;
 /// <summary>Triggers end to end on a node: quotes cross them, they fire exactly once, and they survive a restart.</summary>
 public sealed class TriggerExecutionTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     /// <summary>A clock the test moves, so quotes age past their 60 s without waiting.</summary>
     private sealed class ManualClock : TimeProvider
     {
@@ -82,7 +84,7 @@ public sealed class TriggerExecutionTests
             await Ok(client, "[2] SET_BUY_AMOUNT,ann,ABC,100.00");
             await Ok(client, "[3] SET_BUY_TRIGGER,ann,ABC,10.00");
             await Ok(client, "[4] QUOTE,ann,ABC"); // 12.00: above the trigger
-            await Task.Delay(500);
+            await Task.Delay(500, Ct);
             Assert.Single((await Summary(client, "ann")).BuyTriggers);
 
             quotes.Price = 9.50m;
@@ -98,13 +100,13 @@ public sealed class TriggerExecutionTests
             // More crossing quotes: it fired once and stays fired.
             clock.Advance(TimeSpan.FromSeconds(61));
             await Ok(client, "[6] QUOTE,ann,ABC");
-            await Task.Delay(500);
+            await Task.Delay(500, Ct);
             Assert.Equal(2, (await Summary(client, "ann")).HistoryTotal);
         }
         finally
         {
             await client.DisposeAsync();
-            await host.StopAsync();
+            await host.StopAsync(Ct);
             host.Dispose();
         }
     }
@@ -177,7 +179,7 @@ public sealed class TriggerExecutionTests
         await Ok(client, "[4] SET_SELL_AMOUNT,bea,XYZ,60.00");
         await Ok(client, "[5] SET_SELL_TRIGGER,bea,XYZ,15.00"); // reserves 4 shares
         await client.DisposeAsync();
-        await host.StopAsync();
+        await host.StopAsync(Ct);
         host.Dispose();
 
         quotes.Price = 16m;
@@ -194,7 +196,7 @@ public sealed class TriggerExecutionTests
         finally
         {
             await client.DisposeAsync();
-            await host.StopAsync();
+            await host.StopAsync(Ct);
             host.Dispose();
         }
     }
@@ -220,7 +222,7 @@ public sealed class TriggerExecutionTests
             // The periodic refresh fetches 9.00 and fires while the cancels arrive.
             var cancels = Enumerable.Range(0, users).Select(i => client.SendAsync($"CANCEL_SET_BUY,r{i},ABC")).ToArray();
             var outcomes = await Task.WhenAll(cancels);
-            await Task.Delay(1000);
+            await Task.Delay(1000, Ct);
             var fired = 0;
             for (var i = 0; i < users; i++)
             {
@@ -247,7 +249,7 @@ public sealed class TriggerExecutionTests
         finally
         {
             await client.DisposeAsync();
-            await host.StopAsync();
+            await host.StopAsync(Ct);
             host.Dispose();
         }
     }

@@ -10,6 +10,8 @@ namespace DayTrading.Tests.Web;
 /// <summary>The web front end's REST API against a real in-process node (Kestrel on a free port).</summary>
 public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static string NewUser() => "w" + Guid.NewGuid().ToString("N")[..10];
 
     private async Task<(WebClient Client, string User)> SignedUp(decimal? funds = null)
@@ -136,9 +138,9 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(json.EnumerateArray(), q => q.GetProperty("symbol").GetString() == "ABC");
 
-        using var dump = await c.Http.GetAsync($"/api/accounts/{u}/dumplog");
+        using var dump = await c.Http.GetAsync($"/api/accounts/{u}/dumplog", Ct);
         Assert.Equal(HttpStatusCode.OK, dump.StatusCode);
-        var xml = await dump.Content.ReadAsStringAsync();
+        var xml = await dump.Content.ReadAsStringAsync(Ct);
         Assert.Contains("<log", xml);
         Assert.Contains(u, xml);
     }
@@ -193,9 +195,9 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
     {
         // An account created by a workload over TCP: no web login.
         var owner = NewUser();
-        await using (var tcp = await EdgeClient.ConnectAsync("127.0.0.1", node.Edge.Port))
+        await using (var tcp = await EdgeClient.ConnectAsync("127.0.0.1", node.Edge.Port, cancellationToken: Ct))
         {
-            var r = await tcp.SendAsync($"ADD,{owner},250.00");
+            var r = await tcp.SendAsync($"ADD,{owner},250.00", Ct);
             Assert.True(r.Ok, r.Raw);
         }
 
@@ -217,10 +219,10 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         Assert.Equal("Up", member.GetProperty("status").GetString());
         Assert.True(json.GetProperty("shardRegions").GetArrayLength() >= 1);
 
-        using (var dump = await admin.Http.GetAsync("/api/admin/dumplog"))
+        using (var dump = await admin.Http.GetAsync("/api/admin/dumplog", Ct))
         {
             Assert.Equal(HttpStatusCode.OK, dump.StatusCode);
-            var xml = await dump.Content.ReadAsStringAsync();
+            var xml = await dump.Content.ReadAsStringAsync(Ct);
             Assert.Contains(owner, xml);
         }
 
@@ -306,6 +308,8 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
 /// <summary>Web front end switched off, or its port taken: the node still serves trading over TCP.</summary>
 public sealed class WebOptionalTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -320,14 +324,14 @@ public sealed class WebOptionalTests
         {
             DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, AdminPort = -1, WebEnabled = portTaken, WebPort = port,
         }, TextWriter.Synchronized(output));
-        await host.StartAsync();
+        await host.StartAsync(Ct);
         try
         {
             var readiness = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<DayTrading.Host.NodeReadiness>(host.Services);
-            var edge = await readiness.Edge.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var edge = await readiness.Edge.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
             if (portTaken)
             {
-                await Assert.ThrowsAnyAsync<Exception>(() => readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+                await Assert.ThrowsAnyAsync<Exception>(() => readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct));
                 Assert.Contains("web front end NOT started", output.ToString());
             }
             else
@@ -335,8 +339,8 @@ public sealed class WebOptionalTests
                 Assert.False(readiness.Web.Task.IsCompleted);
                 Assert.DoesNotContain("web front end", output.ToString());
             }
-            await using var tcp = await EdgeClient.ConnectAsync("127.0.0.1", edge.Port);
-            Assert.True((await tcp.SendAsync("ADD,someone,1.00")).Ok);
+            await using var tcp = await EdgeClient.ConnectAsync("127.0.0.1", edge.Port, cancellationToken: Ct);
+            Assert.True((await tcp.SendAsync("ADD,someone,1.00", Ct)).Ok);
         }
         finally
         {
