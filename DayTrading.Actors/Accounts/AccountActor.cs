@@ -58,6 +58,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
 
     private const string IdleTimer = "idle";
     private long _lastActivityMs;
+    private bool _idleCheckArmed;
     private long _scheduledExpiryMs = -1;
     private bool _passivating;
 
@@ -221,7 +222,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         AccountDomain.Apply(_state, handled);
         DayTrading.Cluster.DayTradingMetrics.RequestHandled(handled.Ok);
         var reply = handled.Ok
-            ? TradeReply.Success(request, AccountReplies.Body(request.Kind, _state, handled.Quote, AccountReplies.SharesOf(handled), now))
+            ? AccountReplies.Success(request, _state, handled.Quote, AccountReplies.SharesOf(handled), now)
             : TradeReply.Failure(request, handled.Error!);
         if (expired is not null || (handled.Ok && handled.Changes.Length > 0)) ScheduleExpiry();
         if (!_settings.AuditAll && handled.Changes.Length == 0 && expired is null)
@@ -329,7 +330,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     // keeps a cancelled timer (and through it the stopped actor) until its wheel next passes that slot (~5 s).
     private void ArmIdleCheck()
     {
-        if (Timers.IsTimerActive(IdleTimer)) return;
+        if (_idleCheckArmed) return; // a field, not Timers.IsTimerActive: this runs on every request
+        _idleCheckArmed = true;
         var idle = _settings.IdleTimeout ?? TimeSpan.FromMinutes(2);
         Timers.StartPeriodicTimer(IdleTimer, IdleCheck.Instance, idle / 2);
     }

@@ -13,8 +13,14 @@ public static class AccountReplies
     public static TradeReply For(TradeRequest request, AccountState state, RememberedOutcome outcome, long nowMs)
     {
         if (outcome.Error is not null) return TradeReply.Failure(request, outcome.Error);
-        return TradeReply.Success(request, Body(request.Kind, state, outcome.Quote, outcome.Shares, nowMs));
+        return Success(request, state, outcome.Quote, outcome.Shares, nowMs);
     }
+
+    /// <summary>The successful reply; a summary as the UTF-8 JSON it is written in (no string on the way).</summary>
+    public static TradeReply Success(TradeRequest request, AccountState state, QuoteUsed? quote, int shares, long nowMs) =>
+        request.Kind == CommandKind.DisplaySummary
+            ? TradeReply.Success(request.TxNum, request.Kind, AccountSummary.JsonUtf8(state, nowMs))
+            : TradeReply.Success(request, Body(request.Kind, state, quote, shares, nowMs));
 
     public static string? Body(CommandKind kind, AccountState state, QuoteUsed? quote, int shares, long nowMs)
     {

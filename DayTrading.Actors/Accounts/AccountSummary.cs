@@ -33,7 +33,12 @@ public sealed record AccountSummary(
     /// The same JSON as <c>From(s, nowMs).ToJson()</c>, written straight from the books: DISPLAY_SUMMARY is a tenth
     /// of a workload and its history makes it the largest answer, so no view objects are built on the way.
     /// </summary>
-    public static string Json(AccountState s, long nowMs)
+    public static string Json(AccountState s, long nowMs) => System.Text.Encoding.UTF8.GetString(WriteJson(s, nowMs));
+
+    /// <summary>The same JSON as UTF-8 bytes (what the wire carries).</summary>
+    public static byte[] JsonUtf8(AccountState s, long nowMs) => WriteJson(s, nowMs).ToArray();
+
+    private static ReadOnlySpan<byte> WriteJson(AccountState s, long nowMs)
     {
         var buffer = _buffer ??= new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         buffer.ResetWrittenCount();
@@ -95,7 +100,7 @@ public sealed record AccountSummary(
         w.WriteEndArray();
         w.WriteEndObject();
         w.Flush();
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan;
     }
 
     private static void WritePending(Utf8JsonWriter w, ReadOnlySpan<byte> name, List<PendingOrder> orders, long nowMs)

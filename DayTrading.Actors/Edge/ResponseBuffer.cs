@@ -29,7 +29,10 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
     public void AppendReply(TradeRequest request, TradeReply reply, bool quiet)
     {
         var command = CommandNames[(int)request.Kind];
-        if (reply.Ok) AppendLine(request.TxNum, "OK "u8, command, quiet ? null : reply.Body);
+        // Printable ASCII needs none of ResponseFormatter.OneLine's replacements (JSON escapes the rest anyway).
+        if (reply.Ok && !quiet && reply.Utf8Body is { } utf8 && utf8.AsSpan().IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) < 0)
+            AppendLine(request.TxNum, "OK "u8, command, utf8);
+        else if (reply.Ok) AppendLine(request.TxNum, "OK "u8, command, quiet ? null : reply.Body);
         else AppendLine(request.TxNum, "ERR "u8, command, string.IsNullOrWhiteSpace(reply.Error) ? "error" : reply.Error);
     }
 
@@ -61,6 +64,30 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
         {
             span[n++] = (byte)' ';
             n += Encoding.UTF8.GetBytes(text, span[n..]);
+        }
+        span[n++] = (byte)'\n';
+        Length += n;
+    }
+
+    // A body that is UTF-8 already and printable ASCII (one-line JSON): copied as it is.
+    private void AppendLine(long txNum, ReadOnlySpan<byte> outcome, ReadOnlySpan<byte> command, ReadOnlySpan<byte> utf8Body)
+    {
+        var span = Reserve(24 + outcome.Length + command.Length + 1 + utf8Body.Length + 1);
+        var n = 0;
+        span[n++] = (byte)'[';
+        Utf8Formatter.TryFormat(txNum, span[n..], out var digits);
+        n += digits;
+        span[n++] = (byte)']';
+        span[n++] = (byte)' ';
+        outcome.CopyTo(span[n..]);
+        n += outcome.Length;
+        command.CopyTo(span[n..]);
+        n += command.Length;
+        if (!utf8Body.IsEmpty)
+        {
+            span[n++] = (byte)' ';
+            utf8Body.CopyTo(span[n..]);
+            n += utf8Body.Length;
         }
         span[n++] = (byte)'\n';
         Length += n;

@@ -14,15 +14,31 @@ public sealed class GroupCommitWriter : IDisposable
 {
     public sealed class Entry
     {
-        internal Entry(IReadOnlyList<JournalRow> rows, int atomicWrites)
+        private readonly TaskCompletionSource? _completion;
+        private readonly Action<Exception?>? _onDone;
+
+        internal Entry(IReadOnlyList<JournalRow> rows, int atomicWrites, Action<Exception?>? onDone)
         {
             Rows = rows;
             AtomicWrites = atomicWrites;
+            if (onDone is null) _completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            else _onDone = onDone;
         }
 
         public IReadOnlyList<JournalRow> Rows { get; }
         public int AtomicWrites { get; }
-        internal readonly TaskCompletionSource Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal Task Task => _completion?.Task ?? Task.CompletedTask;
+
+        internal void Complete(Exception? error)
+        {
+            if (_onDone is not null)
+            {
+                // Runs on the writer thread: it only tells actors, so it is short and must not throw into the loop.
+                try { _onDone(error); } catch { /* a reply that cannot be told changes nothing committed */ }
+            }
+            else if (error is null) _completion!.TrySetResult();
+            else _completion!.TrySetException(error);
+        }
     }
 
     private readonly Func<IJournalBatchWriter> _openWriter;
@@ -63,14 +79,31 @@ public sealed class GroupCommitWriter : IDisposable
     public Task WriteAsync(IReadOnlyList<JournalRow> rows, int atomicWrites)
     {
         if (rows.Count == 0) return Task.CompletedTask;
-        var e = new Entry(rows, Math.Max(1, atomicWrites));
+        var e = new Entry(rows, Math.Max(1, atomicWrites), null);
+        return Enqueue(e) ? e.Task : Task.FromException(Stopped());
+    }
+
+    /// <summary>
+    /// Queues rows and calls <paramref name="onDone"/> on the writer thread once they are committed (null) or failed.
+    /// Entries complete in the order they were queued, an entry with no rows too (after the batch it joined), so a
+    /// caller's replies keep the order of its writes.
+    /// </summary>
+    public void Write(IReadOnlyList<JournalRow> rows, int atomicWrites, Action<Exception?> onDone)
+    {
+        if (!Enqueue(new Entry(rows, Math.Max(1, atomicWrites), onDone))) onDone(Stopped());
+    }
+
+    private static ObjectDisposedException Stopped() => new(nameof(GroupCommitWriter), "journal writer is stopped");
+
+    private bool Enqueue(Entry e)
+    {
         lock (_lock)
         {
-            if (_stopping) return Task.FromException(new ObjectDisposedException(nameof(GroupCommitWriter), "journal writer is stopped"));
+            if (_stopping) return false;
             _queue.Enqueue(e);
             if (_queue.Count == 1) Monitor.Pulse(_lock);
         }
-        return e.Completion.Task;
+        return true;
     }
 
     private void Loop()
@@ -96,9 +129,9 @@ public sealed class GroupCommitWriter : IDisposable
             foreach (var e in batch) rows.AddRange(e.Rows);
             try
             {
-                Commit(rows, batch);
+                if (rows.Count > 0) Commit(rows, batch);
                 Count(batch, rows.Count);
-                foreach (var e in batch) e.Completion.TrySetResult();
+                foreach (var e in batch) e.Complete(null);
             }
             catch (Exception ex)
             {
@@ -118,21 +151,21 @@ public sealed class GroupCommitWriter : IDisposable
                     {
                         try
                         {
-                            Commit(e.Rows, new[] { e });
+                            if (e.Rows.Count > 0) Commit(e.Rows, new[] { e });
                             Count(new[] { e }, e.Rows.Count);
-                            e.Completion.TrySetResult();
+                            e.Complete(null);
                         }
                         catch (Exception ex2)
                         {
                             Interlocked.Increment(ref _failedBatches);
                             ResetWriter();
-                            e.Completion.TrySetException(ex2);
+                            e.Complete(ex2);
                         }
                     }
                 }
                 else
                 {
-                    foreach (var e in batch) e.Completion.TrySetException(ex);
+                    foreach (var e in batch) e.Complete(ex);
                 }
             }
         }

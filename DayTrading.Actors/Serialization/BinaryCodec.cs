@@ -71,6 +71,13 @@ internal sealed class BinaryWriterBuffer
         Encoding.UTF8.GetBytes(s, Reserve(count));
     }
 
+    /// <summary>Text already in UTF-8, encoded exactly as <see cref="String(string?)"/> encodes the same text.</summary>
+    public void Utf8String(ReadOnlySpan<byte> utf8)
+    {
+        VarULong((ulong)utf8.Length + 1);
+        utf8.CopyTo(Reserve(utf8.Length));
+    }
+
     /// <summary>Length-prefixed raw bytes.</summary>
     public void Bytes(ReadOnlySpan<byte> bytes)
     {
@@ -155,6 +162,17 @@ internal ref struct BinaryReaderSpan
     }
 
     public string RequiredString() => String() ?? throw new FormatException("unexpected null string");
+
+    /// <summary>A <see cref="String()"/> field's UTF-8 bytes, not decoded.</summary>
+    public byte[]? Utf8String()
+    {
+        var len = VarULong();
+        if (len == 0) return null;
+        var count = checked((int)(len - 1));
+        var bytes = _data.Slice(_pos, count).ToArray();
+        _pos += count;
+        return bytes;
+    }
 
     public byte[] Bytes()
     {

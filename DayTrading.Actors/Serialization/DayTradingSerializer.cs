@@ -366,10 +366,18 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         w.Byte((byte)p.Kind);
         w.Bool(p.Ok);
         w.String(p.Error);
-        w.String(p.Body);
+        // A UTF-8 body goes as it is: the same encoding as a string field (length + 1, then the bytes).
+        if (p.Utf8Body is { } utf8) w.Utf8String(utf8);
+        else w.String(p.Body);
     }
 
-    private static TradeReply ReadReply(ref BinaryReaderSpan r) => new(r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String(), r.String());
+    private static TradeReply ReadReply(ref BinaryReaderSpan r)
+    {
+        var (tx, kind, ok, error) = (r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String());
+        // A summary stays UTF-8 on this side too (the edge copies it); other bodies are short and read as text.
+        if (!ok || kind != CommandKind.DisplaySummary) return new TradeReply(tx, kind, ok, error, r.String());
+        return r.Utf8String() is { } utf8 ? TradeReply.Success(tx, kind, utf8) : new TradeReply(tx, kind, ok, error);
+    }
 
     internal static void WriteRequest(BinaryWriterBuffer w, TradeRequest r)
     {

@@ -37,6 +37,8 @@ public sealed class SerializerTests : IDisposable
         new TradeRequest(9, CommandKind.DumpLog, null, null, 0m, "./all.xml", "r"),
         new TradeReply(9, CommandKind.Quote, true, null, "1.00,ABC,u,1,k"),
         new TradeReply(10, CommandKind.Buy, false, "insufficient funds", null),
+        TradeReply.Success(12, CommandKind.DisplaySummary, "{\"user\":\"u\",\"cash\":1.50}"u8.ToArray()),
+        new TradeReply(13, CommandKind.DisplaySummary, true, null, "{\"user\":\"v\"}"),
         new GatewayRequest(long.MaxValue, new TradeRequest(11, CommandKind.Buy, "u", "ABC", 500.25m, null, "~ab12.7")),
         new GatewayReply(3, new TradeReply(11, CommandKind.Buy, true, null, "2,ABC,1.00,2.00,1,k")),
         new Quote("ABC", 0.01m, "u", 123, "key"),
@@ -79,6 +81,21 @@ public sealed class SerializerTests : IDisposable
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
         var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
         Assert.Equal(Describe(message), Describe(back));
+    }
+
+    [Fact]
+    public void A_summary_reply_made_as_UTF8_is_on_the_wire_exactly_as_the_same_text_and_reads_back_as_UTF8()
+    {
+        // Nodes of the previous build send the body as a string field; this build writes and reads the same bytes.
+        const string json = "{\"user\":\"u\",\"cash\":1.50,\"holdings\":[]}";
+        var serializer = _system.Serialization.FindSerializerFor(new TradeReply(1, CommandKind.DisplaySummary, true));
+        var fromText = serializer.ToBinary(new GatewayReply(5, new TradeReply(14, CommandKind.DisplaySummary, true, null, json)));
+        var fromUtf8 = serializer.ToBinary(new GatewayReply(5, TradeReply.Success(14, CommandKind.DisplaySummary, System.Text.Encoding.UTF8.GetBytes(json))));
+        Assert.Equal(fromText, fromUtf8);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, new GatewayReply(5, new TradeReply(14, CommandKind.DisplaySummary, true)));
+        var back = (GatewayReply)_system.Serialization.Deserialize(fromText, serializer.Identifier, manifest);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(json), back.Reply.Utf8Body);
+        Assert.Equal(json, back.Reply.Body);
     }
 
     [Fact]
