@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One benchmark run against the floor and a DayTrading node, back to back on this machine, same workload, same
 # Loadgen options: req/s (Loadgen), server CPU µs per request (utime+stime from /proc/<pid>/stat over the replay),
-# server peak memory (VmHWM), Loadgen CPU µs per request, and the ratio node/floor.
+# server peak memory (VmHWM), bytes the server wrote to disk per request (/proc/<pid>/io write_bytes), Loadgen CPU µs per
+# request, and the ratio node/floor.
 # The floor is ../shared/floor, a measuring instrument: built from a copy in /tmp, never copied into the repo.
 # Usage: bash scripts/bench-vs-floor.sh <workload> [node options…] [-- loadgen replay options…]
 #   e.g. bash scripts/bench-vs-floor.sh /tmp/w1200k.txt
@@ -32,11 +33,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # run_one NAME PORT: replays against the server $server listening on PORT, prints one result line.
 run_one() {
-  local name=$1 port=$2 before after lg_cpu
+  local name=$1 port=$2 before after lg_cpu io_before io_after
   before=$(cpu_ticks "$server")
+  io_before=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io")
   /usr/bin/time -f "%U %S" -o "$work/$name.lgtime" dotnet "$loadgen" replay "$workload" --target "127.0.0.1:$port" \
     --no-live --log-interval 60s --skip-dumplog --report-dir "$work/$name-report" "${lg_args[@]}" >"$work/$name.loadgen.out" 2>&1 || true
   after=$(cpu_ticks "$server")
+  io_after=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io")
   local answered rps p50 p99
   answered=$(jq -r '.answered' "$work/$name-report/report.json")
   rps=$(jq -r '.throughputPerSec' "$work/$name-report/report.json")
@@ -44,9 +47,9 @@ run_one() {
   p99=$(jq -r '.latency.p99Ms' "$work/$name-report/report.json")
   lg_cpu=$(awk '{print $1 + $2}' "$work/$name.lgtime")
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
-  awk -v n="$name" -v a="$answered" -v r="$rps" -v p50="$p50" -v p99="$p99" -v c=$((after - before)) -v hz="$hz" -v hwm="$hwm" -v lg="$lg_cpu" \
-    'BEGIN { printf "%-6s answered %d  %9.0f req/s  p50 %8.2f ms  p99 %8.2f ms  server CPU %6.1f us/req  peak %5.0f MiB  loadgen CPU %5.1f us/req\n",
-             n, a, r, p50, p99, c * 1e6 / hz / a, hwm / 1024, lg * 1e6 / a }' | tee -a "$work/results"
+  awk -v n="$name" -v a="$answered" -v r="$rps" -v p50="$p50" -v p99="$p99" -v c=$((after - before)) -v hz="$hz" -v hwm="$hwm" -v lg="$lg_cpu" -v io=$((io_after - io_before)) \
+    'BEGIN { printf "%-6s answered %d  %9.0f req/s  p50 %8.2f ms  p99 %8.2f ms  server CPU %6.1f us/req  peak %5.0f MiB  disk %5.2f KB/req  loadgen CPU %5.1f us/req\n",
+             n, a, r, p50, p99, c * 1e6 / hz / a, hwm / 1024, io / 1024 / a, lg * 1e6 / a }' | tee -a "$work/results"
   echo "$rps" >"$work/$name.rps"
 }
 

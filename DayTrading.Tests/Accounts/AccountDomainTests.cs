@@ -539,6 +539,17 @@ public sealed class AccountDomainTests
         Assert.Equal(AccountSummary.From(b.State, b.Now).ToJson(), AccountSummary.Json(b.State, b.Now));
         var empty = new AccountState("nobody");
         Assert.Equal(AccountSummary.From(empty, b.Now).ToJson(), AccountSummary.Json(empty, b.Now));
+        // Names the plain fast path does not take are escaped exactly as the serializer escapes them.
+        foreach (var odd in new[] { "a\"b\\c", "<x>&'+`", "é ü \u2028", "tab\there", "user_1-2.3 x" })
+        {
+            var state = new AccountState(odd);
+            Assert.Equal(AccountSummary.From(state, b.Now).ToJson(), AccountSummary.Json(state, b.Now));
+            Assert.Equal(AccountSummary.From(state, b.Now).ToJson(), System.Text.Encoding.UTF8.GetString(AccountSummary.JsonUtf8(state, b.Now)));
+        }
+        // A large history (the 100 kept rows) and a sold-out holding still match.
+        var big = Holding("ABC", 10m, 100m, extraCash: 100_000m);
+        for (var i = 0; i < 120; i++) big.Ok(CommandKind.Add, amount: 1.05m + i);
+        Assert.Equal(AccountSummary.From(big.State, big.Now).ToJson(), AccountSummary.Json(big.State, big.Now));
     }
 
     [Fact]
