@@ -118,6 +118,7 @@ public sealed class LoadRunner
         var start = Stopwatch.GetTimestamp();
         _metrics.Start();
         var deadline = _options.Duration is { } d ? start + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        using var clock = _options.Rate is null ? null : new SendClock(stop.Token);
 
         async Task RunUser(List<(WorkloadCommand Command, long Index)> work, int slot, TimeSpan startDelay)
         {
@@ -135,16 +136,7 @@ public sealed class LoadRunner
                         stoppedEarly = true;
                         return;
                     }
-                    // Never early: timers have ~1 ms granularity and may fire a little early, so loop until due,
-                    // yielding for the last sub-millisecond.
-                    while (Stopwatch.GetTimestamp() < intended)
-                    {
-                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), intended);
-                        if (wait >= TimeSpan.FromMilliseconds(1.5))
-                            await Task.Delay(TimeSpan.FromMilliseconds(Math.Floor(wait.TotalMilliseconds - 0.5)), stop.Token).ConfigureAwait(false);
-                        else
-                            await Task.Yield();
-                    }
+                    await clock!.WaitUntil(intended).ConfigureAwait(false);
                 }
                 else
                 {
