@@ -421,10 +421,13 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         if (!_settings.PublishChanges) return;
         _mediator ??= Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator;
-        _mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(AccountTopics.For(_state.UserId), new AccountChanged(_state.UserId)));
+        // The same immutable message every time: no topic string, notice and envelope per change.
+        _changed ??= new Akka.Cluster.Tools.PublishSubscribe.Publish(AccountTopics.For(_state.UserId), new AccountChanged(_state.UserId));
+        _mediator.Tell(_changed);
     }
 
     private IActorRef? _mediator;
+    private Akka.Cluster.Tools.PublishSubscribe.Publish? _changed;
 
     // Called only when no write is outstanding (a new message is being handled), so the state captured is exactly
     // the state at LastSequenceNr and no eagerly applied event slips into a snapshot before it is persisted.
