@@ -48,18 +48,8 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
     private void AppendLine(long txNum, ReadOnlySpan<byte> outcome, ReadOnlySpan<byte> command, string? text)
     {
         if (text is not null) text = ResponseFormatter.OneLine(text);
-        var max = 24 + outcome.Length + command.Length + (text is null ? 0 : 1 + Encoding.UTF8.GetMaxByteCount(text.Length)) + 1;
-        var span = Reserve(max);
-        var n = 0;
-        span[n++] = (byte)'[';
-        Utf8Formatter.TryFormat(txNum, span[n..], out var digits);
-        n += digits;
-        span[n++] = (byte)']';
-        span[n++] = (byte)' ';
-        outcome.CopyTo(span[n..]);
-        n += outcome.Length;
-        command.CopyTo(span[n..]);
-        n += command.Length;
+        var span = Reserve(MaxPrefix + outcome.Length + command.Length + (text is null ? 0 : 1 + Encoding.UTF8.GetMaxByteCount(text.Length)) + 1);
+        var n = WritePrefix(span, txNum, outcome, command);
         if (!string.IsNullOrEmpty(text))
         {
             span[n++] = (byte)' ';
@@ -72,7 +62,23 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
     // A body that is UTF-8 already and printable ASCII (one-line JSON): copied as it is.
     private void AppendLine(long txNum, ReadOnlySpan<byte> outcome, ReadOnlySpan<byte> command, ReadOnlySpan<byte> utf8Body)
     {
-        var span = Reserve(24 + outcome.Length + command.Length + 1 + utf8Body.Length + 1);
+        var span = Reserve(MaxPrefix + outcome.Length + command.Length + 1 + utf8Body.Length + 1);
+        var n = WritePrefix(span, txNum, outcome, command);
+        if (!utf8Body.IsEmpty)
+        {
+            span[n++] = (byte)' ';
+            utf8Body.CopyTo(span[n..]);
+            n += utf8Body.Length;
+        }
+        span[n++] = (byte)'\n';
+        Length += n;
+    }
+
+    private const int MaxPrefix = 24; // "[", 20 digits, "] "
+
+    /// <summary>"[N] OK CMD" or "[N] ERR CMD"; returns the bytes written.</summary>
+    private static int WritePrefix(Span<byte> span, long txNum, ReadOnlySpan<byte> outcome, ReadOnlySpan<byte> command)
+    {
         var n = 0;
         span[n++] = (byte)'[';
         Utf8Formatter.TryFormat(txNum, span[n..], out var digits);
@@ -82,15 +88,7 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
         outcome.CopyTo(span[n..]);
         n += outcome.Length;
         command.CopyTo(span[n..]);
-        n += command.Length;
-        if (!utf8Body.IsEmpty)
-        {
-            span[n++] = (byte)' ';
-            utf8Body.CopyTo(span[n..]);
-            n += utf8Body.Length;
-        }
-        span[n++] = (byte)'\n';
-        Length += n;
+        return n + command.Length;
     }
 
     private Span<byte> Reserve(int bytes)
