@@ -135,14 +135,8 @@ internal static class AccountSnapshotCodec
 
     public static AccountState Read(ref BinaryReaderSpan r, int version)
     {
-        var s = new AccountState(r.RequiredString())
-        {
-            Exists = r.Bool(),
-            Cash = r.Decimal(),
-            ReservedCash = r.Decimal(),
-            NextOrderId = r.VarLong(),
-            TriggerVersion = r.VarLong(),
-        };
+        var s = new AccountState(r.RequiredString(), exists: r.Bool(), cash: r.Decimal(), reservedCash: r.Decimal(),
+            nextOrderId: r.VarLong(), triggerVersion: r.VarLong());
         var n = r.VarInt();
         for (var i = 0; i < n; i++) s.Holdings[r.RequiredString()] = new Holding(r.VarInt(), r.VarInt());
         ReadOrders(ref r, s.PendingBuys);
@@ -159,7 +153,7 @@ internal static class AccountSnapshotCodec
             var t = new SellTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarInt(), r.VarLong(), r.VarLong());
             s.SellTriggers[t.Symbol] = t;
         }
-        s.HistoryTotal = r.VarLong();
+        s.RestoreHistoryTotal(r.VarLong());
         n = r.VarInt();
         for (var i = 0; i < n; i++)
         {

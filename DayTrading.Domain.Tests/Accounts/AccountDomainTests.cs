@@ -1,6 +1,5 @@
 using DayTrading.Accounts;
 using DayTrading.Quotes;
-using DayTrading.Serialization;
 using Xunit;
 
 namespace DayTrading.Tests.Accounts;
@@ -43,12 +42,12 @@ public sealed class AccountDomainTests
         {
             var expired = AccountDomain.Expire(State, Now, "test");
             if (expired is not null) AccountDomain.Apply(State, expired);
-            var before = AccountSnapshot.Capture(State).Bytes;
+            var before = BooksCopy.Fingerprint(State);
             var e = Send(kind, sym, amount, quote);
             Assert.False(e.Ok, $"{kind} should have failed with '{reason}'");
             Assert.Contains(reason, e.Error, StringComparison.OrdinalIgnoreCase);
             Assert.Empty(e.Changes);
-            Assert.Equal(before, AccountSnapshot.Capture(State).Bytes);
+            Assert.Equal(before, BooksCopy.Fingerprint(State));
         }
     }
 
@@ -577,15 +576,15 @@ public sealed class AccountDomainTests
                 var amount = Math.Round((decimal)random.Next(1, 100_000) / 100m, 2);
                 var quote = Q(sym, Math.Round((decimal)random.Next(100, 9_000) / 100m, 2), b.Now);
                 b.Now += random.Next(0, 8_000);
-                var before = AccountSnapshot.Capture(b.State).Bytes;
+                var before = BooksCopy.Copy(b.State);
                 var e = b.Send(kind, sym, amount, quote);
                 if (!e.Ok && AccountDomain.Expire(b.State, b.Now, "t") is null)
                 {
                     // An error changes nothing (apart from overdue expiries that Send applied first).
-                    var beforeState = new AccountSnapshot(before, AccountSnapshotCodec.CurrentVersion).Restore();
+                    var beforeState = before;
                     var expired = AccountDomain.Expire(beforeState, b.Now, "t");
                     if (expired is not null) AccountDomain.Apply(beforeState, expired);
-                    Assert.Equal(AccountSnapshot.Capture(beforeState).Bytes, AccountSnapshot.Capture(b.State).Bytes);
+                    Assert.Equal(BooksCopy.Fingerprint(beforeState), BooksCopy.Fingerprint(b.State));
                 }
                 if (random.Next(10) == 0)
                 {

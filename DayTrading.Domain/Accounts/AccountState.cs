@@ -46,14 +46,28 @@ public sealed class AccountState
     /// Whole outcomes restored from an AS1 snapshot, which did not record journal positions. They are kept (and
     /// written into later snapshots) so that retries of requests from before an upgrade are still answered.
     /// </summary>
-    internal IReadOnlyList<KeyValuePair<RequestKey, RememberedOutcome>> CarriedOutcomes { get; private set; } = [];
+    public IReadOnlyList<KeyValuePair<RequestKey, RememberedOutcome>> CarriedOutcomes { get; private set; } = [];
 
-    internal void CarryOutcomes(List<KeyValuePair<RequestKey, RememberedOutcome>> outcomes) => CarriedOutcomes = outcomes;
+    public void CarryOutcomes(List<KeyValuePair<RequestKey, RememberedOutcome>> outcomes) => CarriedOutcomes = outcomes;
 
     /// <summary>Bumped on every change to any trigger, so a fire request made against an older arming is refused.</summary>
     public long TriggerVersion { get; internal set; }
 
     public AccountState(string userId) => UserId = userId;
+
+    /// <summary>The books as a snapshot stored them; the collections are filled by the snapshot's reader.</summary>
+    public AccountState(string userId, bool exists, decimal cash, decimal reservedCash, long nextOrderId, long triggerVersion)
+        : this(userId)
+    {
+        Exists = exists;
+        Cash = cash;
+        ReservedCash = reservedCash;
+        NextOrderId = nextOrderId;
+        TriggerVersion = triggerVersion;
+    }
+
+    /// <summary>For a snapshot's reader: the count of history entries ever made, beyond the kept ones.</summary>
+    public void RestoreHistoryTotal(long total) => HistoryTotal = total;
 
     public Holding HoldingOf(string symbol) => Holdings.TryGetValue(symbol, out var h) ? h : default;
 
@@ -120,7 +134,7 @@ public enum HistoryKind : byte
 /// <summary>One completed transaction in the user's history: money added, or shares bought or sold.</summary>
 public sealed record HistoryEntry(long TimestampMs, HistoryKind Kind, string? Symbol, int Shares, decimal Price, decimal Amount, long TxNum);
 
-internal readonly record struct RequestKey(string RunId, long TxNum);
+public readonly record struct RequestKey(string RunId, long TxNum);
 
 /// <summary>What a remembered request was answered: enough to answer a retry the same way.</summary>
 public readonly record struct RememberedOutcome(CommandKind Kind, string? Error, QuoteUsed? Quote, int Shares);
