@@ -64,6 +64,13 @@ public sealed class LiveFeed
         public sealed record Watch(string User);
         public sealed record Unwatch(string User);
 
+        /// <summary>A read for a page that just opened: the books, or "noaccount" before the first ADD.</summary>
+        private sealed record Opened(DayTrading.Accounts.AccountSummaryReply Reply);
+
+        private sealed record ReadFailed;
+
+        private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
+
         private readonly Dictionary<string, int> _watchers = new(StringComparer.Ordinal);
 
         public AccountWatcher(LiveFeed feed, IActorRef accounts)
@@ -73,6 +80,8 @@ public sealed class LiveFeed
             {
                 _watchers[w.User] = _watchers.GetValueOrDefault(w.User) + 1;
                 if (_watchers[w.User] == 1) mediator.Tell(new Subscribe(DayTrading.Accounts.AccountTopics.For(w.User), Self));
+                accounts.Ask<DayTrading.Accounts.AccountSummaryReply>(new DayTrading.Accounts.GetAccountSummary(w.User), ReadTimeout)
+                    .PipeTo(Self, success: r => new Opened(r), failure: _ => new ReadFailed());
             });
             Receive<Unwatch>(w =>
             {
@@ -88,12 +97,19 @@ public sealed class LiveFeed
             Receive<SubscribeAck>(_ => { });
             Receive<UnsubscribeAck>(_ => { });
             Receive<DayTrading.Accounts.AccountChanged>(c =>
-                accounts.Ask<DayTrading.Accounts.AccountSummaryReply>(new DayTrading.Accounts.GetAccountSummary(c.UserId), TimeSpan.FromSeconds(10))
-                    .PipeTo(Self, failure: _ => new DayTrading.Accounts.AccountSummaryReply(c.UserId, false, null)));
+                accounts.Ask<DayTrading.Accounts.AccountSummaryReply>(new DayTrading.Accounts.GetAccountSummary(c.UserId), ReadTimeout)
+                    .PipeTo(Self, failure: _ => new ReadFailed()));
             Receive<DayTrading.Accounts.AccountSummaryReply>(r =>
             {
                 if (r.Exists && r.Json is not null) feed.PublishAccount(r.UserId, new LiveEvent("account", r.Json));
             });
+            Receive<Opened>(o =>
+            {
+                if (o.Reply.Exists && o.Reply.Json is not null) feed.PublishAccount(o.Reply.UserId, new LiveEvent("account", o.Reply.Json));
+                else if (!o.Reply.Exists) feed.PublishAccount(o.Reply.UserId, new LiveEvent("noaccount", "{}"));
+            });
+            // A page that missed a read gets the books with the account's next change.
+            Receive<ReadFailed>(_ => { });
         }
     }
 

@@ -214,14 +214,11 @@ public static class WebApi
         return reply.Ok ? Results.Content(reply.Body!, "application/json") : Error(502, reply.Error!);
     }
 
-    private static async Task PushSummary(string user, WebContext ctx, ITradeGateway gateway)
-    {
-        var (reply, missing) = await FetchSummary(user, gateway, CancellationToken.None);
-        if (reply.Ok) ctx.Feed.PublishAccount(user, new LiveEvent("account", reply.Body!));
-        else if (missing) ctx.Feed.PublishAccount(user, new LiveEvent("noaccount", "{}"));
-    }
-
-    /// <summary>Server-sent events: the account at once and after every change made through the web, and every quote.</summary>
+    /// <summary>
+    /// Server-sent events: the account at once and after every change to it (whatever made it: TCP, web, an expiry, a
+    /// trigger), and every quote. The account is read by <see cref="LiveFeed.AccountWatcher"/> without an audited
+    /// DISPLAY_SUMMARY; a POST makes no extra round trip for the page.
+    /// </summary>
     private static async Task Events(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http, IHostApplicationLifetime lifetime)
     {
         if (!Owns(principal, user))
@@ -239,7 +236,6 @@ public static class WebApi
             http.Response.Headers["X-Accel-Buffering"] = "no";
             await http.Response.WriteAsync(": connected\n\n", ct);
             await http.Response.Body.FlushAsync(ct);
-            _ = PushSummary(user, ctx, GatewayFor(principal, ctx));
             foreach (var q in ctx.Feed.LatestQuotes) await Write(new LiveEvent("quote", WebJson.Quote(q)));
             await http.Response.Body.FlushAsync(ct);
             await foreach (var e in reader.ReadAllAsync(ct))
@@ -297,7 +293,6 @@ public static class WebApi
         }
 
         var reply = await gateway.Execute(new TradeRequest(tx, kind, user, symbol, amount), http.RequestAborted);
-        await PushSummary(user, ctx, gateway);
         if (!reply.Ok) return Results.Json(new { ok = false, txNum = tx, command = kind.Name(), error = reply.Error }, statusCode: 422);
         return Results.Json(new { ok = true, txNum = tx, command = kind.Name(), body = reply.Body, result = Parse(kind, reply.Body) });
     }

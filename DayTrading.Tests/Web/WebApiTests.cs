@@ -303,6 +303,31 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         Assert.True((await tcp.SendAsync($"ADD,{u},7.00", cts.Token)).Ok);
         await Next("account", j => j.GetProperty("cash").GetDecimal() == 32m);
     }
+    [Fact]
+    public async Task Commands_and_an_opened_page_read_the_books_without_an_audited_summary()
+    {
+        var (c, u) = await SignedUp(20m);
+        using var owned = c;
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/add", new { amount = "5.00" })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/quote", new { symbol = "QQQ" })).Status);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        using (var resp = await c.Http.GetAsync($"/api/accounts/{u}/events", HttpCompletionOption.ResponseHeadersRead, cts.Token))
+        using (var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(cts.Token)))
+        {
+            while (await reader.ReadLineAsync(cts.Token) is { } line && line != "event: account") { }
+            var data = await reader.ReadLineAsync(cts.Token);
+            Assert.Equal(25m, JsonDocument.Parse(data![6..]).RootElement.GetProperty("cash").GetDecimal());
+        }
+
+        using var admin = node.NewClient();
+        Assert.Equal(HttpStatusCode.OK, (await admin.Post("/api/login", new { userId = "admin", password = WebNode.AdminPassword })).Status);
+        using var dump = await admin.Http.GetAsync("/api/admin/dumplog", Ct);
+        var log = System.Xml.Linq.XDocument.Parse(await dump.Content.ReadAsStringAsync(Ct));
+        var commands = log.Root!.Elements("userCommand").Where(e => (string?)e.Element("username") == u).Select(e => (string?)e.Element("command")).ToList();
+        // The sign-up's own check that the account does not exist yet is the one DISPLAY_SUMMARY; the two ADDs and
+        // the QUOTE are the user's, and neither the POSTs nor the opened page added a summary of their own.
+        Assert.Equal(["DISPLAY_SUMMARY", "ADD", "ADD", "QUOTE"], commands);
+    }
 }
 
 /// <summary>Web front end switched off, or its port taken: the node still serves trading over TCP.</summary>
