@@ -223,7 +223,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         DayTrading.Cluster.DayTradingMetrics.RequestHandled(handled.Ok);
         var reply = handled.Ok
             ? AccountReplies.Success(request, _state, handled.Quote, AccountReplies.SharesOf(handled), now)
-            : TradeReply.Failure(request, handled.Error!);
+            : TradeReply.Failure(request, handled.Reason, handled.Error!);
         if (expired is not null || (handled.Ok && handled.Changes.Length > 0)) ScheduleExpiry();
         if (!_settings.AuditAll && handled.Changes.Length == 0 && expired is null)
         {
@@ -233,7 +233,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             return;
         }
         var changed = expired is not null || (handled.Ok && handled.Changes.Length > 0);
-        _owedOnRejection = reason => Reply(replyTo, correlationId, TradeReply.Failure(request, reason));
+        _owedOnRejection = reason => Reply(replyTo, correlationId, TradeReply.Failure(request, RefusalReason.NotDone, reason));
         PersistAll(WithExpiry(expired, handled), e =>
         {
             CountForSnapshot();
@@ -282,7 +282,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         var refused = AccountDomain.Decide(_state, request, null, Now, _settings.ServerName);
         if (refused.Ok) return false; // an ADD: it creates the account
         DayTrading.Cluster.DayTradingMetrics.RequestHandled(false);
-        var reply = TradeReply.Failure(request, refused.Error!);
+        var reply = TradeReply.Failure(request, refused.Reason, refused.Error!);
         if (!_settings.AuditAll)
         {
             Reply(Sender, correlationId, reply);
@@ -320,9 +320,9 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         if (read.Event is not CommandHandled c || c.TxNum != request.TxNum || c.RunId != request.RunId)
         {
             _log.Warning("the outcome of retried request {0}/{1} of {2} could not be read: {3}", request.RunId, request.TxNum, PersistenceId, read.Error ?? "no such event");
-            return TradeReply.Failure(request, $"the earlier outcome of transaction {request.TxNum} could not be read; nothing was done, send it again");
+            return TradeReply.Failure(request, RefusalReason.NotDone, $"the earlier outcome of transaction {request.TxNum} could not be read; nothing was done, send it again");
         }
-        return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c)), Now);
+        return AccountReplies.For(request, _state, new RememberedOutcome(c.Kind, c.Error, c.Quote, AccountReplies.SharesOf(c), c.Reason), Now);
     }
 
     // A periodic idle check instead of ReceiveTimeout, which would re-arm a timer on every message. Armed only for

@@ -91,7 +91,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
     }
 
     private TradeReply NoAnswer(TradeRequest request) =>
-        TradeReply.Failure(request, $"no answer from account {request.UserId} within {_settings.Timeout.TotalSeconds:0.###} s; the outcome is unknown, retry with the same run id and transaction number");
+        TradeReply.Failure(request, RefusalReason.OutcomeUnknown, $"no answer from account {request.UserId} within {_settings.Timeout.TotalSeconds:0.###} s; the outcome is unknown, retry with the same run id and transaction number");
 
     /// <summary>A reply as a task, for the callers that await one (the web, DUMPLOG's recording step).</summary>
     private sealed class ReplyTask : TaskCompletionSource<TradeReply>, ITradeReplySink
@@ -135,7 +135,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
         if (refusal is not null)
         {
             await RecordRefusal(request, refusal).ConfigureAwait(false);
-            return TradeReply.Failure(request, refusal);
+            return TradeReply.Failure(request, RefusalReason.InvalidRequest, refusal);
         }
 
         // The request is recorded first (it is part of the log it dumps), like every other request.
@@ -144,7 +144,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
             var recorded = await _settings.AuditRecorder.Ask<object>(new AdminDumpRequested(Now, _settings.ServerName, request.TxNum, request.RunId, request.FileName!, null), _settings.Timeout)
                 .ConfigureAwait(false);
             // A different request already used this run id and N: the recorder audited the refusal; no dump.
-            if (recorded is DumpResult { Ok: false } reused) return TradeReply.Failure(request, reused.Text);
+            if (recorded is DumpResult { Ok: false } reused) return TradeReply.Failure(request, RefusalReason.InvalidRequest, reused.Text);
         }
         else
         {
@@ -154,7 +154,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
             if (!recorded.Ok)
             {
                 // The account audits its own refusals; only a request it never answered is not in the log yet.
-                if (recorded.Error == NoAnswer(request).Error) await RecordDumpFailure(request, recorded.Error!).ConfigureAwait(false);
+                if (recorded.Reason == RefusalReason.OutcomeUnknown) await RecordDumpFailure(request, recorded.Error!).ConfigureAwait(false);
                 return recorded;
             }
         }
@@ -167,7 +167,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
         // Recorded as a userCommand above, so its failure gets its errorEvent.
         var failure = result?.Text ?? $"the auditor did not finish the dump within {_settings.DumpTimeout.TotalMinutes:0} min";
         await RecordDumpFailure(request, failure).ConfigureAwait(false);
-        return TradeReply.Failure(request, failure);
+        return TradeReply.Failure(request, RefusalReason.DumpFailed, failure);
     }
 
     private Task RecordDumpFailure(TradeRequest request, string error) =>

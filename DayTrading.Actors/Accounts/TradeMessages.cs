@@ -45,6 +45,6 @@ public static class ReplySinks
             var (request, sink, token) = ((TradeRequest, ITradeReplySink, long))state!;
             sink.OnReply(token, t.IsCompletedSuccessfully
                 ? t.Result
-                : TradeReply.Failure(request, $"internal error: {t.Exception?.GetBaseException().Message ?? "cancelled"}"));
+                : TradeReply.Failure(request, RefusalReason.OutcomeUnknown, $"internal error: {t.Exception?.GetBaseException().Message ?? "cancelled"}"));
         }, (request, sink, token), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

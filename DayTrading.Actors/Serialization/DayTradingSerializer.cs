@@ -19,7 +19,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     public const int Id = 580;
 
     // Persisted (never change meaning):
-    internal const string CommandHandledV1 = "CH1";
+    internal const string CommandHandledV1 = "CH1"; // read only: before refusal reasons
+    internal const string CommandHandledV2 = "CH2";
     internal const string ReservationsExpiredV1 = "RE1";
     internal const string TriggerExecutedV1 = "TE1";
     internal const string AccountSnapshotV1 = "AS1";
@@ -33,9 +34,11 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string AuditRecorderSnapshotV2 = "ARS2";
     // Remote messages (both ends run the same build during a rolling upgrade window of one version):
     internal const string TradeRequestM = "TQ";
-    internal const string TradeReplyM = "TP";
+    internal const string TradeReplyM = "TP"; // read only: before typed replies
+    internal const string TradeReplyV2M = "TP2";
     internal const string GatewayRequestM = "GRQ";
-    internal const string GatewayReplyM = "GRP";
+    internal const string GatewayReplyM = "GRP"; // read only: before typed replies
+    internal const string GatewayReplyV2M = "GRP2";
     internal const string QuoteM = "Q";
     internal const string GetQuoteM = "GQ";
     internal const string QuoteResultM = "QR";
@@ -70,7 +73,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
 
     public override string Manifest(object o) => o switch
     {
-        CommandHandled => CommandHandledV1,
+        CommandHandled => CommandHandledV2,
         ReservationsExpired => ReservationsExpiredV1,
         TriggerExecuted => TriggerExecutedV1,
         AccountSnapshot s => s.Version == 1 ? AccountSnapshotV1 : AccountSnapshotV2,
@@ -93,9 +96,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         AccountSummaryReply => AccountSummaryReplyM,
         WakeAccount => WakeAccountM,
         TradeRequest => TradeRequestM,
-        TradeReply => TradeReplyM,
+        TradeReply => TradeReplyV2M,
         GatewayRequest => GatewayRequestM,
-        GatewayReply => GatewayReplyM,
+        GatewayReply => GatewayReplyV2M,
         Quote => QuoteM,
         GetQuote => GetQuoteM,
         QuoteResult => QuoteResultM,
@@ -121,6 +124,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.String(c.Error);
                 WriteQuoteUsed(w, c.Quote);
                 WriteChanges(w, c.Changes);
+                w.Byte((byte)c.Reason);
                 break;
             case ReservationsExpired x:
                 w.VarLong(x.TimestampMs);
@@ -283,8 +287,14 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         switch (manifest)
         {
             case CommandHandledV1:
-                return new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
+            {
+                var c = new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
                     r.String(), r.Decimal(), r.String(), r.String(), ReadQuoteUsed(ref r), ReadChanges(ref r));
+                return c.Ok ? c : c with { Reason = LegacyRefusals.FromText(c.Error) };
+            }
+            case CommandHandledV2:
+                return new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
+                    r.String(), r.Decimal(), r.String(), r.String(), ReadQuoteUsed(ref r), ReadChanges(ref r), ReadReason(ref r));
             case ReservationsExpiredV1:
                 return new ReservationsExpired(r.VarLong(), r.RequiredString(), ReadChanges(ref r));
             case TriggerExecutedV1:
@@ -337,10 +347,14 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:
+                return ReadReplyV1(ref r);
+            case TradeReplyV2M:
                 return ReadReply(ref r);
             case GatewayRequestM:
                 return new GatewayRequest(r.VarLong(), ReadRequest(ref r));
             case GatewayReplyM:
+                return new GatewayReply(r.VarLong(), ReadReplyV1(ref r));
+            case GatewayReplyV2M:
                 return new GatewayReply(r.VarLong(), ReadReply(ref r));
             case QuoteM:
                 return ReadQuote(ref r);
@@ -360,6 +374,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         }
     }
 
+    // TP2 / GRP2: TP's fields, then the reason, the quote used and the shares.
     private static void WriteReply(BinaryWriterBuffer w, TradeReply p)
     {
         w.VarLong(p.TxNum);
@@ -369,14 +384,38 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         // A UTF-8 body goes as it is: the same encoding as a string field (length + 1, then the bytes).
         if (p.Utf8Body is { } utf8) w.Utf8String(utf8);
         else w.String(p.Body);
+        w.Byte((byte)p.Reason);
+        WriteQuoteUsed(w, p.Quote);
+        w.VarInt(p.Shares);
     }
 
     private static TradeReply ReadReply(ref BinaryReaderSpan r)
     {
         var (tx, kind, ok, error) = (r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String());
         // A summary stays UTF-8 on this side too (the edge copies it); other bodies are short and read as text.
-        if (!ok || kind != CommandKind.DisplaySummary) return new TradeReply(tx, kind, ok, error, r.String());
+        if (ok && kind == CommandKind.DisplaySummary && r.Utf8String() is { } utf8)
+        {
+            r.Byte();
+            ReadQuoteUsed(ref r);
+            r.VarInt();
+            return TradeReply.Success(tx, kind, utf8);
+        }
+        var body = ok && kind == CommandKind.DisplaySummary ? null : r.String();
+        return new TradeReply(tx, kind, ok, error, body, ReadReason(ref r), ReadQuoteUsed(ref r), r.VarInt());
+    }
+
+    // TP / GRP, from a node of an earlier version: no reason (read from the text) and no quote fields.
+    private static TradeReply ReadReplyV1(ref BinaryReaderSpan r)
+    {
+        var (tx, kind, ok, error) = (r.VarLong(), (CommandKind)r.Byte(), r.Bool(), r.String());
+        if (!ok || kind != CommandKind.DisplaySummary) return new TradeReply(tx, kind, ok, error, r.String(), ok ? RefusalReason.None : LegacyRefusals.FromText(error));
         return r.Utf8String() is { } utf8 ? TradeReply.Success(tx, kind, utf8) : new TradeReply(tx, kind, ok, error);
+    }
+
+    private static RefusalReason ReadReason(ref BinaryReaderSpan r)
+    {
+        var b = r.Byte();
+        return Enum.IsDefined((RefusalReason)b) ? (RefusalReason)b : RefusalReason.NotDone;
     }
 
     internal static void WriteRequest(BinaryWriterBuffer w, TradeRequest r)

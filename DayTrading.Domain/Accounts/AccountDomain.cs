@@ -41,28 +41,28 @@ public static class AccountDomain
     public static CommandHandled Decide(AccountState s, TradeRequest r, Quote? quote, long nowMs, string server, string? quoteError = null)
     {
         var used = quote is null ? null : new QuoteUsed(quote.Symbol, quote.Price, quote.TimestampMs, quote.CryptoKey);
-        CommandHandled Fail(string error) =>
-            new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, []);
+        CommandHandled Fail(RefusalReason reason, string error) =>
+            new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, [], reason);
         CommandHandled Ok(params AccountChange[] changes) =>
             new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, null, used, changes);
 
-        if (r.UserId != s.UserId) return Fail($"request for user '{r.UserId}' reached account '{s.UserId}'");
-        if (!s.Exists && r.Kind != CommandKind.Add) return Fail($"unknown user '{s.UserId}': the first command for a new user must be ADD");
-        if (RequiresSymbol(r.Kind) && !Rules.IsValidSymbol(r.Symbol)) return Fail($"'{r.Symbol}' is not a stock symbol (1-3 letters A-Z)");
+        if (r.UserId != s.UserId) return Fail(RefusalReason.Misrouted, $"request for user '{r.UserId}' reached account '{s.UserId}'");
+        if (!s.Exists && r.Kind != CommandKind.Add) return Fail(RefusalReason.UnknownUser, $"unknown user '{s.UserId}': the first command for a new user must be ADD");
+        if (RequiresSymbol(r.Kind) && !Rules.IsValidSymbol(r.Symbol)) return Fail(RefusalReason.InvalidSymbol, $"'{r.Symbol}' is not a stock symbol (1-3 letters A-Z)");
         if (RequiresAmount(r.Kind) && (r.Amount <= 0 || r.Amount > Rules.MaxAmount || decimal.Round(r.Amount, 2) != r.Amount))
-            return Fail($"amount {r.Amount.ToString(CultureInfo.InvariantCulture)} must be > 0, <= 1000000000, with at most two decimals");
+            return Fail(RefusalReason.InvalidAmount, $"amount {r.Amount.ToString(CultureInfo.InvariantCulture)} must be > 0, <= 1000000000, with at most two decimals");
         if (NeedsQuote(r.Kind))
         {
-            if (quote is null) return Fail(quoteError ?? "no quote available");
-            if (quote.Symbol != r.Symbol) return Fail($"quote is for {quote.Symbol}, not {r.Symbol}");
-            if (quote.Price <= 0) return Fail($"quote price {quote.Price} for {quote.Symbol} is not positive");
-            if (!quote.IsValidAt(nowMs)) return Fail($"quote for {quote.Symbol} has expired");
+            if (quote is null) return Fail(RefusalReason.QuoteUnavailable, quoteError ?? "no quote available");
+            if (quote.Symbol != r.Symbol) return Fail(RefusalReason.QuoteUnavailable, $"quote is for {quote.Symbol}, not {r.Symbol}");
+            if (quote.Price <= 0) return Fail(RefusalReason.QuoteUnavailable, $"quote price {quote.Price} for {quote.Symbol} is not positive");
+            if (!quote.IsValidAt(nowMs)) return Fail(RefusalReason.QuoteUnavailable, $"quote for {quote.Symbol} has expired");
         }
 
         switch (r.Kind)
         {
             case CommandKind.Add:
-                if (s.Cash + s.ReservedCash + r.Amount > 1_000_000_000_000_000m) return Fail("balance would exceed the system limit");
+                if (s.Cash + s.ReservedCash + r.Amount > 1_000_000_000_000_000m) return Fail(RefusalReason.LimitExceeded, "balance would exceed the system limit");
                 return Ok(new CashAdded(r.Amount));
 
             case CommandKind.Quote:
@@ -73,25 +73,25 @@ public static class AccountDomain
             case CommandKind.Buy:
             {
                 var shares = SharesFor(r.Amount, quote!.Price);
-                if (shares == 0) return Fail($"{Money(r.Amount)} buys no share of {r.Symbol} at {Money(quote.Price)}");
+                if (shares == 0) return Fail(RefusalReason.AmountTooSmall, $"{Money(r.Amount)} buys no share of {r.Symbol} at {Money(quote.Price)}");
                 var cost = shares * quote.Price;
-                if (s.Cash < cost) return Fail($"insufficient funds: buying {shares} {r.Symbol} at {Money(quote.Price)} costs {Money(cost)}, cash is {Money(s.Cash)}");
+                if (s.Cash < cost) return Fail(RefusalReason.InsufficientFunds, $"insufficient funds: buying {shares} {r.Symbol} at {Money(quote.Price)} costs {Money(cost)}, cash is {Money(s.Cash)}");
                 var held = SharesHeldOrBeingBought(s, r.Symbol!);
                 if (held + shares > Rules.MaxSharesPerSymbol)
-                    return Fail($"buying {shares} {r.Symbol} would make {held + shares} shares of {r.Symbol}, above the limit of {Rules.MaxSharesPerSymbol} per symbol");
+                    return Fail(RefusalReason.LimitExceeded, $"buying {shares} {r.Symbol} would make {held + shares} shares of {r.Symbol}, above the limit of {Rules.MaxSharesPerSymbol} per symbol");
                 return Ok(new BuyReserved(s.NextOrderId, r.Symbol!, shares, quote.Price, nowMs, nowMs + PendingLifetimeMs));
             }
 
             case CommandKind.CommitBuy:
             {
-                if (s.PendingBuys.Count == 0) return Fail("no pending buy to commit");
+                if (s.PendingBuys.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to commit");
                 var p = s.PendingBuys[^1];
                 return Ok(new BuyCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
             }
 
             case CommandKind.CancelBuy:
             {
-                if (s.PendingBuys.Count == 0) return Fail("no pending buy to cancel");
+                if (s.PendingBuys.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to cancel");
                 var p = s.PendingBuys[^1];
                 return Ok(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Cancelled, p.TxNum));
             }
@@ -99,22 +99,22 @@ public static class AccountDomain
             case CommandKind.Sell:
             {
                 var shares = SharesFor(r.Amount, quote!.Price);
-                if (shares == 0) return Fail($"{Money(r.Amount)} is less than one share of {r.Symbol} at {Money(quote.Price)}");
+                if (shares == 0) return Fail(RefusalReason.AmountTooSmall, $"{Money(r.Amount)} is less than one share of {r.Symbol} at {Money(quote.Price)}");
                 var held = s.HoldingOf(r.Symbol!).Shares;
-                if (held < shares) return Fail($"insufficient shares: selling {Money(r.Amount)} of {r.Symbol} at {Money(quote.Price)} needs {shares} shares, {held} free");
+                if (held < shares) return Fail(RefusalReason.InsufficientShares, $"insufficient shares: selling {Money(r.Amount)} of {r.Symbol} at {Money(quote.Price)} needs {shares} shares, {held} free");
                 return Ok(new SellReserved(s.NextOrderId, r.Symbol!, shares, quote.Price, nowMs, nowMs + PendingLifetimeMs));
             }
 
             case CommandKind.CommitSell:
             {
-                if (s.PendingSells.Count == 0) return Fail("no pending sell to commit");
+                if (s.PendingSells.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to commit");
                 var p = s.PendingSells[^1];
                 return Ok(new SellCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
             }
 
             case CommandKind.CancelSell:
             {
-                if (s.PendingSells.Count == 0) return Fail("no pending sell to cancel");
+                if (s.PendingSells.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to cancel");
                 var p = s.PendingSells[^1];
                 return Ok(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Cancelled, p.TxNum));
             }
@@ -123,54 +123,54 @@ public static class AccountDomain
             {
                 var current = s.BuyTriggers.TryGetValue(r.Symbol!, out var t) ? t.Reserve : 0m;
                 var moved = r.Amount - current;
-                if (moved > s.Cash) return Fail($"insufficient funds: a buy reserve of {Money(r.Amount)} for {r.Symbol} needs {Money(moved)} more cash, cash is {Money(s.Cash)}");
+                if (moved > s.Cash) return Fail(RefusalReason.InsufficientFunds, $"insufficient funds: a buy reserve of {Money(r.Amount)} for {r.Symbol} needs {Money(moved)} more cash, cash is {Money(s.Cash)}");
                 return Ok(new BuyAmountSet(r.Symbol!, r.Amount, moved));
             }
 
             case CommandKind.SetBuyTrigger:
             {
-                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no buy amount set for {r.Symbol}: send SET_BUY_AMOUNT first");
-                if (SharesFor(t.Reserve, r.Amount) == 0) return Fail($"a reserve of {Money(t.Reserve)} buys no share of {r.Symbol} at {Money(r.Amount)}");
+                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount set for {r.Symbol}: send SET_BUY_AMOUNT first");
+                if (SharesFor(t.Reserve, r.Amount) == 0) return Fail(RefusalReason.AmountTooSmall, $"a reserve of {Money(t.Reserve)} buys no share of {r.Symbol} at {Money(r.Amount)}");
                 return Ok(new BuyTriggerSet(r.Symbol!, r.Amount));
             }
 
             case CommandKind.CancelSetBuy:
             {
-                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no buy amount or trigger set for {r.Symbol}");
+                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount or trigger set for {r.Symbol}");
                 return Ok(new BuyTriggerCancelled(r.Symbol!, t.Reserve));
             }
 
             case CommandKind.SetSellAmount:
             {
                 var holding = s.HoldingOf(r.Symbol!);
-                if (holding.Total == 0) return Fail($"no shares of {r.Symbol} held");
+                if (holding.Total == 0) return Fail(RefusalReason.InsufficientShares, $"no shares of {r.Symbol} held");
                 var reserved = 0;
                 if (s.SellTriggers.TryGetValue(r.Symbol!, out var t) && t.Armed)
                 {
                     reserved = SharesFor(r.Amount, t.Price!.Value);
                     var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, r.Amount, t.Price.Value);
-                    if (error is not null) return Fail(error);
+                    if (error is { } refused) return Fail(refused.Reason, refused.Detail);
                 }
                 return Ok(new SellAmountSet(r.Symbol!, r.Amount, reserved));
             }
 
             case CommandKind.SetSellTrigger:
             {
-                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no sell amount set for {r.Symbol}: send SET_SELL_AMOUNT first");
+                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount set for {r.Symbol}: send SET_SELL_AMOUNT first");
                 var reserved = SharesFor(t.Amount, r.Amount);
                 var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, t.Amount, r.Amount);
-                if (error is not null) return Fail(error);
+                if (error is { } refused) return Fail(refused.Reason, refused.Detail);
                 return Ok(new SellTriggerSet(r.Symbol!, r.Amount, reserved));
             }
 
             case CommandKind.CancelSetSell:
             {
-                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail($"no sell amount or trigger set for {r.Symbol}");
+                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount or trigger set for {r.Symbol}");
                 return Ok(new SellTriggerCancelled(r.Symbol!, t.ReservedShares));
             }
 
             default:
-                return Fail($"unsupported command {r.Kind}");
+                return Fail(RefusalReason.Unsupported, $"unsupported command {r.Kind}");
         }
     }
 
@@ -184,7 +184,7 @@ public static class AccountDomain
 
     /// <summary>A request refused before it is decided (a reused run id and number): changes nothing, audited as an error.</summary>
     public static CommandHandled Refuse(TradeRequest r, long nowMs, string server, string error) =>
-        new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, []);
+        new(nowMs, server, r.TxNum, r.RunId, r.Kind, r.Symbol, r.Amount, r.FileName, error, null, [], RefusalReason.InvalidRequest);
 
     /// <summary>
     /// A quote crossed a trigger: execute it if it is still armed at <paramref name="version"/> and the quote really
@@ -213,11 +213,11 @@ public static class AccountDomain
         }
     }
 
-    private static string? CheckSellReservation(AccountState s, string symbol, int reserved, int currentlyReserved, decimal amount, decimal price)
+    private static (RefusalReason Reason, string Detail)? CheckSellReservation(AccountState s, string symbol, int reserved, int currentlyReserved, decimal amount, decimal price)
     {
-        if (reserved == 0) return $"a sell amount of {Money(amount)} is less than one share of {symbol} at {Money(price)}";
+        if (reserved == 0) return (RefusalReason.AmountTooSmall, $"a sell amount of {Money(amount)} is less than one share of {symbol} at {Money(price)}");
         var available = s.HoldingOf(symbol).Shares + currentlyReserved;
-        if (reserved > available) return $"insufficient shares: selling {Money(amount)} of {symbol} at {Money(price)} needs {reserved} shares, {available} free";
+        if (reserved > available) return (RefusalReason.InsufficientShares, $"insufficient shares: selling {Money(amount)} of {symbol} at {Money(price)} needs {reserved} shares, {available} free");
         return null;
     }
 

@@ -23,7 +23,8 @@ public sealed record CommandHandled(
     string? FileName,
     string? Error,
     QuoteUsed? Quote,
-    AccountChange[] Changes) : AccountEvent(TimestampMs, Server)
+    AccountChange[] Changes,
+    RefusalReason Reason = RefusalReason.None) : AccountEvent(TimestampMs, Server)
 {
     public bool Ok => Error is null;
 }

@@ -12,7 +12,7 @@ public static class AccountReplies
 {
     public static TradeReply For(TradeRequest request, AccountState state, RememberedOutcome outcome, long nowMs)
     {
-        if (outcome.Error is not null) return TradeReply.Failure(request, outcome.Error);
+        if (outcome.Error is not null) return TradeReply.Failure(request, outcome.Reason, outcome.Error);
         return Success(request, state, outcome.Quote, outcome.Shares, nowMs);
     }
 
@@ -20,7 +20,7 @@ public static class AccountReplies
     public static TradeReply Success(TradeRequest request, AccountState state, QuoteUsed? quote, int shares, long nowMs) =>
         request.Kind == CommandKind.DisplaySummary
             ? TradeReply.Success(request.TxNum, request.Kind, AccountSummary.JsonUtf8(state, nowMs))
-            : TradeReply.Success(request, Body(request.Kind, state, quote, shares, nowMs));
+            : TradeReply.Success(request, Body(request.Kind, state, quote, shares, nowMs), quote, shares);
 
     public static string? Body(CommandKind kind, AccountState state, QuoteUsed? quote, int shares, long nowMs)
     {

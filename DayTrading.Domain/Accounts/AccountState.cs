@@ -137,4 +137,4 @@ public sealed record HistoryEntry(long TimestampMs, HistoryKind Kind, string? Sy
 public readonly record struct RequestKey(string RunId, long TxNum);
 
 /// <summary>What a remembered request was answered: enough to answer a retry the same way.</summary>
-public readonly record struct RememberedOutcome(CommandKind Kind, string? Error, QuoteUsed? Quote, int Shares);
+public readonly record struct RememberedOutcome(CommandKind Kind, string? Error, QuoteUsed? Quote, int Shares, RefusalReason Reason = RefusalReason.None);

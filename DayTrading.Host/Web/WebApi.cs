@@ -146,23 +146,25 @@ public static class WebApi
     private static async Task<bool?> AccountExists(string userId, WebContext ctx, CancellationToken ct)
     {
         TradeReply probe;
+        var request = new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, userId);
         try
         {
             // The gateway gives up after the request timeout; the web does not wait much longer whatever the gateway does.
-            probe = await ctx.Gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, userId), ct)
+            probe = await ctx.Gateway.Execute(request, ct)
                 .WaitAsync(ctx.Options.RequestTimeout + TimeSpan.FromSeconds(5), ctx.Clock, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             return null;
         }
+        // Only this request's own answer counts (not one for another transaction).
+        if (probe.TxNum != request.TxNum || probe.Kind != request.Kind) return null;
         if (probe.Ok) return true;
-        return IsUnknownUser(probe, userId) ? false : null;
+        return IsUnknownUser(probe) ? false : null;
     }
 
-    /// <summary>The account's own answer that it does not exist (AccountDomain: "unknown user '&lt;id&gt;': …").</summary>
-    private static bool IsUnknownUser(TradeReply reply, string userId) =>
-        !reply.Ok && reply.Error is { } e && e.StartsWith($"unknown user '{userId}'", StringComparison.Ordinal);
+    /// <summary>The account's own answer that it does not exist.</summary>
+    private static bool IsUnknownUser(TradeReply reply) => !reply.Ok && reply.Reason == RefusalReason.UnknownUser;
 
     /// <summary>
     /// Log-in: lengths checked before anything is hashed; brute force throttled per user id and per client address
@@ -203,7 +205,7 @@ public static class WebApi
     private static async Task<(TradeReply Reply, bool Missing)> FetchSummary(string user, ITradeGateway gateway, CancellationToken ct)
     {
         var reply = await gateway.Execute(new TradeRequest(TxNumberGenerator.Shared.Next(), CommandKind.DisplaySummary, user), ct);
-        return (reply, IsUnknownUser(reply, user));
+        return (reply, IsUnknownUser(reply));
     }
 
     private static async Task<IResult> Summary(string user, ClaimsPrincipal principal, WebContext ctx, HttpContext http)
@@ -293,26 +295,17 @@ public static class WebApi
         }
 
         var reply = await gateway.Execute(new TradeRequest(tx, kind, user, symbol, amount), http.RequestAborted);
-        if (!reply.Ok) return Results.Json(new { ok = false, txNum = tx, command = kind.Name(), error = reply.Error }, statusCode: 422);
-        return Results.Json(new { ok = true, txNum = tx, command = kind.Name(), body = reply.Body, result = Parse(kind, reply.Body) });
+        if (!reply.Ok) return Results.Json(new { ok = false, txNum = tx, command = kind.Name(), reason = reply.Reason.ToString(), error = reply.Error }, statusCode: 422);
+        return Results.Json(new { ok = true, txNum = tx, command = kind.Name(), result = Result(reply) });
     }
 
-    /// <summary>The QUOTE / BUY / SELL body as fields (docs/PROTOCOL.md, AccountReplies).</summary>
-    private static object? Parse(CommandKind kind, string? body)
+    /// <summary>The QUOTE / BUY / SELL result as fields, from the reply's typed quote and shares.</summary>
+    private static object? Result(TradeReply reply) => reply.Quote is not { } q ? null : reply.Kind switch
     {
-        if (body is null) return null;
-        var f = body.Split(',');
-        return kind switch
-        {
-            CommandKind.Quote when f.Length >= 4 => new { price = decimal.Parse(f[0], CultureInfo.InvariantCulture), symbol = f[1], quoteTimeMs = long.Parse(f[3], CultureInfo.InvariantCulture) },
-            CommandKind.Buy or CommandKind.Sell when f.Length >= 5 => new
-            {
-                shares = int.Parse(f[0], CultureInfo.InvariantCulture), symbol = f[1], price = decimal.Parse(f[2], CultureInfo.InvariantCulture),
-                amount = decimal.Parse(f[3], CultureInfo.InvariantCulture), quoteTimeMs = long.Parse(f[4], CultureInfo.InvariantCulture),
-            },
-            _ => null,
-        };
-    }
+        CommandKind.Quote => new { price = q.Price, symbol = q.Symbol, quoteTimeMs = q.QuoteTimeMs },
+        CommandKind.Buy or CommandKind.Sell => new { shares = reply.Shares, symbol = q.Symbol, price = q.Price, amount = reply.Shares * q.Price, quoteTimeMs = q.QuoteTimeMs },
+        _ => null,
+    };
 
     // ----- DUMPLOG -----
 
@@ -332,7 +325,7 @@ public static class WebApi
         var unique = Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
         var name = $"{user ?? "system"}-{tx.ToString(CultureInfo.InvariantCulture)}-{unique}.xml";
         var reply = await gateway.Execute(new TradeRequest(tx, CommandKind.DumpLog, user, FileName: $"web/{name}"), http.RequestAborted);
-        if (!reply.Ok) return Error(user is not null && reply.Error!.StartsWith("unknown user", StringComparison.Ordinal) ? 404 : 422, reply.Error!);
+        if (!reply.Ok) return Error(user is not null && IsUnknownUser(reply) ? 404 : 422, reply.Error!);
         var read = new ReadDumpChunk($"web/{name}", user, 0, DumpDownloads.MaxChunkBytes);
         var first = await DumpDownload.ReadChunkAsync(ctx.Auditor, read, DumpReadResendAfter, ctx.Options.RequestTimeout, http.RequestAborted);
         if (!first.Ok) return Error(StatusCodes.Status503ServiceUnavailable, $"the dump was written but could not be read from the auditor: {first.Error}");

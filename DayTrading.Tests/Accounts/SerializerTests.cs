@@ -37,6 +37,10 @@ public sealed class SerializerTests : IDisposable
         new TradeRequest(9, CommandKind.DumpLog, null, null, 0m, "./all.xml", "r"),
         new TradeReply(9, CommandKind.Quote, true, null, "1.00,ABC,u,1,k"),
         new TradeReply(10, CommandKind.Buy, false, "insufficient funds", null),
+        TradeReply.Failure(new TradeRequest(15, CommandKind.Sell, "u", "ABC", 5m), RefusalReason.InsufficientShares, "insufficient shares: …"),
+        TradeReply.Success(new TradeRequest(16, CommandKind.Buy, "u", "ABC", 100m), "8,ABC,12.34,98.72,1700000000123,k3y==", Used, 8),
+        new GatewayReply(4, TradeReply.Success(new TradeRequest(17, CommandKind.Quote, "u", "ABC"), "12.34,ABC,u,1700000000123,k3y==", Used)),
+        new CommandHandled(8, "n", 46, "run-2", CommandKind.Sell, "ABC", 5m, null, "insufficient shares: …", null, [], RefusalReason.InsufficientShares),
         TradeReply.Success(12, CommandKind.DisplaySummary, "{\"user\":\"u\",\"cash\":1.50}"u8.ToArray()),
         new TradeReply(13, CommandKind.DisplaySummary, true, null, "{\"user\":\"v\"}"),
         new GatewayRequest(long.MaxValue, new TradeRequest(11, CommandKind.Buy, "u", "ABC", 500.25m, null, "~ab12.7")),
@@ -81,6 +85,46 @@ public sealed class SerializerTests : IDisposable
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
         var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
         Assert.Equal(Describe(message), Describe(back));
+    }
+
+    [Fact]
+    public void A_CH1_event_of_the_previous_build_is_read_with_its_refusal_reason_taken_from_its_text()
+    {
+        var serializer = (DayTradingSerializer)_system.Serialization.FindSerializerFor(new TradeReply(1, CommandKind.Quote, true));
+        // CH1 is CH2 without the trailing reason byte.
+        (CommandHandled Event, RefusalReason Reason)[] cases =
+        [
+            (new CommandHandled(1, "n", 1, "r", CommandKind.Buy, "ABC", 5m, null, "unknown user 'u': the first command for a new user must be ADD", null, []), RefusalReason.UnknownUser),
+            (new CommandHandled(1, "n", 2, "r", CommandKind.Buy, "ABC", 5m, null, "insufficient funds: buying 8 ABC at 1.00 costs 8.00, cash is 2.00", null, []), RefusalReason.InsufficientFunds),
+            (new CommandHandled(1, "n", 3, "r", CommandKind.CommitSell, null, 0m, null, "no pending sell to commit", null, []), RefusalReason.NothingPending),
+            (new CommandHandled(1, "n", 4, "r", CommandKind.Buy, "ABC", 5m, null, "quote for ABC unavailable: down", null, []), RefusalReason.QuoteUnavailable),
+            (new CommandHandled(1, "n", 5, "r", CommandKind.Add, null, 5m, null, null, null, [new CashAdded(5m)]), RefusalReason.None),
+        ];
+        foreach (var (e, reason) in cases)
+        {
+            var ch2 = serializer.ToBinary(e);
+            Assert.Equal("CH2", serializer.Manifest(e));
+            var back = (CommandHandled)serializer.FromBinary(ch2[..^1], "CH1");
+            Assert.Equal(reason, back.Reason);
+            Assert.Equal(e.Error, back.Error);
+            Assert.Equal(e.TxNum, back.TxNum);
+        }
+    }
+
+    [Fact]
+    public void A_TP_reply_of_the_previous_build_is_read_with_its_reason_taken_from_its_text()
+    {
+        var serializer = (DayTradingSerializer)_system.Serialization.FindSerializerFor(new TradeReply(1, CommandKind.Quote, true));
+        var request = new TradeRequest(7, CommandKind.Quote, "u", "ABC");
+        // TP is TP2 without the reason, the quote-used flag and the shares (one byte each here).
+        var reply = TradeReply.Failure(request, RefusalReason.UnknownUser, "unknown user 'u': the first command for a new user must be ADD");
+        var back = (TradeReply)serializer.FromBinary(serializer.ToBinary(reply)[..^3], "TP");
+        Assert.Equal(reply, back);
+        var ok = TradeReply.Success(request, "1.00,ABC,u,1,k");
+        Assert.Equal(ok, serializer.FromBinary(serializer.ToBinary(ok)[..^3], "TP"));
+        var gateway = new GatewayReply(9, reply);
+        Assert.Equal("GRP2", serializer.Manifest(gateway));
+        Assert.Equal(gateway, serializer.FromBinary(serializer.ToBinary(gateway)[..^3], "GRP"));
     }
 
     [Fact]
@@ -184,6 +228,8 @@ public sealed class SerializerTests : IDisposable
         QuoteManagerSnapshot q => $"{q.Hits}|{string.Join(";", q.Latest)}",
         ValidQuotes v => string.Join(";", v.Quotes),
         GetQuoteStats or GetValidQuotes => o.GetType().Name,
+        TradeReply p => $"{p}|{p.Reason}|{p.Quote}|{p.Shares}",
+        GatewayReply g => $"{g.CorrelationId}|{Describe(g.Reply)}",
         CommandHandled c => $"{c with { Changes = [] }}|{string.Join(";", c.Changes.Select(x => x.ToString()))}",
         DayTrading.Audit.DumpChunk d => $"{d with { Data = [] }}|{Convert.ToHexString(d.Data)}",
         ReservationsExpired x => $"{x with { Changes = [] }}|{string.Join(";", x.Changes.Select(y => y.ToString()))}",

@@ -319,8 +319,8 @@ public sealed class LineParserTests
         Assert.Equal("[7] OK QUOTE 1.00,S,u,1,k", Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: false));
         Assert.Equal("[7] OK QUOTE", Reply(req, TradeReply.Success(req, "1.00,S,u,1,k"), quiet: true));
         Assert.Equal("[7] OK QUOTE", Reply(req, TradeReply.Success(req), quiet: false));
-        Assert.Equal("[7] ERR QUOTE no such user", Reply(req, TradeReply.Failure(req, "no such user"), quiet: true));
-        Assert.Equal("[7] ERR QUOTE a b  c", Reply(req, TradeReply.Failure(req, "a\nb\r\nc"), quiet: false));
+        Assert.Equal("[7] ERR QUOTE no such user", Reply(req, TradeReply.Failure(req, RefusalReason.UnknownUser, "no such user"), quiet: true));
+        Assert.Equal("[7] ERR QUOTE a b  c", Reply(req, TradeReply.Failure(req, RefusalReason.NotDone, "a\nb\r\nc"), quiet: false));
         Assert.Equal("[7] OK QUOTE {\"a\": 1}", Reply(req, TradeReply.Success(req, "{\"a\":\n1}"), quiet: false));
         Assert.Equal("[9] ERR ? unknown command 'X'", ResponseFormatter.Error(9, null, "unknown command 'X'"));
         Assert.Equal("# OK RUN abc", ResponseFormatter.Directive(P("#RUN,abc")));

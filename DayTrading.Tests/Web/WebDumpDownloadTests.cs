@@ -51,9 +51,9 @@ public sealed class WebDumpDownloadTests : IDisposable
             if (r.Kind == CommandKind.DumpLog)
             {
                 var result = await door.Ask<DumpResult>(new WriteDump(r.FileName!, r.UserId, "t:" + r.TxNum), TimeSpan.FromSeconds(30));
-                return result.Ok ? TradeReply.Success(r, result.Text) : TradeReply.Failure(r, result.Text);
+                return result.Ok ? TradeReply.Success(r, result.Text) : TradeReply.Failure(r, RefusalReason.DumpFailed, result.Text);
             }
-            return TradeReply.Failure(r, $"unknown user '{r.UserId}': the first command for a new user must be ADD");
+            return TradeReply.Failure(r, RefusalReason.UnknownUser, $"unknown user '{r.UserId}': the first command for a new user must be ADD");
         };
         return app;
     }

@@ -45,7 +45,7 @@ public sealed class WebSecurityTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await thief.Post("/api/login", new { userId = "busytrader", password = Password })).Status);
     }
 
-    public static TheoryData<string> Doubts => ["gateway time-out reply", "other error", "exception", "unknown user of another id"];
+    public static TheoryData<string> Doubts => ["gateway time-out reply", "other error", "exception", "unknown user of another transaction"];
 
     [Theory]
     [MemberData(nameof(Doubts))]
@@ -54,11 +54,11 @@ public sealed class WebSecurityTests
         await using var app = await WebTestApp.StartAsync();
         app.Gateway.Handler = (r, _) => doubt switch
         {
-            "gateway time-out reply" => Task.FromResult(TradeReply.Failure(r,
+            "gateway time-out reply" => Task.FromResult(TradeReply.Failure(r, RefusalReason.OutcomeUnknown,
                 $"no answer from account {r.UserId} within 30 s; the outcome is unknown, retry with the same run id and transaction number")),
-            "other error" => Task.FromResult(TradeReply.Failure(r, "journal unavailable")),
+            "other error" => Task.FromResult(TradeReply.Failure(r, RefusalReason.NotDone, "journal unavailable")),
             "exception" => throw new InvalidOperationException("the shard region is gone"),
-            _ => Task.FromResult(TradeReply.Failure(r, "unknown user 'someone-else': the first command for a new user must be ADD")),
+            _ => Task.FromResult(TradeReply.Failure(r with { TxNum = r.TxNum + 1 }, RefusalReason.UnknownUser, $"unknown user '{r.UserId}': the first command for a new user must be ADD")),
         };
         using var c = app.NewClient();
         var (status, json) = await c.Post("/api/signup", new { userId = "doubtful", password = Password });
@@ -75,7 +75,7 @@ public sealed class WebSecurityTests
         await using var app = await WebTestApp.StartAsync();
         app.Gateway.Handler = (r, _) => Task.FromResult(r.UserId == "existing"
             ? TradeReply.Success(r, "{\"user\":\"existing\",\"cash\":\"250.00\"}")
-            : TradeReply.Failure(r, $"unknown user '{r.UserId}': the first command for a new user must be ADD"));
+            : TradeReply.Failure(r, RefusalReason.UnknownUser, $"unknown user '{r.UserId}': the first command for a new user must be ADD"));
         using var squatter = app.NewClient();
         var (status, json) = await squatter.Post("/api/signup", new { userId = "existing", password = Password });
         Assert.Equal(HttpStatusCode.Forbidden, status);

@@ -71,7 +71,7 @@ public sealed class WebTestApp : IAsyncDisposable
     public static async Task<WebTestApp> StartAsync(LoginThrottleOptions? throttle = null, Func<ActorSystem, IActorRef>? auditor = null)
     {
         var app = new WebTestApp(throttle, auditor);
-        app.Gateway.Handler = (r, _) => Task.FromResult(TradeReply.Failure(r, $"unknown user '{r.UserId}': the first command for a new user must be ADD"));
+        app.Gateway.Handler = (r, _) => Task.FromResult(TradeReply.Failure(r, RefusalReason.UnknownUser, $"unknown user '{r.UserId}': the first command for a new user must be ADD"));
         await app._app.StartAsync();
         var address = app._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         app.BaseAddress = new Uri(address);
