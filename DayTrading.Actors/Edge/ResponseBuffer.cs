@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using DayTrading.Accounts;
@@ -29,11 +30,60 @@ internal sealed class ResponseBuffer(int initialCapacity = 16 * 1024)
     public void AppendReply(TradeRequest request, TradeReply reply, bool quiet)
     {
         var command = CommandNames[(int)request.Kind];
+        if (reply.Ok && !quiet && reply.Quote is { } quote && reply.Kind is CommandKind.Quote or CommandKind.Buy or CommandKind.Sell)
+            AppendTraded(request, reply, quote, command);
         // Printable ASCII needs none of ResponseFormatter.OneLine's replacements (JSON escapes the rest anyway).
-        if (reply.Ok && !quiet && reply.Utf8Body is { } utf8 && utf8.AsSpan().IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) < 0)
+        else if (reply.Ok && !quiet && reply.Utf8Body is { } utf8 && utf8.AsSpan().IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) < 0)
             AppendLine(request.TxNum, "OK "u8, command, utf8);
         else if (reply.Ok) AppendLine(request.TxNum, "OK "u8, command, quiet ? null : reply.Body);
         else AppendLine(request.TxNum, "ERR "u8, command, string.IsNullOrWhiteSpace(reply.Error) ? "error" : reply.Error);
+    }
+
+    /// <summary>
+    /// The body of a QUOTE, BUY or SELL, from the reply's typed fields (docs/PROTOCOL.md): QUOTE
+    /// <c>price,SYM,user,quoteTimeMs,cryptokey</c> (the legacy quote line), BUY / SELL
+    /// <c>shares,SYM,price,amount,quoteTimeMs,cryptokey</c>; money with two decimals.
+    /// </summary>
+    private void AppendTraded(TradeRequest request, TradeReply reply, QuoteUsed q, ReadOnlySpan<byte> command)
+    {
+        // Symbols are A-Z, user ids A-Z a-z 0-9 _ -; the crypto key is the quote server's text, so it goes through OneLine.
+        var key = ResponseFormatter.OneLine(q.CryptoKey);
+        var span = Reserve(MaxPrefix + 3 + command.Length + 1 + 4 * 32 + q.Symbol.Length + (request.UserId?.Length ?? 0) + Encoding.UTF8.GetMaxByteCount(key.Length) + 8);
+        var n = WritePrefix(span, request.TxNum, "OK "u8, command);
+        span[n++] = (byte)' ';
+        if (reply.Kind == CommandKind.Quote)
+        {
+            n += Money(span[n..], q.Price);
+            span[n++] = (byte)',';
+            n += Encoding.ASCII.GetBytes(q.Symbol, span[n..]);
+            span[n++] = (byte)',';
+            n += Encoding.UTF8.GetBytes(request.UserId ?? "", span[n..]);
+        }
+        else
+        {
+            Utf8Formatter.TryFormat(reply.Shares, span[n..], out var w);
+            n += w;
+            span[n++] = (byte)',';
+            n += Encoding.ASCII.GetBytes(q.Symbol, span[n..]);
+            span[n++] = (byte)',';
+            n += Money(span[n..], q.Price);
+            span[n++] = (byte)',';
+            n += Money(span[n..], reply.Shares * q.Price);
+        }
+        span[n++] = (byte)',';
+        Utf8Formatter.TryFormat(q.QuoteTimeMs, span[n..], out var t);
+        n += t;
+        span[n++] = (byte)',';
+        n += Encoding.UTF8.GetBytes(key, span[n..]);
+        span[n++] = (byte)'\n';
+        Length += n;
+    }
+
+    // As Rules.FormatMoney ("0.00"): at most 29 digits, a sign and a point fit in 32 bytes.
+    private static int Money(Span<byte> span, decimal amount)
+    {
+        Utf8Formatter.TryFormat(amount, span, out var n, new StandardFormat('F', 2));
+        return n;
     }
 
     /// <summary>A line formatted elsewhere (directives, the edge's own refusals); a line break is added.</summary>

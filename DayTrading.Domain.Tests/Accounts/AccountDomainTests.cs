@@ -132,7 +132,8 @@ public sealed class AccountDomainTests
         var e = b.Ok(CommandKind.Quote, "ABC", quote: Q("ABC", 12.34m));
         Assert.Empty(e.Changes);
         Assert.Equal(12.34m, e.Quote!.Price);
-        Assert.Equal($"12.34,ABC,{User},{T0},keyABC", AccountReplies.Body(CommandKind.Quote, b.State, e.Quote, 0, T0));
+        var reply = AccountReplies.Success(new TradeRequest(9, CommandKind.Quote, User, "ABC"), b.State, e.Quote, 0, T0);
+        Assert.Equal((true, RefusalReason.None, new QuoteUsed("ABC", 12.34m, T0, "keyABC"), null), (reply.Ok, reply.Reason, reply.Quote, reply.Body));
     }
 
     [Fact]
@@ -470,7 +471,7 @@ public sealed class AccountDomainTests
         b.Ok(CommandKind.SetBuyTrigger, "QQQ", 4m);
         b.Ok(CommandKind.SetSellAmount, "ABC", 30m);
         b.Now = T0 + 15_000;
-        var summary = AccountSummary.FromJson(AccountReplies.Body(CommandKind.DisplaySummary, b.State, null, 0, b.Now)!)!;
+        var summary = AccountSummary.FromJson(AccountSummary.Json(b.State, b.Now))!;
         Assert.Equal(410m, summary.Cash);
         Assert.Equal(90m, summary.ReservedCash);
         Assert.Equal(new HoldingView("ABC", 10, 0), Assert.Single(summary.Holdings));

@@ -1,12 +1,9 @@
-using System.Globalization;
-
 namespace DayTrading.Accounts;
 
 /// <summary>
-/// The bodies of successful replies, as the wire shows them (docs/PROTOCOL.md):
-/// QUOTE: <c>price,SYM,user,quoteTimeMs,cryptokey</c> (the legacy quote line);
-/// BUY / SELL: <c>shares,SYM,price,amount,quoteTimeMs,cryptokey</c>;
-/// DISPLAY_SUMMARY: the <see cref="AccountSummary"/> as one line of JSON; other commands: no body.
+/// The account's replies, typed: a QUOTE, BUY or SELL carries the quote used and the shares (its wire text is the
+/// TCP edge's to write, docs/PROTOCOL.md); DISPLAY_SUMMARY the <see cref="AccountSummary"/> as one line of UTF-8 JSON;
+/// other commands nothing.
 /// </summary>
 public static class AccountReplies
 {
@@ -20,24 +17,7 @@ public static class AccountReplies
     public static TradeReply Success(TradeRequest request, AccountState state, QuoteUsed? quote, int shares, long nowMs) =>
         request.Kind == CommandKind.DisplaySummary
             ? TradeReply.Success(request.TxNum, request.Kind, AccountSummary.JsonUtf8(state, nowMs))
-            : TradeReply.Success(request, Body(request.Kind, state, quote, shares, nowMs), quote, shares);
-
-    public static string? Body(CommandKind kind, AccountState state, QuoteUsed? quote, int shares, long nowMs)
-    {
-        switch (kind)
-        {
-            case CommandKind.Quote when quote is not null:
-                return string.Create(CultureInfo.InvariantCulture,
-                    $"{Rules.FormatMoney(quote.Price)},{quote.Symbol},{state.UserId},{quote.QuoteTimeMs},{quote.CryptoKey}");
-            case CommandKind.Buy or CommandKind.Sell when quote is not null:
-                return string.Create(CultureInfo.InvariantCulture,
-                    $"{shares},{quote.Symbol},{Rules.FormatMoney(quote.Price)},{Rules.FormatMoney(shares * quote.Price)},{quote.QuoteTimeMs},{quote.CryptoKey}");
-            case CommandKind.DisplaySummary:
-                return AccountSummary.Json(state, nowMs);
-            default:
-                return null;
-        }
-    }
+            : TradeReply.Success(request, null, quote, shares);
 
     public static int SharesOf(CommandHandled e)
     {

@@ -256,7 +256,7 @@ public sealed class AccountActorTests : TestKit
         _quoteManager.Reply(new QuoteResult(new Quote("QQQ", 3.21m, "u4", NowMs, "kq"), null));
         var quote = ExpectMsg<TradeReply>(cancellationToken: Ct);
         Assert.Equal(2, quote.TxNum);
-        Assert.StartsWith("3.21,QQQ,u4,", quote.Body);
+        Assert.Equal(new QuoteUsed("QQQ", 3.21m, NowMs, "kq"), quote.Quote);
         Assert.Equal(3, ExpectMsg<TradeReply>(cancellationToken: Ct).TxNum);
         Assert.True(_quotes.TryGetValid("QQQ", NowMs, out _)); // the answer is cached on the node
     }

@@ -322,6 +322,14 @@ public sealed class LineParserTests
         Assert.Equal("[7] ERR QUOTE no such user", Reply(req, TradeReply.Failure(req, RefusalReason.UnknownUser, "no such user"), quiet: true));
         Assert.Equal("[7] ERR QUOTE a b  c", Reply(req, TradeReply.Failure(req, RefusalReason.NotDone, "a\nb\r\nc"), quiet: false));
         Assert.Equal("[7] OK QUOTE {\"a\": 1}", Reply(req, TradeReply.Success(req, "{\"a\":\n1}"), quiet: false));
+        // QUOTE, BUY and SELL: the wire text is written here from the reply's quote and shares.
+        var quoted = new QuoteUsed("S", 1234.5m, 1_700_000_000_123, "k=\n");
+        Assert.Equal("[7] OK QUOTE 1234.50,S,u,1700000000123,k= ", Reply(req, TradeReply.Success(req, null, quoted), quiet: false));
+        var buy = new TradeRequest(8, CommandKind.Buy, "u", "S", 5000m);
+        Assert.Equal("[8] OK BUY 4,S,1234.50,4938.00,1700000000123,k= ", Reply(buy, TradeReply.Success(buy, null, quoted, 4), quiet: false));
+        var sell = new TradeRequest(10, CommandKind.Sell, "u", "S", 0.01m);
+        Assert.Equal("[10] OK SELL 0,S,0.01,0.00,5,k", Reply(sell, TradeReply.Success(sell, null, new QuoteUsed("S", 0.01m, 5, "k"), 0), quiet: false));
+        Assert.Equal("[8] OK BUY", Reply(buy, TradeReply.Success(buy, null, quoted, 4), quiet: true));
         Assert.Equal("[9] ERR ? unknown command 'X'", ResponseFormatter.Error(9, null, "unknown command 'X'"));
         Assert.Equal("# OK RUN abc", ResponseFormatter.Directive(P("#RUN,abc")));
         Assert.Equal("# ERR QUIET QUIET takes on or off", ResponseFormatter.Directive(P("#QUIET,x")));
