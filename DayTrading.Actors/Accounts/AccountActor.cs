@@ -70,6 +70,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         _settings = settings;
         _state = new AccountState(userId);
+        _answerWhenStored = AnswerWhenStored;
+        _refuseAnswering = RefuseAnswering;
         PersistenceId = PersistenceIdFor(userId);
         JournalPluginId = settings.JournalPluginId;
         SnapshotPluginId = settings.SnapshotPluginId;
@@ -191,17 +193,22 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
                 Handle(request, Sender, correlationId, cached, null);
                 return;
             }
-            var replyTo = Sender;
-            var timeout = _settings.QuoteTimeout ?? TimeSpan.FromSeconds(15);
-            _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId, request.TxNum), timeout)
-                .PipeTo(Self,
-                    success: r => new QuoteArrived(request, replyTo, correlationId, r.Quote, r.Error),
-                    failure: ex => new QuoteArrived(request, replyTo, correlationId, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));
-            Become(AwaitingQuote);
+            AskQuote(request, Sender, correlationId);
             return;
         }
 
         Handle(request, Sender, correlationId, null, null);
+    }
+
+    // Its own method: the lambdas' captures would otherwise be allocated on every request, not only on a cache miss.
+    private void AskQuote(TradeRequest request, IActorRef replyTo, long correlationId)
+    {
+        var timeout = _settings.QuoteTimeout ?? TimeSpan.FromSeconds(15);
+        _settings.QuoteManager.Ask<QuoteResult>(new GetQuote(request.Symbol!, _state.UserId, request.TxNum), timeout)
+            .PipeTo(Self,
+                success: r => new QuoteArrived(request, replyTo, correlationId, r.Quote, r.Error),
+                failure: ex => new QuoteArrived(request, replyTo, correlationId, null, $"quote for {request.Symbol} unavailable: {ex.GetBaseException().Message}"));
+        Become(AwaitingQuote);
     }
 
     // State is applied before the write and the answer after it. Persist stashes every other message until the
@@ -233,17 +240,37 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             return;
         }
         var changed = expired is not null || (handled.Ok && handled.Changes.Length > 0);
-        _owedOnRejection = reason => Reply(replyTo, correlationId, TradeReply.Failure(request, RefusalReason.NotDone, reason));
-        PersistAll(WithExpiry(expired, handled), e =>
-        {
-            CountForSnapshot();
-            if (e is not CommandHandled) return; // the expiry before it needs no answer
-            _owedOnRejection = null;
-            // Remembered only once stored: a refused write leaves nothing to answer a resend from.
-            if (request.RunId is not null) _state.Remembered.Add(request.RunId, request.TxNum, LastSequenceNr);
-            Reply(replyTo, correlationId, reply);
-            if (changed) PublishChanged();
-        });
+        _answering = new Answering(request, replyTo, correlationId, reply, changed);
+        _owedOnRejection = _refuseAnswering;
+        PersistAll(WithExpiry(expired, handled), _answerWhenStored);
+    }
+
+    // The request whose write is in flight and its answer (at most one: PersistAll stashes everything else). Kept in
+    // a field with cached handlers rather than in closures: no delegate or capture per request.
+    private readonly record struct Answering(TradeRequest Request, IActorRef ReplyTo, long CorrelationId, TradeReply Reply, bool Changed);
+
+    private Answering _answering;
+    private readonly Action<AccountEvent> _answerWhenStored;
+    private readonly Action<string> _refuseAnswering;
+
+    private void AnswerWhenStored(AccountEvent e)
+    {
+        CountForSnapshot();
+        if (e is not CommandHandled) return; // the expiry before it needs no answer
+        var a = _answering;
+        _answering = default;
+        _owedOnRejection = null;
+        // Remembered only once stored: a refused write leaves nothing to answer a resend from.
+        if (a.Request.RunId is not null) _state.Remembered.Add(a.Request.RunId, a.Request.TxNum, LastSequenceNr);
+        Reply(a.ReplyTo, a.CorrelationId, a.Reply);
+        if (a.Changed) PublishChanged();
+    }
+
+    private void RefuseAnswering(string reason)
+    {
+        var a = _answering;
+        _answering = default;
+        Reply(a.ReplyTo, a.CorrelationId, TradeReply.Failure(a.Request, RefusalReason.NotDone, reason));
     }
 
     // The decision was made on the books after the expiry: one atomic write, so the journal stores both or neither.

@@ -134,8 +134,14 @@ public sealed class DayTradingJournal : WriteJournalBase
                 rejections[i] = e;
             }
         }
-        var self = Self;
-        _writer.Write(rows, okWrites, error => Reply(write, messages, atomicWrites, rejections, error, self));
+        _writer.Write(rows, okWrites, new PendingWrite(write, messages, atomicWrites, rejections, Self));
+    }
+
+    /// <summary>A write waiting for its commit: one object, no closure or delegate per write.</summary>
+    private sealed class PendingWrite(WriteMessages write, IReadOnlyList<IPersistentEnvelope> messages, int atomicWrites, Exception?[]? rejections,
+        IActorRef journal) : GroupCommitWriter.IWriteCompletion
+    {
+        public void Completed(Exception? error) => Reply(write, messages, atomicWrites, rejections, error, journal);
     }
 
     /// <summary>The replies AsyncWriteJournal gave, in its order: the batch's outcome, then one per event, each with
@@ -152,8 +158,10 @@ public sealed class DayTradingJournal : WriteJournalBase
             if (envelope is AtomicWrite aw)
             {
                 var rejected = rejections?[i];
-                foreach (var p in (IImmutableList<IPersistentRepresentation>)aw.Payload)
+                var payloads = (IImmutableList<IPersistentRepresentation>)aw.Payload;
+                for (var k = 0; k < payloads.Count; k++)
                 {
+                    var p = payloads[k];
                     object reply = rejected is not null ? new WriteMessageRejected(p, rejected, instance)
                         : error is not null ? new WriteMessageFailure(p, error, instance)
                         : new WriteMessageSuccess(p, instance);

@@ -12,12 +12,18 @@ namespace DayTrading.Persistence;
 /// </summary>
 public sealed class GroupCommitWriter : IDisposable
 {
+    /// <summary>Told once, on the writer thread, when a <see cref="Write"/> is committed (null) or failed.</summary>
+    public interface IWriteCompletion
+    {
+        void Completed(Exception? error);
+    }
+
     public sealed class Entry
     {
         private readonly TaskCompletionSource? _completion;
-        private readonly Action<Exception?>? _onDone;
+        private readonly IWriteCompletion? _onDone;
 
-        internal Entry(IReadOnlyList<JournalRow> rows, int atomicWrites, Action<Exception?>? onDone)
+        internal Entry(IReadOnlyList<JournalRow> rows, int atomicWrites, IWriteCompletion? onDone)
         {
             Rows = rows;
             AtomicWrites = atomicWrites;
@@ -34,7 +40,7 @@ public sealed class GroupCommitWriter : IDisposable
             if (_onDone is not null)
             {
                 // Runs on the writer thread: it only tells actors, so it is short and must not throw into the loop.
-                try { _onDone(error); } catch { /* a reply that cannot be told changes nothing committed */ }
+                try { _onDone.Completed(error); } catch { /* a reply that cannot be told changes nothing committed */ }
             }
             else if (error is null) _completion!.TrySetResult();
             else _completion!.TrySetException(error);
@@ -88,9 +94,9 @@ public sealed class GroupCommitWriter : IDisposable
     /// Entries complete in the order they were queued, an entry with no rows too (after the batch it joined), so a
     /// caller's replies keep the order of its writes.
     /// </summary>
-    public void Write(IReadOnlyList<JournalRow> rows, int atomicWrites, Action<Exception?> onDone)
+    public void Write(IReadOnlyList<JournalRow> rows, int atomicWrites, IWriteCompletion onDone)
     {
-        if (!Enqueue(new Entry(rows, Math.Max(1, atomicWrites), onDone))) onDone(Stopped());
+        if (!Enqueue(new Entry(rows, Math.Max(1, atomicWrites), onDone))) onDone.Completed(Stopped());
     }
 
     private static ObjectDisposedException Stopped() => new(nameof(GroupCommitWriter), "journal writer is stopped");
