@@ -40,8 +40,7 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
     private readonly int _snapshotEvery;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // The fingerprint of the first record under each key (AuditRepeats.UnknownFingerprint: from an ARS1 snapshot).
-    private readonly Dictionary<RecordKey, ulong> _seen = [];
-    private readonly Queue<RecordKey> _order = new();
+    private readonly RecentMap<RecordKey, ulong> _seen = new(RememberedLimit);
 
     // Accepted and not yet written; a repeat of one of them waits for the same write.
     private readonly List<Accepted> _batch = [];
@@ -77,7 +76,6 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
         {
             if (offer.Snapshot is not AuditRecorderSnapshot snapshot) return;
             _seen.Clear();
-            _order.Clear();
             foreach (var k in snapshot.Restore()) Remember(new RecordKey(k.RunId, k.TxNum, k.Failure), k.Fingerprint);
             _snapshotSequenceNr = offer.Metadata.SequenceNr;
         });
@@ -204,7 +202,7 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
     {
         if (_sinceSnapshot < _snapshotEvery) return;
         _sinceSnapshot = 0;
-        SaveSnapshot(AuditRecorderSnapshot.Capture(_order.Select(k => new RememberedRecord(k.RunId, k.TxNum, k.Failure, _seen[k]))));
+        SaveSnapshot(AuditRecorderSnapshot.Capture(_seen.Entries().Select(e => new RememberedRecord(e.Key.RunId, e.Key.TxNum, e.Key.Failure, e.Value))));
     }
 
     private void Replayed(object entry)
@@ -216,9 +214,7 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
     // The first record under a key stays: a different one written later under it does not replace it.
     private void Remember(RecordKey key, ulong fingerprint)
     {
-        if (!_seen.TryAdd(key, fingerprint)) return;
-        _order.Enqueue(key);
-        if (_order.Count > RememberedLimit) _seen.Remove(_order.Dequeue());
+        _seen.TryAdd(key, fingerprint);
     }
 
     // A rejected write leaves no trace: nothing remembered, and its senders are told it failed (they retry).

@@ -37,8 +37,7 @@ public sealed class AuditorActor : ReceiveActor
     // Dumps running, by id: what was asked and who to tell (the latest asker: an earlier one has given up and asked
     // again). Finished ones with what was asked, so a repeat is told apart from another dump under the same id.
     private readonly Dictionary<string, (WriteDump Request, IActorRef ReplyTo)> _running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (WriteDump Request, DumpResult Result)> _finished = new(StringComparer.Ordinal);
-    private readonly Queue<string> _finishedOrder = new();
+    private readonly RecentMap<string, (WriteDump Request, DumpResult Result)> _finished = new(FinishedRemembered, StringComparer.Ordinal);
     // The last dump started per file, so the next one to the same file waits for it.
     private readonly Dictionary<string, (Task Dump, string DumpId)> _lastPerFile = new(StringComparer.Ordinal);
     private long _anonymous;
@@ -100,9 +99,7 @@ public sealed class AuditorActor : ReceiveActor
             if (f.Result.Ok) _downloads.Written(f.Path, f.UserId);
             if (!_running.Remove(f.DumpId, out var running)) return;
             running.ReplyTo.Tell(f.Result);
-            _finished[f.DumpId] = (running.Request, f.Result);
-            _finishedOrder.Enqueue(f.DumpId);
-            while (_finishedOrder.Count > FinishedRemembered) _finished.Remove(_finishedOrder.Dequeue());
+            _finished.Set(f.DumpId, (running.Request, f.Result));
         });
         Receive<ReadDumpChunk>(r => _downloads.ReadAsync(dumpDirectory, r).PipeTo(Sender));
     }

@@ -34,21 +34,13 @@ public sealed class DumpDownloads
     /// <summary>How many written dumps are remembered (the oldest are forgotten first).</summary>
     public const int Remembered = 4096;
 
-    private readonly Dictionary<string, (string? UserId, long Generation)> _written = new(StringComparer.Ordinal);
-    private readonly Queue<(string Path, long Generation)> _order = new();
+    private readonly RecentMap<string, (string? UserId, long Generation)> _written = new(Remembered, StringComparer.Ordinal);
     private long _generation;
 
     /// <summary>The Auditor wrote <paramref name="fullPath"/> for <paramref name="userId"/> (a later dump to the same file replaces the owner).</summary>
     public void Written(string fullPath, string? userId)
     {
-        var generation = ++_generation;
-        _written[fullPath] = (userId, generation);
-        _order.Enqueue((fullPath, generation));
-        while (_order.Count > Remembered)
-        {
-            var (path, g) = _order.Dequeue();
-            if (_written.TryGetValue(path, out var w) && w.Generation == g) _written.Remove(path);
-        }
+        _written.Set(fullPath, (userId, ++_generation));
     }
 
     /// <summary>Checks the request here (on the Auditor's thread) and reads the file on the thread pool.</summary>

@@ -9,7 +9,6 @@ namespace DayTrading.Cluster;
 public static class DayTradingMetrics
 {
     public const string MeterName = "DayTrading";
-    public const decimal QuoteHitCost = 0.05m;
 
     private static readonly Meter Meter = new(MeterName);
     private static long _quoteHits;
@@ -22,7 +21,7 @@ public static class DayTradingMetrics
     {
         Meter.CreateObservableCounter("daytrading.quote.hits", () => Interlocked.Read(ref _quoteHits), "{hit}",
             "hits on the legacy quote server made by this node's QuoteManager");
-        Meter.CreateObservableCounter("daytrading.quote.cost", () => (double)(Interlocked.Read(ref _quoteHits) * QuoteHitCost), "USD",
+        Meter.CreateObservableCounter("daytrading.quote.cost", () => (double)(Interlocked.Read(ref _quoteHits) * DayTrading.Quotes.Quote.CostPerHit), "USD",
             "what those hits cost at $0.05 each");
         Meter.CreateObservableCounter("daytrading.requests", () => Interlocked.Read(ref _requests), "{request}",
             "requests handled by the accounts on this node");

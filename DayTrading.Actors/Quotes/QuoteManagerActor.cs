@@ -12,10 +12,7 @@ public sealed class GetQuoteStats
 }
 
 /// <summary>Quote-server hits so far (over the life of the data, not just this incarnation) and what they cost.</summary>
-public sealed record QuoteStats(long Hits, decimal Cost, int CachedSymbols, long Requests)
-{
-    public const decimal CostPerHit = 0.05m;
-}
+public sealed record QuoteStats(long Hits, decimal Cost, int CachedSymbols, long Requests);
 
 /// <summary>Asks for every quote still valid (a cache resynchronising); answered with <see cref="ValidQuotes"/>.</summary>
 public sealed class GetValidQuotes
@@ -79,12 +76,12 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
             {
                 if (q.IsValidAt(now)) _mediator.Tell(new Publish(Topic, q));
             }
-            _log.Info("quote manager recovered: {0} hits so far (cost {1:0.00}), {2} symbols cached", _hits, _hits * QuoteStats.CostPerHit, _latest.Count);
+            _log.Info("quote manager recovered: {0} hits so far (cost {1:0.00}), {2} symbols cached", _hits, _hits * Quote.CostPerHit, _latest.Count);
         });
 
         Command<GetQuote>(OnGetQuote);
         Command<Fetched>(OnFetched);
-        Command<GetQuoteStats>(_ => Sender.Tell(new QuoteStats(_hits, _hits * QuoteStats.CostPerHit, _latest.Count, _requests)));
+        Command<GetQuoteStats>(_ => Sender.Tell(new QuoteStats(_hits, _hits * Quote.CostPerHit, _latest.Count, _requests)));
         Command<GetValidQuotes>(_ =>
         {
             var now = Now;
@@ -157,7 +154,7 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
             DayTrading.Cluster.DayTradingMetrics.QuoteHit();
             Keep(e.Quote);
             _mediator.Tell(new Publish(Topic, e.Quote));
-            _log.Info("quote hit #{0} (cost so far {1:0.00}): {2} {3} at {4} for tx {5}", _hits, _hits * QuoteStats.CostPerHit,
+            _log.Info("quote hit #{0} (cost so far {1:0.00}): {2} {3} at {4} for tx {5}", _hits, _hits * Quote.CostPerHit,
                 e.Quote.Symbol, e.Quote.Price, e.Quote.TimestampMs, e.TxNum);
             Answer(e.Quote.Symbol, new QuoteResult(e.Quote, null));
             if (_hits % 1000 == 0) SaveSnapshot(new QuoteManagerSnapshot(_hits, _latest.Values.ToArray()));

@@ -8,6 +8,9 @@ public sealed record Quote(string Symbol, decimal Price, string UserId, long Tim
 {
     public const long ValidityMs = 60_000;
 
+    /// <summary>What one hit on the legacy quote server costs, in dollars (each hit costs money, SPEC §3; the course figure).</summary>
+    public const decimal CostPerHit = 0.05m;
+
     public bool IsValidAt(long nowMs) => nowMs >= TimestampMs - ValidityMs && nowMs < TimestampMs + ValidityMs;
 
     public long ExpiresAtMs => TimestampMs + ValidityMs;
