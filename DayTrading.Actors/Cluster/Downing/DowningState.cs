@@ -1,0 +1,166 @@
+namespace DayTrading.Cluster.Downing;
+
+/// <summary>
+/// When to decide (plain C#: the actor feeds it members, its own failure detector's verdicts and its peers' gossip,
+/// with the time). <see cref="StableAfter"/>: decide once the unreachable observations and the membership have not
+/// changed for that long. <see cref="DecideWhenUnstableAfter"/>: if they keep changing, decide anyway that long after
+/// stable-after past the first unreachability (null: never) — the rule still downs the flapping node, not everyone.
+/// <see cref="StrikeWindow"/>: how far back a node's turns to unreachable count against it.
+/// <see cref="FreshWithin"/>: a decision waits until every member it counts as reachable has gossiped that recently,
+/// so no node acts on a view its own side has not confirmed.
+/// </summary>
+public sealed record DowningSettings(TimeSpan StableAfter, TimeSpan? DecideWhenUnstableAfter, TimeSpan StrikeWindow, TimeSpan FreshWithin);
+
+/// <summary>One observer's latest observations; <paramref name="Version"/> grows with every change it makes.</summary>
+public sealed record ObserverReport(string Observer, long Version, IReadOnlyList<SubjectReport> Subjects);
+
+public sealed record SubjectReport(string Subject, bool Unreachable, int Strikes);
+
+/// <summary>What this node must do now: down <see cref="ToDown"/> (itself last), because of <see cref="Decision"/>.</summary>
+public sealed record DowningAction(DowningDecision Decision, IReadOnlyList<string> ToDown, bool DownsSelf, bool Forced, IReadOnlyList<Observation> View);
+
+/// <summary>
+/// One node's downing state: its own observations (with their strikes), the latest report of every other observer
+/// (merged from gossip, relayed on, so a node hears of observations made by peers it cannot reach), stability, and
+/// the decision. Responsibility follows the decision, not Akka's leader: the members it downs down themselves, the
+/// first survivor in address order downs the rest; every other node does nothing.
+/// </summary>
+public sealed class DowningState(string selfId, DowningSettings settings)
+{
+    private Dictionary<string, DowningMember> _members = [];
+    private readonly Dictionary<string, ObserverReport> _reports = [];
+    private readonly Dictionary<string, DateTimeOffset> _heard = [];
+    private readonly Dictionary<string, bool> _ownUnreachable = [];
+    private readonly Dictionary<string, List<DateTimeOffset>> _ownStrikes = [];
+    private long _ownVersion;
+    private string _signature = "";
+    private DateTimeOffset _changedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset? _unstableSince;
+    private DateTimeOffset? _calmSince;
+    private (string Targets, DateTimeOffset At)? _lastAction;
+
+    public string SelfId => selfId;
+    public DowningSettings Settings => settings;
+
+    /// <summary>When the view last changed (reset also after acting), and since when it has had unreachable observations without a decision.</summary>
+    public DateTimeOffset ChangedAt => _changedAt;
+    public DateTimeOffset? UnstableSince => _unstableSince;
+
+    /// <summary>The current members (all of them: removed ones are simply absent); reports of non-members are dropped.</summary>
+    public void SetMembers(IEnumerable<DowningMember> members, DateTimeOffset now)
+    {
+        _members = members.GroupBy(m => m.Id).ToDictionary(g => g.Key, g => g.First());
+        foreach (var gone in _reports.Keys.Where(k => !_members.ContainsKey(k) && k != selfId).ToList()) _reports.Remove(gone);
+        foreach (var gone in _heard.Keys.Where(k => !_members.ContainsKey(k)).ToList()) _heard.Remove(gone);
+        var ownChanged = false;
+        foreach (var gone in _ownUnreachable.Keys.Where(k => !_members.ContainsKey(k)).ToList())
+        {
+            _ownUnreachable.Remove(gone);
+            _ownStrikes.Remove(gone);
+            ownChanged = true;
+        }
+        if (ownChanged) PublishOwn();
+        Changed(now);
+    }
+
+    /// <summary>This node's failure detector on each other member, now: true is available.</summary>
+    public void ObserveSelf(IReadOnlyDictionary<string, bool> available, DateTimeOffset now)
+    {
+        var changed = false;
+        foreach (var (subject, up) in available)
+        {
+            if (subject == selfId || !_members.ContainsKey(subject)) continue;
+            var was = _ownUnreachable.GetValueOrDefault(subject);
+            if (!_ownUnreachable.ContainsKey(subject) || was == up) changed = true;
+            _ownUnreachable[subject] = !up;
+            if (!up && !was) (_ownStrikes.TryGetValue(subject, out var l) ? l : _ownStrikes[subject] = []).Add(now);
+        }
+        foreach (var strikes in _ownStrikes.Values)
+            if (strikes.RemoveAll(t => now - t > settings.StrikeWindow) > 0) changed = true;
+        if (changed) PublishOwn();
+        Changed(now);
+    }
+
+    private void PublishOwn() =>
+        _reports[selfId] = new ObserverReport(selfId, ++_ownVersion, _ownUnreachable.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new SubjectReport(kv.Key, kv.Value, _ownStrikes.TryGetValue(kv.Key, out var s) ? s.Count : 0)).ToList());
+
+    /// <summary>The reports to gossip: this node's and the latest it has of every other member.</summary>
+    public IReadOnlyList<ObserverReport> Reports => _reports.Values.ToList();
+
+    /// <summary>A peer's gossip: newer reports replace older ones (a node's own report is only its own).</summary>
+    public void Merge(string from, IEnumerable<ObserverReport> reports, DateTimeOffset now)
+    {
+        if (!_members.ContainsKey(from) || from == selfId) return;
+        _heard[from] = now;
+        foreach (var r in reports)
+        {
+            if (r.Observer == selfId || !_members.ContainsKey(r.Observer)) continue;
+            if (_reports.TryGetValue(r.Observer, out var known) && known.Version >= r.Version) continue;
+            _reports[r.Observer] = r;
+        }
+        Changed(now);
+    }
+
+    /// <summary>Every observation this node knows of, between current members.</summary>
+    public IReadOnlyList<Observation> View =>
+        _reports.Values.SelectMany(r => r.Subjects.Select(s => new Observation(r.Observer, s.Subject, s.Unreachable, s.Strikes)))
+            .Where(o => _members.ContainsKey(o.Observer) && _members.ContainsKey(o.Subject)).ToList();
+
+    public DowningDecision Decide() => DowningRule.Decide(_members.Values, View);
+
+    // Stability is about what the rule decides on: the unreachable observations and the members' statuses (strike
+    // counts only order the candidates, and expire on their own).
+    private void Changed(DateTimeOffset now)
+    {
+        var view = View;
+        var signature = string.Join(";", _members.Values.OrderBy(m => m.Id, StringComparer.Ordinal).Select(m => $"{m.Id}={m.Status}")) + "|" +
+            string.Join(";", view.Where(o => o.Unreachable && Live(o.Observer) && Live(o.Subject)).Select(o => $"{o.Observer}>{o.Subject}").Order(StringComparer.Ordinal));
+        if (signature != _signature)
+        {
+            _signature = signature;
+            _changedAt = now;
+        }
+        var troubled = view.Any(o => o.Unreachable && Live(o.Observer) && Live(o.Subject));
+        if (troubled)
+        {
+            _unstableSince ??= now;
+            _calmSince = null;
+        }
+        else if (_unstableSince is not null)
+        {
+            // A flapping link looks healed for a moment between drops; only a calm stable-after ends the episode.
+            _calmSince ??= now;
+            if (now - _calmSince >= settings.StableAfter) _unstableSince = _calmSince = null;
+        }
+    }
+
+    private bool Live(string id) => _members.TryGetValue(id, out var m) && m.Status is not (NodeStatus.Down or NodeStatus.Exiting or NodeStatus.Removed);
+
+    /// <summary>
+    /// The action to take now, or null: none when nothing is unreachable, the view has not been stable for
+    /// stable-after (unless unstable beyond the bound), this node is not Up or Leaving, the decision gives this node
+    /// nothing to do, or it would down others while a member it counts as reachable has not gossiped within
+    /// fresh-within.
+    /// </summary>
+    public DowningAction? Tick(DateTimeOffset now)
+    {
+        Changed(now);
+        if (!_members.TryGetValue(selfId, out var self) || self.Status is not (NodeStatus.Up or NodeStatus.Leaving)) return null;
+        var decision = Decide();
+        if (decision.Kind == DecisionKind.None) return null;
+        var stable = now - _changedAt >= settings.StableAfter;
+        var forced = !stable && _unstableSince is { } since && settings.DecideWhenUnstableAfter is { } bound && now - since >= settings.StableAfter + bound;
+        if (!stable && !forced) return null;
+        var downsSelf = decision.Down.Contains(selfId);
+        // Downing only itself never makes two clusters; downing others needs the own side's confirmation.
+        if (!downsSelf && decision.Reachable.Any(id => id != selfId && (!_heard.TryGetValue(id, out var t) || now - t > settings.FreshWithin))) return null;
+        IReadOnlyList<string> toDown = downsSelf ? [selfId] : decision.Responsible == selfId ? decision.Down : [];
+        if (toDown.Count == 0) return null;
+        // Acting changes the membership soon (Down is gossiped); until then the same downing is not repeated every tick.
+        var targets = string.Join(",", toDown);
+        if (_lastAction is { } last && last.Targets == targets && now - last.At < settings.StableAfter) return null;
+        _lastAction = (targets, now);
+        return new DowningAction(decision, toDown, downsSelf, forced, View);
+    }
+}
