@@ -25,6 +25,14 @@ public sealed class DowningStateTests
             foreach (var n in Nodes.Values) n.SetMembers(Ids.Select((id, i) => new DowningMember(id, i, NodeStatus.Up)), Now);
         }
 
+        /// <summary>A new membership, the same on every node still running (a node not listed has stopped).</summary>
+        public void Membership(params DowningMember[] members)
+        {
+            foreach (var id in Nodes.Keys.Where(id => !members.Any(m => m.Id == id)).ToList()) Nodes.Remove(id);
+            foreach (var m in members) Nodes.TryAdd(m.Id, new DowningState(m.Id, Settings));
+            foreach (var n in Nodes.Values) n.SetMembers(members, Now);
+        }
+
         /// <summary>
         /// One tick: each node's failure detector says whether it hears each peer (<paramref name="hears"/>), and
         /// gossip goes where <paramref name="delivers"/> lets it; then every node decides.
@@ -33,10 +41,10 @@ public sealed class DowningStateTests
         {
             delivers ??= hears;
             Now += tick ?? TimeSpan.FromMilliseconds(500);
-            foreach (var (id, n) in Nodes) n.ObserveSelf(Ids.Where(x => x != id).ToDictionary(x => x, x => hears(id, x)), Now);
+            foreach (var (id, n) in Nodes) n.ObserveSelf(Nodes.Keys.Where(x => x != id).ToDictionary(x => x, x => hears(id, x)), Now);
             var sent = Nodes.ToDictionary(kv => kv.Key, kv => kv.Value.Reports);
             foreach (var (from, reports) in sent)
-            foreach (var to in Ids.Where(x => x != from && delivers(x, from)))
+            foreach (var to in Nodes.Keys.Where(x => x != from && delivers(x, from)))
                 Nodes[to].Merge(from, reports, Now);
             foreach (var (id, n) in Nodes)
                 if (n.Tick(Now) is { } a) Actions.Add((Now, id, a));
@@ -136,6 +144,28 @@ public sealed class DowningStateTests
         // stable-after 3 s + the bound 4 s from the first unreachability, decided at the next unreachable tick.
         var first = lab.Actions.Min(a => a.At) - T0;
         Assert.InRange(first.TotalSeconds, 1 + 7, 1 + 7 + 2.5);
+    }
+
+    [Fact]
+    public void An_episode_ends_when_its_nodes_are_downed_so_a_node_joining_next_is_not_decided_on_the_old_clock()
+    {
+        var lab = new Lab();
+        lab.Run(TimeSpan.FromSeconds(1), All);
+        lab.Run(TimeSpan.FromSeconds(4), Without("C"));
+        Assert.Contains(lab.Actions, a => a.By == "A" && a.Action.ToDown.SequenceEqual(["C"]));
+        var decided = lab.Actions.Count;
+        lab.Membership(new("A", 0, NodeStatus.Up), new("B", 1, NodeStatus.Up), new("C", 2, NodeStatus.Down));
+        lab.Run(TimeSpan.FromSeconds(0.5), Without("C"));
+        // C removed; its address comes back as a new incarnation, which B's failure detector does not hear yet (its
+        // connections to that address are still gated), struck once: well past the first episode's bound, but a
+        // new episode, so nothing happens before a stable-after.
+        lab.Membership(new("A", 0, NodeStatus.Up), new("B", 1, NodeStatus.Up), new("C2", 2, NodeStatus.Up));
+        lab.Run(TimeSpan.FromSeconds(3), (o, s) => !(o == "B" && s == "C2"));
+        Assert.True(lab.Now - T0 >= TimeSpan.FromSeconds(1.5 + 3 + 4), "past the first episode's bound");
+        Assert.Equal(decided, lab.Actions.Count);
+        // Had the trouble lasted a stable-after, it would be decided as any other (B is the only one not hearing it).
+        lab.Step((o, s) => !(o == "B" && s == "C2"));
+        Assert.Contains(lab.Actions.Skip(decided), a => a.By == "A" && a.Action.ToDown.SequenceEqual(["C2"]) && !a.Action.Forced);
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public sealed class DowningState(string selfId, DowningSettings settings)
     private DateTimeOffset _changedAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _unstableSince;
     private DateTimeOffset? _calmSince;
+    private List<Observation> _troubles = [];
     private (string Targets, DateTimeOffset At)? _lastAction;
 
     public string SelfId => selfId;
@@ -121,11 +122,18 @@ public sealed class DowningState(string selfId, DowningSettings settings)
             _signature = signature;
             _changedAt = now;
         }
-        var troubled = view.Any(o => o.Unreachable && Live(o.Observer) && Live(o.Subject));
+        var troubles = view.Where(o => o.Unreachable && Live(o.Observer) && Live(o.Subject)).ToList();
+        var troubled = troubles.Count > 0;
         if (troubled)
         {
             _unstableSince ??= now;
             _calmSince = null;
+        }
+        else if (_unstableSince is not null && _troubles.All(o => !Live(o.Observer) || !Live(o.Subject)))
+        {
+            // The last trouble ended with its nodes downed or removed, not healed: that episode is over (a node that
+            // joins next, or the next fault, starts a new one).
+            _unstableSince = _calmSince = null;
         }
         else if (_unstableSince is not null)
         {
@@ -133,6 +141,7 @@ public sealed class DowningState(string selfId, DowningSettings settings)
             _calmSince ??= now;
             if (now - _calmSince >= settings.StableAfter) _unstableSince = _calmSince = null;
         }
+        if (troubled) _troubles = troubles;
     }
 
     private bool Live(string id) => _members.TryGetValue(id, out var m) && m.Status is not (NodeStatus.Down or NodeStatus.Exiting or NodeStatus.Removed);
@@ -152,6 +161,9 @@ public sealed class DowningState(string selfId, DowningSettings settings)
         var stable = now - _changedAt >= settings.StableAfter;
         var forced = !stable && _unstableSince is { } since && settings.DecideWhenUnstableAfter is { } bound && now - since >= settings.StableAfter + bound;
         if (!stable && !forced) return null;
+        // Unsettled, only nodes that keep turning unreachable go: one just seen unreachable once (a node joining
+        // while its peers' connections to its address are still gated, say) waits for a stable view.
+        if (forced && decision.Down.Any(id => View.Where(o => o.Subject == id && Live(o.Observer)).Sum(o => o.Strikes) < 2)) return null;
         var downsSelf = decision.Down.Contains(selfId);
         // Downing only itself never makes two clusters; downing others needs the own side's confirmation.
         if (!downsSelf && decision.Reachable.Any(id => id != selfId && (!_heard.TryGetValue(id, out var t) || now - t > settings.FreshWithin))) return null;
@@ -161,6 +173,8 @@ public sealed class DowningState(string selfId, DowningSettings settings)
         var targets = string.Join(",", toDown);
         if (_lastAction is { } last && last.Targets == targets && now - last.At < settings.StableAfter) return null;
         _lastAction = (targets, now);
+        // Acting ends the episode (as Akka's resolver resets its instability measure): the next one is timed afresh.
+        _unstableSince = _calmSince = null;
         return new DowningAction(decision, toDown, downsSelf, forced, View);
     }
 }
