@@ -9,7 +9,7 @@ namespace DayTrading.Tests.Cluster;
 /// </summary>
 public sealed class DowningStateTests
 {
-    private static readonly DowningSettings Settings = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(3));
+    private static readonly DowningSettings Settings = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2));
     private static readonly string[] Ids = ["A", "B", "C"];
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -124,6 +124,22 @@ public sealed class DowningStateTests
         Assert.Contains(lab.Actions, a => a.By == "A" && !a.Action.DownsSelf);
         Assert.Contains(lab.Actions, a => a.By == "C" && a.Action.DownsSelf);
         Assert.DoesNotContain(lab.Actions, a => a.By == "B");
+    }
+
+    [Fact]
+    public void A_dropped_link_strikes_at_both_ends_so_the_flapping_nodes_lone_verdict_on_a_peer_downs_the_flapping_node()
+    {
+        var lab = new Lab();
+        lab.Run(TimeSpan.FromSeconds(1), All);
+        // C's link drops for 2.5 s: no gossip either way, too short for any failure detector, but silent gossip strikes.
+        lab.Run(TimeSpan.FromSeconds(2.5), All, (to, from) => to != "C" && from != "C");
+        Assert.Empty(lab.Actions);
+        // Back up, only C's failure detector has tripped, on B: keep-majority alone would down B.
+        lab.Run(TimeSpan.FromSeconds(5), (o, s) => !(o == "C" && s == "B"), (to, from) => true);
+        Assert.NotEmpty(lab.Actions);
+        Assert.All(lab.Actions, a => Assert.Equal(["C"], a.Action.Decision.Down));
+        Assert.Contains(lab.Actions, a => a.By == "A" && !a.Action.DownsSelf);
+        Assert.Contains(lab.Actions, a => a.By == "C" && a.Action.DownsSelf);
     }
 
     [Fact]

@@ -50,8 +50,9 @@ public sealed class DayTradingDowningProvider : IDowningProvider
             null or "" => throw new ConfigurationException($"{ConfigPath}.down-when-unstable-after is missing (cluster.hocon defines it)"),
             _ => Duration("down-when-unstable-after"),
         };
-        // A peer that gossips every tick and has not for six ticks is not one to act with.
-        return new DowningSettings(stableAfter, unstable, Duration("strike-window"), TickInterval * 6);
+        // A peer that gossips every tick and has not for six ticks is not one to act with; silent for four, it is
+        // struck (a 3 s drop shows so at both ends; a few delayed ticks on a busy machine do not).
+        return new DowningSettings(stableAfter, unstable, Duration("strike-window"), TickInterval * 6, TickInterval * 4);
     }
 }
 

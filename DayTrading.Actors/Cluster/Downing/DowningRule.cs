@@ -12,7 +12,8 @@ public sealed record DowningMember(string Id, int Order, NodeStatus Status);
 
 /// <summary>
 /// What <paramref name="Observer"/>'s own failure detector says of <paramref name="Subject"/>: unreachable right
-/// now or not, and how many times it turned unreachable within the recent window (a flapping link keeps striking).
+/// now or not; and <paramref name="Strikes"/>, how many times the observer lost the subject within the recent window
+/// (its failure detector, or the subject's gossip falling silent): a flapping link keeps striking, at both ends.
 /// </summary>
 public sealed record Observation(string Observer, string Subject, bool Unreachable, int Strikes);
 

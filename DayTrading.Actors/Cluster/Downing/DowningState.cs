@@ -7,9 +7,10 @@ namespace DayTrading.Cluster.Downing;
 /// stable-after past the first unreachability (null: never) — the rule still downs the flapping node, not everyone.
 /// <see cref="StrikeWindow"/>: how far back a node's turns to unreachable count against it.
 /// <see cref="FreshWithin"/>: a decision waits until every member it counts as reachable has gossiped that recently,
-/// so no node acts on a view its own side has not confirmed.
+/// so no node acts on a view its own side has not confirmed. <see cref="SilentAfter"/>: a peer whose gossip has not
+/// arrived for that long is struck (as when the failure detector loses it).
 /// </summary>
-public sealed record DowningSettings(TimeSpan StableAfter, TimeSpan? DecideWhenUnstableAfter, TimeSpan StrikeWindow, TimeSpan FreshWithin);
+public sealed record DowningSettings(TimeSpan StableAfter, TimeSpan? DecideWhenUnstableAfter, TimeSpan StrikeWindow, TimeSpan FreshWithin, TimeSpan SilentAfter);
 
 /// <summary>One observer's latest observations; <paramref name="Version"/> grows with every change it makes.</summary>
 public sealed record ObserverReport(string Observer, long Version, IReadOnlyList<SubjectReport> Subjects);
@@ -31,6 +32,7 @@ public sealed class DowningState(string selfId, DowningSettings settings)
     private readonly Dictionary<string, ObserverReport> _reports = [];
     private readonly Dictionary<string, DateTimeOffset> _heard = [];
     private readonly Dictionary<string, bool> _ownUnreachable = [];
+    private readonly Dictionary<string, bool> _ownLost = [];
     private readonly Dictionary<string, List<DateTimeOffset>> _ownStrikes = [];
     private long _ownVersion;
     private string _signature = "";
@@ -57,6 +59,7 @@ public sealed class DowningState(string selfId, DowningSettings settings)
         foreach (var gone in _ownUnreachable.Keys.Where(k => !_members.ContainsKey(k)).ToList())
         {
             _ownUnreachable.Remove(gone);
+            _ownLost.Remove(gone);
             _ownStrikes.Remove(gone);
             ownChanged = true;
         }
@@ -74,7 +77,12 @@ public sealed class DowningState(string selfId, DowningSettings settings)
             var was = _ownUnreachable.GetValueOrDefault(subject);
             if (!_ownUnreachable.ContainsKey(subject) || was == up) changed = true;
             _ownUnreachable[subject] = !up;
-            if (!up && !was) (_ownStrikes.TryGetValue(subject, out var l) ? l : _ownStrikes[subject] = []).Add(now);
+            // A strike: the subject is lost, to the failure detector or by its gossip falling silent (which a link
+            // that drops shows at both ends, before any failure detector trips, and often when only one does).
+            var lost = !up || (_heard.TryGetValue(subject, out var heard) && now - heard > settings.SilentAfter);
+            if (lost && !_ownLost.GetValueOrDefault(subject)) (_ownStrikes.TryGetValue(subject, out var l) ? l : _ownStrikes[subject] = []).Add(now);
+            if (lost && !_ownLost.GetValueOrDefault(subject)) changed = true;
+            _ownLost[subject] = lost;
         }
         foreach (var strikes in _ownStrikes.Values)
             if (strikes.RemoveAll(t => now - t > settings.StrikeWindow) > 0) changed = true;
