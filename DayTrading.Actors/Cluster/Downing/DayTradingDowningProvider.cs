@@ -124,12 +124,12 @@ internal sealed class DowningActor : ReceiveActor, IWithTimers
             if (!m.UniqueAddress.Equals(self) && m.Status is not (MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed))
                 Context.ActorSelection(new RootActorPath(m.Address) / Self.Path.Elements).Tell(gossip, Self);
 
-        var troubled = _state.UnstableSince is not null;
+        var troubled = _state.Decide().Kind != DecisionKind.None;
         if (troubled != _troubled)
         {
             _troubled = troubled;
             if (troubled) _log.Info("Downing: unreachable members seen ({0}); deciding once this view is stable for {1} s", Edges(_state.View), _state.Settings.StableAfter.TotalSeconds);
-            else _log.Info("Downing: every member reachable again, no decision needed");
+            else _log.Info("Downing: no member unreachable (any more), no decision needed");
         }
 
         if (_state.Tick(now) is not { } action) return;

@@ -5,7 +5,7 @@ namespace DayTrading.Cluster.Downing;
 /// with the time). <see cref="StableAfter"/>: decide once the unreachable observations and the membership have not
 /// changed for that long. <see cref="DecideWhenUnstableAfter"/>: if they keep changing, decide anyway that long after
 /// stable-after past the first unreachability (null: never) — the rule still downs the flapping node, not everyone.
-/// <see cref="StrikeWindow"/>: how far back a node's turns to unreachable count against it.
+/// <see cref="StrikeWindow"/>: how far back strikes (a node lost by an observer) count against it.
 /// <see cref="FreshWithin"/>: a decision waits until every member it counts as reachable has gossiped that recently,
 /// so no node acts on a view its own side has not confirmed. <see cref="SilentAfter"/>: a peer whose gossip has not
 /// arrived for that long is struck (as when the failure detector loses it).
@@ -45,7 +45,7 @@ public sealed class DowningState(string selfId, DowningSettings settings)
     public string SelfId => selfId;
     public DowningSettings Settings => settings;
 
-    /// <summary>When the view last changed (reset also after acting), and since when it has had unreachable observations without a decision.</summary>
+    /// <summary>When the view last changed, and since when it has had unreachable observations (null: calm, or just acted).</summary>
     public DateTimeOffset ChangedAt => _changedAt;
     public DateTimeOffset? UnstableSince => _unstableSince;
 
