@@ -56,7 +56,7 @@ public static class NodeHost
                 l.AddLogger<AkkaRuntimeLogger>();
             });
             if (options.SbrStableAfter is { } stableAfter) // cluster (issue #7)
-                akka.AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
+                akka.AddHocon($"{DayTrading.Cluster.Downing.DayTradingDowningProvider.StableAfterPath} = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
             akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
                 .AddHocon(hocon, HoconAddMode.Append)
                 .AddDayTradingSerialization()

@@ -11,6 +11,7 @@
 #   --flap-down S      seconds down per cycle (default 3)
 #   --flap-up S        seconds up (30 % loss) per cycle (default 3)
 #   --users N          workload users (default 18)
+#   --flap-first       the flapping link first (it then hits node 1, the lowest address, not node 3)
 #   --report FILE      also write the figures there
 # Installs what is missing (iproute2, iptables, PostgreSQL 15) the way scripts/ensure-postgres.sh does. Everything it
 # makes (namespaces, veths, bridge, rules, processes, the database) is removed at the end, also after a failure.
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --flap-down) export DAYTRADING_PARTITION_FLAP_DOWN_SECONDS="$2"; shift 2 ;;
     --flap-up) export DAYTRADING_PARTITION_FLAP_UP_SECONDS="$2"; shift 2 ;;
     --users) export DAYTRADING_PARTITION_USERS="$2"; shift 2 ;;
+    --flap-first) export DAYTRADING_PARTITION_FLAP_FIRST=1; shift ;;
     --report) report="$2"; shift 2 ;;
     *) echo "partition-test: unknown option '$1' (see the comment at the top of $0)" >&2; exit 1 ;;
   esac

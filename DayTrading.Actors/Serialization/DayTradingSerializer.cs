@@ -3,6 +3,7 @@ using System.Runtime.Serialization;
 using Akka.Serialization;
 using DayTrading.Accounts;
 using DayTrading.Audit;
+using DayTrading.Cluster.Downing;
 using DayTrading.Quotes;
 
 namespace DayTrading.Serialization;
@@ -57,6 +58,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string GetAccountSummaryM = "GAS";
     internal const string AccountSummaryReplyM = "ASR";
     internal const string WakeAccountM = "WK";
+    internal const string DowningGossipM = "DG";
 
     public override int Identifier => Id;
 
@@ -68,7 +70,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         typeof(QuoteFetched), typeof(RequestRejected), typeof(AdminDumpRequested), typeof(DumpFailed), typeof(QuoteManagerSnapshot), typeof(AuditRecorderSnapshot),
         typeof(GetQuoteStats), typeof(QuoteStats), typeof(GetValidQuotes), typeof(ValidQuotes),
         typeof(WriteDump), typeof(DumpResult), typeof(ReadDumpChunk), typeof(DumpChunk), typeof(AccountChanged), typeof(GetAccountSummary), typeof(AccountSummaryReply),
-        typeof(WakeAccount),
+        typeof(WakeAccount), typeof(DowningGossip),
     ];
 
     public override string Manifest(object o) => o switch
@@ -95,6 +97,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         GetAccountSummary => GetAccountSummaryM,
         AccountSummaryReply => AccountSummaryReplyM,
         WakeAccount => WakeAccountM,
+        DowningGossip => DowningGossipM,
         TradeRequest => TradeRequestM,
         TradeReply => TradeReplyV2M,
         GatewayRequest => GatewayRequestM,
@@ -234,6 +237,9 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case WakeAccount wa:
                 w.String(wa.UserId);
                 break;
+            case DowningGossip dg:
+                WriteDowningGossip(w, dg);
+                break;
             case TradeRequest r:
                 WriteRequest(w, r);
                 break;
@@ -344,6 +350,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new AccountSummaryReply(r.RequiredString(), r.Bool(), r.String());
             case WakeAccountM:
                 return new WakeAccount(r.RequiredString());
+            case DowningGossipM:
+                return ReadDowningGossip(ref r);
             case TradeRequestM:
                 return ReadRequest(ref r);
             case TradeReplyM:
@@ -431,6 +439,39 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
 
     internal static TradeRequest ReadRequest(ref BinaryReaderSpan r) =>
         new(r.VarLong(), (CommandKind)r.Byte(), r.String(), r.String(), r.Decimal(), r.String(), r.String());
+
+    private static void WriteDowningGossip(BinaryWriterBuffer w, DowningGossip g)
+    {
+        w.String(g.From);
+        w.VarInt(g.Reports.Count);
+        foreach (var report in g.Reports)
+        {
+            w.String(report.Observer);
+            w.VarLong(report.Version);
+            w.VarInt(report.Subjects.Count);
+            foreach (var s in report.Subjects)
+            {
+                w.String(s.Subject);
+                w.Bool(s.Unreachable);
+                w.VarInt(s.Strikes);
+            }
+        }
+    }
+
+    private static DowningGossip ReadDowningGossip(ref BinaryReaderSpan r)
+    {
+        var from = r.RequiredString();
+        var reports = new ObserverReport[r.VarInt()];
+        for (var i = 0; i < reports.Length; i++)
+        {
+            var observer = r.RequiredString();
+            var version = r.VarLong();
+            var subjects = new SubjectReport[r.VarInt()];
+            for (var j = 0; j < subjects.Length; j++) subjects[j] = new SubjectReport(r.RequiredString(), r.Bool(), r.VarInt());
+            reports[i] = new ObserverReport(observer, version, subjects);
+        }
+        return new DowningGossip(from, reports);
+    }
 
     internal static void WriteQuote(BinaryWriterBuffer w, Quote q)
     {

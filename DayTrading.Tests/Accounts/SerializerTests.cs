@@ -72,6 +72,10 @@ public sealed class SerializerTests : IDisposable
         new GetAccountSummary("u"),
         new AccountSummaryReply("u", true, "{}"),
         new WakeAccount("u"),
+        new DayTrading.Cluster.Downing.DowningGossip("akka.tcp://daytrading@10.77.0.1:4441#-12", [
+            new("akka.tcp://daytrading@10.77.0.3:4441#77", 9, [new("akka.tcp://daytrading@10.77.0.1:4441#-12", true, 3), new("b#1", false, 0)]),
+            new("x#2", 1, []),
+        ]),
     };
 
     [Theory]
@@ -233,6 +237,7 @@ public sealed class SerializerTests : IDisposable
         CommandHandled c => $"{c with { Changes = [] }}|{string.Join(";", c.Changes.Select(x => x.ToString()))}",
         DayTrading.Audit.DumpChunk d => $"{d with { Data = [] }}|{Convert.ToHexString(d.Data)}",
         ReservationsExpired x => $"{x with { Changes = [] }}|{string.Join(";", x.Changes.Select(y => y.ToString()))}",
+        DayTrading.Cluster.Downing.DowningGossip g => $"{g.From}|{string.Join(";", g.Reports.Select(r => $"{r.Observer},{r.Version}:{string.Join(",", r.Subjects)}"))}",
         _ => o.ToString()!,
     };
 }
