@@ -83,7 +83,8 @@ public static class NodeHost
         });
         builder.Services.AddClusterAdmin(options); // cluster (issue #7): before the edge, so the ready line can say where it listens
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
-            sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out));
+            sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out,
+            sp.GetRequiredService<IHostApplicationLifetime>()));
         // Web front end (after the edge: it shares the edge's audit recorder).
         if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput ?? Console.Out));
         return builder.Build();
@@ -103,7 +104,8 @@ public static class NodeHost
 /// Opens the TCP edge once the node has joined its cluster, says so in one line, and closes the edge first on
 /// shutdown so no new request arrives while shards hand over.
 /// </summary>
-internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry registry, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput) : IHostedService
+internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry registry, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput,
+    IHostApplicationLifetime lifetime) : IHostedService
 {
     private TcpEdgeBinding? _binding;
 
@@ -136,12 +138,17 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
             _ => options.DbSchema.Length > 0 ? $"PostgreSQL (schema {options.DbSchema})" : "PostgreSQL",
         };
         var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";
-        await readyOutput.WriteLineAsync(
-            $"DayTrading node {options.NodeName} ready: TCP edge on {_binding.LocalEndPoint}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}" +
-            (readiness.Admin.Task.IsCompletedSuccessfully ? $", cluster admin on {readiness.Admin.Task.Result}" : ""))
-            .ConfigureAwait(false);
-        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
-        readiness.Edge.TrySetResult(_binding.LocalEndPoint);
+        var edge = _binding.LocalEndPoint;
+        // Written once every listener has started (the web starts after the edge), so the line names them all.
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            readyOutput.WriteLine(
+                $"DayTrading node {options.NodeName} ready: TCP edge on {edge}, cluster {cluster.SelfAddress}, journal {journal}, quotes from {quotes}" +
+                (readiness.Admin.Task.IsCompletedSuccessfully ? $", cluster admin on {readiness.Admin.Task.Result}" : "") +
+                (readiness.Web.Task.IsCompletedSuccessfully ? $", web front end on {readiness.Web.Task.Result}" : ""));
+            readyOutput.Flush();
+        });
+        readiness.Edge.TrySetResult(edge);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

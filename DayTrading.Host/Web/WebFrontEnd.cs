@@ -88,9 +88,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         _app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-        await readyOutput.WriteLineAsync($"DayTrading node {options.NodeName} web front end on {uri}").ConfigureAwait(false);
-        await readyOutput.FlushAsync(cancellationToken).ConfigureAwait(false);
-        readiness.Web.TrySetResult(uri);
+        readiness.Web.TrySetResult(uri); // named in the node's ready line
     }
 
     /// <summary>

@@ -373,6 +373,32 @@ public sealed class WebOptionalTests
             host.Dispose();
         }
     }
+
+    [Fact]
+    public async Task The_ready_line_names_every_listener_the_web_front_end_included()
+    {
+        using var dir = new DayTrading.Tests.Support.TempDirectory();
+        var output = new StringWriter();
+        var host = DayTrading.Host.NodeHost.Build(new DayTrading.Host.NodeOptions
+        {
+            DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, AdminPort = -1, WebPort = 0,
+        }, TextWriter.Synchronized(output));
+        await host.StartAsync(Ct);
+        try
+        {
+            var readiness = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<DayTrading.Host.NodeReadiness>(host.Services);
+            var edge = await readiness.Edge.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            var web = await readiness.Web.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var ready = Assert.Single(output.ToString().Split('\n'), l => l.Contains(" ready: ", StringComparison.Ordinal));
+            Assert.Contains($"TCP edge on {edge}", ready);
+            Assert.EndsWith($", web front end on {web}", ready.TrimEnd());
+        }
+        finally
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(30));
+            host.Dispose();
+        }
+    }
 }
 
 /// <summary>Web users and sessions are durable: a restarted node on the same data directory knows them.</summary>
