@@ -64,7 +64,7 @@ public static class NodeHost
                 .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
                 .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
-                .AddTriggerEventTags(journalPlugin)
+                .AddAccountEventTags(journalPlugin)
                 .AddAuditRecorder(options.NodeName)
                 .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit, MaxLiveAccounts = options.MaxLiveAccounts });
             Directory.CreateDirectory(options.EffectiveDumpDirectory);

@@ -32,6 +32,18 @@ public sealed class StopAccount
 
 public static class AccountsSetup
 {
+    /// <summary>
+    /// Tags account events in <paramref name="journalPluginId"/>'s rows (<see cref="AccountEventTagger"/>). On every
+    /// node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddAccountEventTags(this AkkaConfigurationBuilder builder, string journalPluginId) =>
+        builder.AddHocon($$"""
+            {{journalPluginId}} {
+              event-adapters { account-tags = "{{typeof(AccountEventTagger).AssemblyQualifiedName}}" }
+              event-adapter-bindings { "{{typeof(AccountEvent).AssemblyQualifiedName}}" = account-tags }
+            }
+            """, HoconAddMode.Prepend);
+
     public const string TypeName = "account";
 
     /// <summary>The sharded account entities on this node.</summary>

@@ -13,7 +13,7 @@ public static class ExpirySetup
 {
     /// <summary>
     /// The expiry watcher singleton; <paramref name="readerFactory"/> opens the journal it projects. Needs the journal
-    /// events tagged (<see cref="Triggers.TriggersSetup.AddTriggerEventTags"/>) on every node.
+    /// events tagged (<see cref="AccountsSetup.AddAccountEventTags"/>) on every node.
     /// </summary>
     public static AkkaConfigurationBuilder AddExpiryWatcher(this AkkaConfigurationBuilder builder, ExpiryWatchOptions options,
         Func<ActorSystem, IEventLogReader> readerFactory, TimeProvider clock) =>

@@ -29,7 +29,7 @@ public sealed record ExpiryWatchOptions
 /// The cluster-wide safety net for pending buys and sells (singleton). Each account expires its own orders on its
 /// timer, but that timer dies with the account's node, and a restarted account only recovers when something sends it
 /// a message. This actor keeps a <see cref="PendingIndex"/> that is a projection of the journal — rebuilt from the
-/// start whenever the singleton starts, then tailing the events tagged <see cref="PendingIndex.Tag"/> — and sends
+/// start whenever the singleton starts, then tailing the events tagged <see cref="AccountEventTags.Pending"/> — and sends
 /// <see cref="WakeAccount"/> to every account whose order is still pending in the journal
 /// <see cref="ExpiryWatchOptions.Grace"/> after its deadline, again every <see cref="ExpiryWatchOptions.RetryInterval"/>
 /// until the journal shows it released. The account does the expiry itself, exactly as on its own timer, so a wake
@@ -107,9 +107,9 @@ public sealed class ExpiryWatcherActor : ReceiveActor, IWithTimers
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     // Rebuilding reads every event (journals written before these events were tagged have no tags); once caught
-    // up, only the tagged ones: every node tags them as it writes (TriggersSetup.AddTriggerEventTags).
+    // up, only the tagged ones: every node tags them as it writes (AccountsSetup.AddAccountEventTags).
     private void ReadNextPage() =>
-        (_caughtUp ? _reader.ReadTaggedPageAsync(_offset, PendingIndex.Tag, _options.PageSize) : _reader.ReadPageAsync(_offset, _options.PageSize))
+        (_caughtUp ? _reader.ReadTaggedPageAsync(_offset, AccountEventTags.Pending, _options.PageSize) : _reader.ReadPageAsync(_offset, _options.PageSize))
             .PipeTo(Self, success: p => new Page(p), failure: ex => new PageFailed(ex));
 
     private void OnPage(Page page)

@@ -9,9 +9,6 @@ namespace DayTrading.Expiry;
 /// </summary>
 public sealed class PendingIndex
 {
-    /// <summary>The journal tag of events that add or remove a pending buy or sell (<see cref="TouchesPending"/>).</summary>
-    public const string Tag = "pending";
-
     private const string AccountPrefix = "account-";
 
     private readonly Dictionary<string, Dictionary<(TradeSide Side, long OrderId), long>> _byUser = new(StringComparer.Ordinal);
@@ -29,7 +26,7 @@ public sealed class PendingIndex
     /// </summary>
     public string? Apply(string persistenceId, object payload)
     {
-        if (payload is not AccountEvent e || !persistenceId.StartsWith(AccountPrefix, StringComparison.Ordinal) || !TouchesPending(e)) return null;
+        if (payload is not AccountEvent e || !persistenceId.StartsWith(AccountPrefix, StringComparison.Ordinal) || !AccountEventTags.TouchesPending(e)) return null;
         var user = persistenceId[AccountPrefix.Length..];
         foreach (var change in e is CommandHandled c ? c.Changes : ((ReservationsExpired)e).Changes)
         {
@@ -44,22 +41,6 @@ public sealed class PendingIndex
             }
         }
         return user;
-    }
-
-    /// <summary>Whether the event adds or removes a pending buy or sell (what the index keeps).</summary>
-    public static bool TouchesPending(AccountEvent e)
-    {
-        var changes = e switch
-        {
-            CommandHandled { Ok: true } c => c.Changes,
-            ReservationsExpired x => x.Changes,
-            _ => [],
-        };
-        foreach (var change in changes)
-        {
-            if (change is BuyReserved or BuyCommitted or BuyReleased or SellReserved or SellCommitted or SellReleased) return true;
-        }
-        return false;
     }
 
     /// <summary>The earliest deadline (unix ms) of the user's pending orders, or null when none is pending.</summary>

@@ -1,3 +1,4 @@
+using DayTrading.Binary;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
@@ -125,7 +126,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.Decimal(c.Amount);
                 w.String(c.FileName);
                 w.String(c.Error);
-                WriteQuoteUsed(w, c.Quote);
+                QuoteUsedEncoding.Write(w, c.Quote);
                 WriteChanges(w, c.Changes);
                 w.Byte((byte)c.Reason);
                 break;
@@ -138,7 +139,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 w.VarLong(t.TimestampMs);
                 w.String(t.Server);
                 w.VarLong(t.TxNum);
-                WriteQuoteUsed(w, t.Quote);
+                QuoteUsedEncoding.Write(w, t.Quote);
                 WriteChange(w, t.Change);
                 break;
             case AccountSnapshot s:
@@ -295,16 +296,16 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
             case CommandHandledV1:
             {
                 var c = new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
-                    r.String(), r.Decimal(), r.String(), r.String(), ReadQuoteUsed(ref r), ReadChanges(ref r));
+                    r.String(), r.Decimal(), r.String(), r.String(), QuoteUsedEncoding.Read(ref r), ReadChanges(ref r));
                 return c.Ok ? c : c with { Reason = LegacyRefusals.FromText(c.Error) };
             }
             case CommandHandledV2:
                 return new CommandHandled(r.VarLong(), r.RequiredString(), r.VarLong(), r.String(), (CommandKind)r.Byte(),
-                    r.String(), r.Decimal(), r.String(), r.String(), ReadQuoteUsed(ref r), ReadChanges(ref r), ReadReason(ref r));
+                    r.String(), r.Decimal(), r.String(), r.String(), QuoteUsedEncoding.Read(ref r), ReadChanges(ref r), ReadReason(ref r));
             case ReservationsExpiredV1:
                 return new ReservationsExpired(r.VarLong(), r.RequiredString(), ReadChanges(ref r));
             case TriggerExecutedV1:
-                return new TriggerExecuted(r.VarLong(), r.RequiredString(), r.VarLong(), ReadQuoteUsed(ref r)!, ReadChange(ref r));
+                return new TriggerExecuted(r.VarLong(), r.RequiredString(), r.VarLong(), QuoteUsedEncoding.Read(ref r)!, ReadChange(ref r));
             case AccountSnapshotV1:
                 return new AccountSnapshot(bytes, 1);
             case AccountSnapshotV2:
@@ -393,7 +394,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         if (p.Utf8Body is { } utf8) w.Utf8String(utf8);
         else w.String(p.Body);
         w.Byte((byte)p.Reason);
-        WriteQuoteUsed(w, p.Quote);
+        QuoteUsedEncoding.Write(w, p.Quote);
         w.VarInt(p.Shares);
     }
 
@@ -404,12 +405,12 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         if (ok && kind == CommandKind.DisplaySummary && r.Utf8String() is { } utf8)
         {
             r.Byte();
-            ReadQuoteUsed(ref r);
+            QuoteUsedEncoding.Read(ref r);
             r.VarInt();
             return TradeReply.Success(tx, kind, utf8);
         }
         var body = ok && kind == CommandKind.DisplaySummary ? null : r.String();
-        return new TradeReply(tx, kind, ok, error, body, ReadReason(ref r), ReadQuoteUsed(ref r), r.VarInt());
+        return new TradeReply(tx, kind, ok, error, body, ReadReason(ref r), QuoteUsedEncoding.Read(ref r), r.VarInt());
     }
 
     // TP / GRP, from a node of an earlier version: no reason (read from the text) and no quote fields.
@@ -497,19 +498,6 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         for (var i = 0; i < result.Length; i++) result[i] = ReadQuote(ref r);
         return result;
     }
-
-    internal static void WriteQuoteUsed(BinaryWriterBuffer w, QuoteUsed? q)
-    {
-        w.Bool(q is not null);
-        if (q is null) return;
-        w.String(q.Symbol);
-        w.Decimal(q.Price);
-        w.VarLong(q.QuoteTimeMs);
-        w.String(q.CryptoKey);
-    }
-
-    internal static QuoteUsed? ReadQuoteUsed(ref BinaryReaderSpan r) =>
-        r.Bool() ? new QuoteUsed(r.RequiredString(), r.Decimal(), r.VarLong(), r.RequiredString()) : null;
 
     private static void WriteChanges(BinaryWriterBuffer w, AccountChange[] changes)
     {

@@ -128,9 +128,9 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
     protected override void PostStop() => _reader.Dispose();
 
     // Rebuilding reads every event (journals written before trigger events were tagged have no tags); once caught
-    // up, only the tagged ones: every node tags them as it writes (TriggersSetup.AddTriggerEventTags).
+    // up, only the tagged ones: every node tags them as it writes (AccountsSetup.AddAccountEventTags).
     private void ReadNextPage() =>
-        (_caughtUp ? _reader.ReadTaggedPageAsync(_offset, TriggerEventTagger.Tag, _options.PageSize) : _reader.ReadPageAsync(_offset, _options.PageSize))
+        (_caughtUp ? _reader.ReadTaggedPageAsync(_offset, AccountEventTags.Trigger, _options.PageSize) : _reader.ReadPageAsync(_offset, _options.PageSize))
             .PipeTo(Self, success: p => new Page(p), failure: ex => new PageFailed(ex));
 
     private void OnPage(Page page)

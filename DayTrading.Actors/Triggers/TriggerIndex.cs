@@ -36,7 +36,7 @@ public sealed class TriggerIndex
             _accounts[user] = state = new AccountState(user);
         }
         AccountDomain.Apply(state, e);
-        if (!TouchesTriggers(e)) return null;
+        if (!AccountEventTags.TouchesTriggers(e)) return null;
         Reindex(state);
         return user;
     }
@@ -61,25 +61,6 @@ public sealed class TriggerIndex
     /// <summary>The armed triggers on <paramref name="symbol"/>.</summary>
     public IEnumerable<ArmedTrigger> On(string symbol) =>
         _bySymbol.TryGetValue(symbol, out var triggers) ? triggers.Values : [];
-
-    /// <summary>Whether the event changes a buy or sell reserve or trigger (what the index keeps).</summary>
-    public static bool TouchesTriggers(AccountEvent e)
-    {
-        switch (e)
-        {
-            case TriggerExecuted:
-                return true;
-            case CommandHandled c when c.Ok:
-                foreach (var change in c.Changes)
-                {
-                    if (change is BuyAmountSet or BuyTriggerSet or BuyTriggerCancelled or SellAmountSet or SellTriggerSet or SellTriggerCancelled)
-                        return true;
-                }
-                return false;
-            default:
-                return false;
-        }
-    }
 
     private void Reindex(AccountState state)
     {

@@ -12,18 +12,6 @@ public sealed class AutoTxManagerKey;
 
 public static class TriggersSetup
 {
-    /// <summary>
-    /// Tags trigger-changing account events in <paramref name="journalPluginId"/>'s rows (<see cref="TriggerEventTagger"/>).
-    /// On every node, engine on or off: the engine's node may be another one, and it tails the tags.
-    /// </summary>
-    public static AkkaConfigurationBuilder AddTriggerEventTags(this AkkaConfigurationBuilder builder, string journalPluginId) =>
-        builder.AddHocon($$"""
-            {{journalPluginId}} {
-              event-adapters { trigger-tags = "{{typeof(TriggerEventTagger).AssemblyQualifiedName}}" }
-              event-adapter-bindings { "{{typeof(AccountEvent).AssemblyQualifiedName}}" = trigger-tags }
-            }
-            """, HoconAddMode.Prepend);
-
     /// <summary>The AutoTxManager singleton; <paramref name="readerFactory"/> opens the journal it projects.</summary>
     public static AkkaConfigurationBuilder AddAutoTx(this AkkaConfigurationBuilder builder, AutoTxOptions options,
         Func<ActorSystem, IEventLogReader> readerFactory, NodeQuoteCache quotes, TimeProvider clock) =>

@@ -1,3 +1,4 @@
+using DayTrading.Binary;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;

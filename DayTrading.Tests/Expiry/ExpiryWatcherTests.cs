@@ -30,7 +30,7 @@ public sealed class ExpiryWatcherTests : TestKit
 
     private sealed class FakeLog : IEventLogReader
     {
-        private static readonly TriggerEventTagger Tagger = new();
+        private static readonly AccountEventTagger Tagger = new();
         private readonly List<EventLogEntry> _entries = [];
         private readonly Dictionary<string, AccountState> _states = new();
         private long _tx;

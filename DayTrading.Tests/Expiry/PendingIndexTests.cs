@@ -106,7 +106,7 @@ public sealed class PendingIndexTests
     {
         var rng = new Random(13);
         var kinds = Enum.GetValues<CommandKind>().Where(k => k != CommandKind.DumpLog).ToArray();
-        var tagger = new TriggerEventTagger();
+        var tagger = new AccountEventTagger();
         var accounts = Enumerable.Range(0, 5).Select(i => new Account("u" + i)).ToArray();
         foreach (var acc in accounts) acc.Send(CommandKind.Add, amount: 5000m);
         for (var i = 0; i < 3000; i++)
@@ -126,11 +126,11 @@ public sealed class PendingIndexTests
         var pending = 0;
         foreach (var e in accounts.SelectMany(a => a.Events))
         {
-            var triggers = TriggerIndex.TouchesTriggers(e);
-            var orders = PendingIndex.TouchesPending(e);
+            var triggers = AccountEventTags.TouchesTriggers(e);
+            var orders = AccountEventTags.TouchesPending(e);
             Assert.False(triggers && orders, $"{e} touches both");
             var tags = tagger.ToJournal(e) is Tagged t ? t.Tags.ToArray() : [];
-            Assert.Equal(triggers ? [TriggerEventTagger.Tag] : orders ? [PendingIndex.Tag] : Array.Empty<string>(), tags);
+            Assert.Equal(triggers ? [AccountEventTags.Trigger] : orders ? [AccountEventTags.Pending] : Array.Empty<string>(), tags);
             if (orders) pending++;
         }
         Assert.True(pending > 500, $"only {pending} events with pending orders: the session does not exercise them");

@@ -44,7 +44,7 @@ public sealed class AutoTxManagerTests : TestKit
         // Tagged as the nodes tag their rows, so a caught-up manager's tail sees what it would see in a real journal.
         public void Add(string user, AccountEvent e)
         {
-            var tags = new TriggerEventTagger().ToJournal(e) is Akka.Persistence.Journal.Tagged t ? string.Join(";", t.Tags) : "";
+            var tags = new AccountEventTagger().ToJournal(e) is Akka.Persistence.Journal.Tagged t ? string.Join(";", t.Tags) : "";
             lock (_entries) _entries.Add(new EventLogEntry(_entries.Count + 1, "account-" + user, _entries.Count + 1, DateTimeOffset.UtcNow, e, tags, false));
         }
 

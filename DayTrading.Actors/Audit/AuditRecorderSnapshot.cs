@@ -1,4 +1,5 @@
-namespace DayTrading.Serialization;
+using DayTrading.Binary;
+namespace DayTrading.Audit;
 
 /// <summary>
 /// One key an audit recorder remembers: a (run id, N) of a request, or of a dump failure (<see cref="Failure"/>), with
@@ -8,7 +9,7 @@ public readonly record struct RememberedRecord(string RunId, long TxNum, bool Fa
 
 /// <summary>
 /// A persisted snapshot of an audit recorder's remembered keys, oldest first (manifest ARS2; ARS1, keys without
-/// fingerprints, is still read). Encoded when taken, like <see cref="AccountSnapshot"/>: the snapshot store
+/// fingerprints, is still read). Encoded when taken, like an account snapshot: the snapshot store
 /// serializes later, on its own thread.
 /// </summary>
 public sealed class AuditRecorderSnapshot

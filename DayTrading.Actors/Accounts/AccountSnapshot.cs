@@ -1,6 +1,6 @@
-using DayTrading.Accounts;
+using DayTrading.Binary;
 
-namespace DayTrading.Serialization;
+namespace DayTrading.Accounts;
 
 /// <summary>
 /// A persisted snapshot of an account's books (manifest AS2; AS1 is still read). Encoded when taken: the snapshot
@@ -128,7 +128,7 @@ internal static class AccountSnapshotCodec
             w.VarLong(key.TxNum);
             w.Byte((byte)o.Kind);
             w.String(o.Error);
-            DayTradingSerializer.WriteQuoteUsed(w, o.Quote);
+            QuoteUsedEncoding.Write(w, o.Quote);
             w.VarInt(o.Shares);
         }
     }
@@ -171,7 +171,7 @@ internal static class AccountSnapshotCodec
         for (var i = 0; i < n; i++)
         {
             var key = new RequestKey(r.RequiredString(), r.VarLong());
-            carried.Add(new(key, new RememberedOutcome((CommandKind)r.Byte(), r.String(), DayTradingSerializer.ReadQuoteUsed(ref r), r.VarInt())));
+            carried.Add(new(key, new RememberedOutcome((CommandKind)r.Byte(), r.String(), QuoteUsedEncoding.Read(ref r), r.VarInt())));
         }
         s.CarryOutcomes(carried);
         return s;

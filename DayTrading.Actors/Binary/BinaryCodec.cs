@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace DayTrading.Serialization;
+namespace DayTrading.Binary;
 
 /// <summary>
 /// A growable byte buffer with the primitive encodings the wire and the journal use: varints, length-prefixed
