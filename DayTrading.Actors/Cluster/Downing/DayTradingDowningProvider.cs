@@ -115,13 +115,8 @@ internal sealed class DowningActor : ReceiveActor, IWithTimers
         _state.SetMembers(sorted.Select((m, i) => new DowningMember(IdOf(m.UniqueAddress), i, StatusOf(m.Status))), now);
         var self = _cluster.SelfUniqueAddress;
         var available = new Dictionary<string, bool>();
-        // The failure detector is keyed by address, not incarnation: just after a node rejoins at the address of a
-        // removed one, it may still hold the dead incarnation's silence and call the new one unavailable (a rejoining
-        // node was downed that way while still joining). Akka's own reachability is per incarnation, so a member
-        // counts as unavailable only where both say so; a real loss shows in both within a gossip round.
         foreach (var m in sorted)
-            if (!m.UniqueAddress.Equals(self))
-                available[IdOf(m.UniqueAddress)] = _cluster.FailureDetector.IsAvailable(m.Address) || !state.Unreachable.Contains(m);
+            if (!m.UniqueAddress.Equals(self)) available[IdOf(m.UniqueAddress)] = _cluster.FailureDetector.IsAvailable(m.Address);
         _state.ObserveSelf(available, now);
 
         var gossip = new DowningGossip(_state.SelfId, _state.Reports);
