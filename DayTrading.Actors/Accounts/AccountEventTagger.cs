@@ -14,12 +14,10 @@ public sealed class AccountEventTagger : IWriteEventAdapter
 
     public string Manifest(object evt) => string.Empty;
 
-    public object ToJournal(object evt) => evt is AccountEvent e
-        ? AccountEventTags.Of(e) switch
-        {
-            AccountEventTags.Trigger => new Tagged(evt, TriggerTags),
-            AccountEventTags.Pending => new Tagged(evt, PendingTags),
-            _ => evt,
-        }
-        : evt;
+    public object ToJournal(object evt) => evt switch
+    {
+        AccountEvent e when AccountEventTags.TouchesTriggers(e) => new Tagged(evt, TriggerTags),
+        AccountEvent e when AccountEventTags.TouchesPending(e) => new Tagged(evt, PendingTags),
+        _ => evt,
+    };
 }

@@ -12,9 +12,6 @@ public static class AccountEventTags
     public const string Trigger = "trigger";
     public const string Pending = "pending";
 
-    /// <summary>The tag of <paramref name="e"/>, or null when no projection tails it.</summary>
-    public static string? Of(AccountEvent e) => TouchesTriggers(e) ? Trigger : TouchesPending(e) ? Pending : null;
-
     /// <summary>Whether the event changes a buy or sell reserve or trigger.</summary>
     public static bool TouchesTriggers(AccountEvent e)
     {
