@@ -35,6 +35,7 @@ public static class NodeHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<NodeReadiness>();
+        builder.Services.AddMetrics().AddSingleton<DayTrading.Telemetry.NodeMetrics>();
         builder.Services.AddAkka(options.ClusterSystemName, akka =>
         {
             var journalPlugin = DayTradingPersistence.JournalPluginId;
@@ -84,7 +85,7 @@ public static class NodeHost
         builder.Services.AddClusterAdmin(options); // cluster (issue #7): before the edge, so the ready line can say where it listens
         builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
             sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out,
-            sp.GetRequiredService<IHostApplicationLifetime>()));
+            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<DayTrading.Telemetry.NodeMetrics>()));
         // Web front end (after the edge: it shares the edge's audit recorder).
         if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput ?? Console.Out));
         return builder.Build();
@@ -105,7 +106,7 @@ public static class NodeHost
 /// shutdown so no new request arrives while shards hand over.
 /// </summary>
 internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry registry, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput,
-    IHostApplicationLifetime lifetime) : IHostedService
+    IHostApplicationLifetime lifetime, DayTrading.Telemetry.NodeMetrics metrics) : IHostedService
 {
     private TcpEdgeBinding? _binding;
 
@@ -125,6 +126,7 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         {
             Timeout = options.RequestTimeout,
             Log = Akka.Event.Logging.GetLogger(system, "gateway"),
+            Metrics = metrics,
         });
         _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
         {

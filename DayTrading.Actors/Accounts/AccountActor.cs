@@ -23,7 +23,8 @@ public sealed record AccountSettings(
     TimeSpan? IdleTimeout = null,
     TimeSpan? QuoteTimeout = null,
     IActorRef? AuditRecorder = null,
-    LiveAccounts? Live = null);
+    LiveAccounts? Live = null,
+    DayTrading.Telemetry.NodeMetrics? Metrics = null);
 
 /// <summary>
 /// One trader: a sharded, event-sourced shell around <see cref="AccountDomain"/>. It fetches the quote a command
@@ -227,7 +228,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             ? AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError)
             : AccountDomain.Refuse(request, now, _settings.ServerName, refusal);
         AccountDomain.Apply(_state, handled);
-        DayTrading.Cluster.DayTradingMetrics.RequestHandled(handled.Ok);
+        _settings.Metrics?.RequestHandled(handled.Ok);
         var reply = handled.Ok
             ? AccountReplies.Success(request, _state, handled.Quote, AccountReplies.SharesOf(handled), now)
             : TradeReply.Failure(request, handled.Reason, handled.Error!);
@@ -308,7 +309,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         var refused = AccountDomain.Decide(_state, request, null, Now, _settings.ServerName);
         if (refused.Ok) return false; // an ADD: it creates the account
-        DayTrading.Cluster.DayTradingMetrics.RequestHandled(false);
+        _settings.Metrics?.RequestHandled(false);
         var reply = TradeReply.Failure(request, refused.Reason, refused.Error!);
         if (!_settings.AuditAll)
         {
@@ -405,7 +406,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             return;
         }
         AccountDomain.Apply(_state, executed);
-        DayTrading.Cluster.DayTradingMetrics.TriggerFired();
+        _settings.Metrics?.TriggerFired();
         var replyTo = Sender;
         _owedOnRejection = reason => replyTo.Tell(new TriggerOutcome(fire.UserId, fire.Side, fire.Symbol, false, reason));
         PersistAll(WithExpiry(expired, executed), e =>

@@ -1,3 +1,4 @@
+using DayTrading.Telemetry;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
@@ -49,11 +50,12 @@ public static class AccountsSetup
     /// <summary>The sharded account entities on this node.</summary>
     public static AkkaConfigurationBuilder AddAccounts(this AkkaConfigurationBuilder builder, AccountsOptions options) =>
         builder.WithShardRegion<AccountRegionKey>(TypeName,
-            (_, registry, _) =>
+            (_, registry, resolver) =>
             {
                 var settings = new AccountSettings(options.Clock, options.Quotes, registry.Get<QuoteManagerKey>(), options.ServerName,
                     options.JournalPluginId, options.SnapshotPluginId, options.SnapshotEvery, options.AuditAll, true, options.IdleTimeout,
-                    AuditRecorder: registry.Get<AuditRecorderKey>(), Live: new LiveAccounts(options.MaxLiveAccounts));
+                    AuditRecorder: registry.Get<AuditRecorderKey>(), Live: new LiveAccounts(options.MaxLiveAccounts),
+                    Metrics: resolver.GetService<NodeMetrics>());
                 return userId => AccountActor.Props(userId, settings);
             },
             new AccountMessageExtractor(options.NumberOfShards),

@@ -18,6 +18,9 @@ public sealed record GatewaySettings(
 {
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>This node's metrics (resends); null counts nothing.</summary>
+    public DayTrading.Telemetry.NodeMetrics? Metrics { get; init; }
+
     /// <summary>
     /// A request not answered within this is sent to its account again (same run id and N), until
     /// <see cref="Timeout"/>: a message in flight while a shard moves (a node leaving) or to a node that just died
@@ -85,7 +88,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
 
     private void OnResend(TradeRequest r, int attempt, TimeSpan waited)
     {
-        DayTrading.Cluster.DayTradingMetrics.RequestResent();
+        _settings.Metrics?.RequestResent();
         _settings.Log?.Info("no answer for [{0}] {1} of {2} within {3:0.#} s (attempt {4}); sending it again",
             r.TxNum, r.Kind.Name(), r.UserId, waited.TotalSeconds, attempt);
     }

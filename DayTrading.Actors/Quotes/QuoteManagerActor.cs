@@ -40,6 +40,7 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
     private readonly TimeProvider _clock;
     private readonly TimeSpan _fetchTimeout;
     private readonly string _server;
+    private readonly DayTrading.Telemetry.NodeMetrics? _metrics;
     private readonly Dictionary<string, Quote> _latest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _waiting = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -49,12 +50,13 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
 
     private sealed record Fetched(string Symbol, long TxNum, Quote? Quote, string? Error);
 
-    public QuoteManagerActor(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server)
+    public QuoteManagerActor(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server, DayTrading.Telemetry.NodeMetrics? metrics = null)
     {
         _source = source;
         _clock = clock;
         _fetchTimeout = fetchTimeout;
         _server = server;
+        _metrics = metrics;
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
 
         Recover<SnapshotOffer>(offer =>
@@ -94,8 +96,8 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
 
     public override string PersistenceId => PersistenceIdValue;
 
-    public static Props Props(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server) =>
-        Akka.Actor.Props.Create(() => new QuoteManagerActor(source, clock, fetchTimeout, server));
+    public static Props Props(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server, DayTrading.Telemetry.NodeMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new QuoteManagerActor(source, clock, fetchTimeout, server, metrics));
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -151,7 +153,7 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
         Persist(new QuoteFetched(Now, _server, f.TxNum, f.Quote), e =>
         {
             _hits++;
-            DayTrading.Cluster.DayTradingMetrics.QuoteHit();
+            _metrics?.QuoteHit();
             Keep(e.Quote);
             _mediator.Tell(new Publish(Topic, e.Quote));
             _log.Info("quote hit #{0} (cost so far {1:0.00}): {2} {3} at {4} for tx {5}", _hits, _hits * Quote.CostPerHit,
