@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Akka.Pattern;
 using Akka.Persistence;
 
 namespace DayTrading.Quotes;
@@ -99,7 +100,34 @@ public sealed class QuoteManagerActor : ReceivePersistentActor
     public static Props Props(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server, DayTrading.Telemetry.NodeMetrics? metrics = null) =>
         Akka.Actor.Props.Create(() => new QuoteManagerActor(source, clock, fetchTimeout, server, metrics));
 
+    /// <summary>
+    /// The manager as the cluster runs it: restarted with back-off (0.5 s … 10 s) when it stops, which a persistent
+    /// actor does when a journal write fails or recovery fails. A cluster singleton that stops on its own is not
+    /// started again, so without this one database hiccup would leave every QUOTE, BUY and SELL in the cluster
+    /// waiting for their time-out until the node that hosts it left.
+    /// </summary>
+    public static Props SupervisedProps(IQuoteSource source, TimeProvider clock, TimeSpan fetchTimeout, string server, DayTrading.Telemetry.NodeMetrics? metrics = null) =>
+        BackoffSupervisor.Props(Backoff.OnStop(Props(source, clock, fetchTimeout, server, metrics), "manager",
+            TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), 0.2, -1));
+
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // The write of a hit was refused: the journal stored nothing and goes on, so the hit is not used; its waiters are
+    // told at once rather than left to time out, and the next request for the symbol fetches again.
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        if (@event is QuoteFetched f) Answer(f.Quote.Symbol, new QuoteResult(null, $"quote for {f.Quote.Symbol} could not be recorded: {cause.Message}"));
+    }
+
+    // Stopping (a failed write, a hand-over, a shutdown): whoever still waits is answered now; the fetches in flight
+    // reply to an actor that is gone.
+    protected override void PostStop()
+    {
+        foreach (var symbol in _waiting.Keys.ToArray())
+            Answer(symbol, new QuoteResult(null, $"quote manager restarting; no quote for {symbol}, try again"));
+        base.PostStop();
+    }
 
     private void Keep(Quote q)
     {

@@ -18,7 +18,7 @@ public static class QuotesSetup
     public static AkkaConfigurationBuilder AddQuotes(this AkkaConfigurationBuilder builder, QuoteOptions options) =>
         builder
             .WithSingleton<QuoteManagerKey>("quote-manager",
-                (_, _, resolver) => QuoteManagerActor.Props(options.Source, options.Clock, options.FetchTimeout, options.ServerName,
+                (_, _, resolver) => QuoteManagerActor.SupervisedProps(options.Source, options.Clock, options.FetchTimeout, options.ServerName,
                     resolver.GetService<DayTrading.Telemetry.NodeMetrics>()),
                 new ClusterSingletonOptions(), createProxyToo: true)
             .WithActors((system, registry) =>
