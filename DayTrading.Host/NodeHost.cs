@@ -1,16 +1,18 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
-using Akka.Event;
 using Akka.Hosting;
+using Akka.Persistence.Hosting;
 using Akka.Remote.Hosting;
 using DayTrading.Accounts;
 using DayTrading.Audit;
+using DayTrading.Cluster;
 using DayTrading.Edge;
 using DayTrading.Expiry;
 using DayTrading.Host.Cluster;
 using DayTrading.Persistence;
 using DayTrading.Quotes;
 using DayTrading.Serialization;
+using DayTrading.Telemetry;
 using DayTrading.Triggers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -24,72 +26,104 @@ public static class NodeHost
     public static IHost Build(NodeOptions options, TextWriter? readyOutput = null, IQuoteSource? quoteSource = null, TimeProvider? clock = null)
     {
         Directory.CreateDirectory(options.DataDirectory);
+        Directory.CreateDirectory(options.EffectiveDumpDirectory);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         RuntimeLog.Configure(builder, options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         clock ??= TimeProvider.System;
+        readyOutput ??= Console.Out;
         var quoteCache = new NodeQuoteCache();
         quoteSource ??= CreateQuoteSource(options, clock);
-        var hocon = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cluster.hocon"));
+        var durable = options.Journal != "memory";
+        var plugins = durable
+            ? (Journal: DayTradingPersistence.JournalPluginId, Snapshots: DayTradingPersistence.SnapshotPluginId)
+            : (Journal: "akka.persistence.journal.inmem", Snapshots: "akka.persistence.snapshot-store.inmem");
 
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<NodeReadiness>();
-        builder.Services.AddMetrics().AddSingleton<DayTrading.Telemetry.NodeMetrics>();
+        builder.Services.AddSingleton(options).AddSingleton(clock).AddSingleton<NodeReadiness>()
+            .AddMetrics().AddSingleton<NodeMetrics>();
         builder.Services.AddAkka(options.ClusterSystemName, akka =>
         {
-            var journalPlugin = DayTradingPersistence.JournalPluginId;
-            var snapshotPlugin = DayTradingPersistence.SnapshotPluginId;
-            if (options.Journal == "memory")
-            {
-                // Benchmarks only: measures everything but the database. Nothing survives the process.
-                journalPlugin = "akka.persistence.journal.inmem";
-                snapshotPlugin = "akka.persistence.snapshot-store.inmem";
-            }
-            else
-            {
-                akka.AddHocon(DayTradingPersistence.Hocon(options.Journal, options.EffectiveConnectionString(), schema: options.DbSchema), HoconAddMode.Prepend);
-            }
-            akka.ConfigureLoggers(l =>
-            {
-                l.LogLevel = RuntimeLog.AkkaLevel(options.LogLevel);
-                l.ClearLoggers();
-                l.AddLogger<AkkaRuntimeLogger>();
-            });
-            if (options.SbrStableAfter is { } stableAfter) // cluster (issue #7)
-                akka.AddHocon($"{DayTrading.Cluster.Downing.DayTradingDowningProvider.StableAfterPath} = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
-            akka.AddHocon($"akka.persistence.journal.plugin = \"{journalPlugin}\"\nakka.persistence.snapshot-store.plugin = \"{snapshotPlugin}\"", HoconAddMode.Prepend)
-                .AddHocon(hocon, HoconAddMode.Append)
+            akka.WithNodeRuntimeLog(options)
+                .WithNodePersistence(options)
+                .WithNodeCluster(options)
                 .AddDayTradingSerialization()
-                .WithRemoting(options.ClusterHost, options.ClusterPort)
-                .WithClustering(new ClusterOptions { SeedNodes = options.SeedAddresses(), Roles = ["trading"] })
-                .WithDistributedPubSub(null!)
                 .AddQuotes(new QuoteOptions(quoteSource, quoteCache, clock, options.NodeName))
-                .AddAccountEventTags(journalPlugin)
                 .AddAuditRecorder(options.NodeName)
-                .AddAccounts(new AccountsOptions(options.NodeName, journalPlugin, snapshotPlugin, quoteCache, clock) { NumberOfShards = options.Shards, AuditAll = options.Audit, MaxLiveAccounts = options.MaxLiveAccounts });
-            Directory.CreateDirectory(options.EffectiveDumpDirectory);
-            akka.AddAuditor(options.EffectiveDumpDirectory,
-                options.Journal == "memory" ? null : system => DayTradingPersistence.CreateEventLogReader(system));
-            if (options.Journal != "memory")
-            {
-                // Always on, whatever --auto-tx says: pending orders must expire even when their node died.
-                akka.AddExpiryWatcher(new ExpiryWatchOptions(), system => DayTradingPersistence.CreateEventLogReader(system), clock);
-            }
-            if (options.AutoTx && options.Journal != "memory")
-            {
-                akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh },
-                    system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
-            }
+                .AddAccounts(new AccountsOptions(options.NodeName, plugins.Journal, plugins.Snapshots, quoteCache, clock)
+                {
+                    NumberOfShards = options.Shards, AuditAll = options.Audit, MaxLiveAccounts = options.MaxLiveAccounts,
+                })
+                .AddAuditor(options.EffectiveDumpDirectory, durable ? system => DayTradingPersistence.CreateEventLogReader(system) : null);
+            // Always on, whatever --auto-tx says: pending orders must expire even when their node died.
+            if (durable) akka.AddExpiryWatcher(new ExpiryWatchOptions(), system => DayTradingPersistence.CreateEventLogReader(system), clock);
+            if (durable && options.AutoTx)
+                akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh }, system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
+            akka.AddSingletonWatch(Singletons(options));
         });
-        builder.Services.AddClusterAdmin(options); // cluster (issue #7): before the edge, so the ready line can say where it listens
-        builder.Services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(),
-            sp.GetRequiredService<ActorRegistry>(), options, sp.GetRequiredService<NodeReadiness>(), readyOutput ?? Console.Out,
-            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<DayTrading.Telemetry.NodeMetrics>()));
-        // Web front end (after the edge: it shares the edge's audit recorder).
-        if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput ?? Console.Out));
+        builder.Services.AddTradeGateway()
+            .AddClusterAdmin(options, Singletons(options)) // before the edge, so the ready line can say where it listens
+            .AddTcpEdge(options, readyOutput);
+        if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput));
         return builder.Build();
     }
+
+    /// <summary>The cluster singletons a node with <paramref name="options"/> runs (by their managers' names).</summary>
+    public static IReadOnlyList<string> Singletons(NodeOptions options)
+    {
+        var names = new List<string> { QuotesSetup.SingletonName, AuditSetup.SingletonName };
+        if (options.Journal != "memory") names.Add(ExpirySetup.SingletonName);
+        if (options.Journal != "memory" && options.AutoTx) names.Add(TriggersSetup.SingletonName);
+        return names;
+    }
+
+    /// <summary>Akka's log events into the node's runtime log (<see cref="RuntimeLog"/>).</summary>
+    private static AkkaConfigurationBuilder WithNodeRuntimeLog(this AkkaConfigurationBuilder akka, NodeOptions options) =>
+        akka.ConfigureLoggers(l =>
+        {
+            l.LogLevel = RuntimeLog.AkkaLevel(options.LogLevel);
+            l.ClearLoggers();
+            l.AddLogger<AkkaRuntimeLogger>();
+        });
+
+    /// <summary>The group-commit journal and snapshot store on the node's database; account events tagged for the projections.</summary>
+    private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, NodeOptions options)
+    {
+        // Benchmarks only (--journal memory): measures everything but the database. Nothing survives the process.
+        if (options.Journal == "memory") return akka.WithInMemoryJournal(adapters => adapters.AddAccountEventTags()).WithInMemorySnapshotStore();
+        var store = DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema);
+        // Tagged on every node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
+        return akka.WithJournalAndSnapshot(new DayTradingJournalOptions(store), new DayTradingSnapshotOptions(store),
+            adapters => adapters.AddAccountEventTags(), _ => { });
+    }
+
+    /// <summary>
+    /// Remoting, the cluster (cluster.hocon: sharding, singletons, the split-brain resolver), pub-sub; a node
+    /// without seeds seeds itself.
+    /// </summary>
+    private static AkkaConfigurationBuilder WithNodeCluster(this AkkaConfigurationBuilder akka, NodeOptions options)
+    {
+        akka.AddHocon(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cluster.hocon")), HoconAddMode.Append);
+        // The resolver is the project's own (Akka.Cluster.Hosting configures only the built-in ones): its settings stay HOCON.
+        if (options.SbrStableAfter is { } stableAfter)
+            akka.AddHocon($"{DayTrading.Cluster.Downing.DayTradingDowningProvider.StableAfterPath} = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
+        var seeds = options.SeedAddresses();
+        return akka.WithRemoting(options.ClusterHost, options.ClusterPort)
+            .WithClustering(new ClusterOptions { SeedNodes = seeds, Roles = ["trading"] })
+            .WithDistributedPubSub(null!)
+            .AddStartup((system, _) =>
+            {
+                // Its own address is known only once remoting is bound (port 0 in tests).
+                if (seeds.Length == 0) Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress);
+            });
+    }
+
+    /// <summary>The node's one gateway into the cluster, shared by every edge.</summary>
+    private static IServiceCollection AddTradeGateway(this IServiceCollection services) => services.AddSingleton<NodeGateway>();
+
+    private static IServiceCollection AddTcpEdge(this IServiceCollection services, NodeOptions options, TextWriter readyOutput) =>
+        services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<NodeGateway>(),
+            options, sp.GetRequiredService<NodeReadiness>(), readyOutput, sp.GetRequiredService<IHostApplicationLifetime>()));
 
     private static IQuoteSource CreateQuoteSource(NodeOptions options, TimeProvider clock)
     {
@@ -105,8 +139,8 @@ public static class NodeHost
 /// Opens the TCP edge once the node has joined its cluster, says so in one line, and closes the edge first on
 /// shutdown so no new request arrives while shards hand over.
 /// </summary>
-internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry registry, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput,
-    IHostApplicationLifetime lifetime, DayTrading.Telemetry.NodeMetrics metrics) : IHostedService
+internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGateway, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput,
+    IHostApplicationLifetime lifetime) : IHostedService
 {
     private TcpEdgeBinding? _binding;
 
@@ -115,20 +149,10 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
         await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
-        var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
-        var recorder = await registry.GetAsync<AuditRecorderKey>(cancellationToken).ConfigureAwait(false);
-        var auditor = await registry.GetAsync<AuditorKey>(cancellationToken).ConfigureAwait(false);
-        var gateway = new ClusterTradeGateway(new GatewaySettings(system, region, recorder, auditor, options.NodeName, TimeProvider.System,
-            options.EffectiveDumpDirectory, options.EffectiveTcpAdmin)
-        {
-            Timeout = options.RequestTimeout,
-            Log = Akka.Event.Logging.GetLogger(system, "gateway"),
-            Metrics = metrics,
-        });
-        _binding = await TcpEdge.StartAsync(system, gateway, new TcpEdgeOptions
+        var gateway = await nodeGateway.GetAsync(cancellationToken).ConfigureAwait(false);
+        _binding = await TcpEdge.StartAsync(system, options.EffectiveTcpAdmin ? gateway.WithAdminRights() : gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,
             Port = options.TcpPort,
@@ -156,6 +180,33 @@ internal sealed class EdgeHostedService(ActorSystem system, ActorRegistry regist
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_binding is not null) await _binding.UnbindAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// The node's one <see cref="ClusterTradeGateway"/> (one reply collector for every edge), made once the actors it
+/// sends to are registered.
+/// </summary>
+public sealed class NodeGateway
+{
+    private readonly Task<ClusterTradeGateway> _gateway;
+
+    public NodeGateway(ActorSystem system, ActorRegistry registry, NodeOptions options, TimeProvider clock, NodeMetrics metrics) =>
+        _gateway = CreateAsync(system, registry, options, clock, metrics);
+
+    public Task<ClusterTradeGateway> GetAsync(CancellationToken cancellationToken) => _gateway.WaitAsync(cancellationToken);
+
+    private static async Task<ClusterTradeGateway> CreateAsync(ActorSystem system, ActorRegistry registry, NodeOptions options, TimeProvider clock, NodeMetrics metrics)
+    {
+        var region = await registry.GetAsync<AccountRegionKey>().ConfigureAwait(false);
+        var recorder = await registry.GetAsync<AuditRecorderKey>().ConfigureAwait(false);
+        var auditor = await registry.GetAsync<AuditorKey>().ConfigureAwait(false);
+        return new ClusterTradeGateway(new GatewaySettings(system, region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory)
+        {
+            Timeout = options.RequestTimeout,
+            Log = Akka.Event.Logging.GetLogger(system, "gateway"),
+            Metrics = metrics,
+        });
     }
 }
 

@@ -3,100 +3,129 @@ using System.Globalization;
 namespace DayTrading.Host;
 
 /// <summary>
-/// Everything a node is told at start. Each has a command-line option and an environment variable
-/// (DAYTRADING_*); the command line wins. Defaults give a single node with zero set-up.
+/// Everything a node is told at start. Each setting is stated once, here: its <see cref="NodeOptionAttribute"/>
+/// names the command-line option (whose environment variable is DAYTRADING_ and the name in capitals) and says what it
+/// is for; the initializer is the default. <see cref="NodeOptionsBinding"/> binds them from the command line, the
+/// environment and an optional appsettings.json (in that order of precedence) and writes the README's table.
+/// Defaults give a single node with zero set-up.
 /// </summary>
 public sealed record NodeOptions
 {
+    [NodeOption("--node-name", "name of the node (logs, audit `server`)")]
     public string NodeName { get; init; } = "node1";
+
+    [NodeOption("--data-dir", "SQLite journal (`daytrading.db`), dumps, logs",
+        Default = "`./data` (of the working directory; `dotnet run --project DayTrading.Host` runs in `DayTrading.Host/`)")]
     public string DataDirectory { get; init; } = "./data";
+
+    [NodeOption("--tcp-host", "interface of the TCP edge")]
     public string TcpHost { get; init; } = "127.0.0.1";
+
+    [NodeOption("--tcp-port", "port of the TCP edge (0: any free port, printed in the ready line)")]
     public int TcpPort { get; init; } = 4440;
+
+    [NodeOption("--cluster-host", "host name other nodes reach this one at (Akka.Remote)")]
     public string ClusterHost { get; init; } = "127.0.0.1";
+
+    [NodeOption("--cluster-port", "Akka.Remote port")]
     public int ClusterPort { get; init; } = 4441;
 
     /// <summary>Akka addresses or host:port pairs; empty means this node joins itself (a single node, or the first).</summary>
+    [NodeOption("--seed-nodes", "comma-separated `host:port` (or full Akka addresses) of seed nodes", Default = "none: the node joins itself")]
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
-    /// <summary>sqlite (default, under <see cref="DataDirectory"/>) or postgresql.</summary>
+    [NodeOption("--journal", "`sqlite` (single node), `postgresql` (a cluster) or `memory` (**benchmarks only**: no database at all, nothing survives)")]
     public string Journal { get; init; } = "sqlite";
 
-    /// <summary>Null: SQLite file under the data directory; required for postgresql.</summary>
+    [NodeOption("--connection-string", "journal database; required with `--journal postgresql`", Default = "SQLite file in the data dir")]
     public string? ConnectionString { get; init; }
 
-    /// <summary>host:port of a legacy quote server; null uses the built-in simulator in-process.</summary>
+    [NodeOption("--quote-server", "`host:port` of a legacy quote server", Default = "built-in simulator")]
     public string? QuoteServer { get; init; }
 
-    /// <summary>Where DUMPLOG writes; null: <c>dumps</c> under the data directory.</summary>
+    [NodeOption("--quote-seed", "seed of the built-in simulator's prices")]
+    public int QuoteSeed { get; init; } = 42;
+
+    [NodeOption("--quote-latency", "built-in simulator latency: `none`, `fixed:<ms>`, `lab`")]
+    public string QuoteLatency { get; init; } = "none";
+
+    [NodeOption("--shards", "account shards; identical on every node for the life of the data")]
+    public int Shards { get; init; } = 100;
+
+    [NodeOption("--max-live-accounts", "live account entities on this node above which an idle one (nothing pending) passivates as soon as it has answered instead of after 2 min ([docs/SECURITY.md](docs/SECURITY.md))")]
+    public int MaxLiveAccounts { get; init; } = 20_000;
+
+    [NodeOption("--dump-dir", "DUMPLOG writes only below it", Default = "`dumps` in the data dir")]
     public string? DumpDirectory { get; init; }
 
-    /// <summary>Whether the TCP edge may run the system-wide DUMPLOG; null: only when it listens on loopback.</summary>
+    [NodeOption("--tcp-admin", "the TCP edge may run the system-wide `DUMPLOG,filename`", Default = "true when the edge is on loopback")]
     public bool? TcpAdmin { get; init; }
+
+    [NodeOption("--auto-tx", "armed triggers fire (the AutoTxManager runs); `false` keeps them armed but idle")]
+    public bool AutoTx { get; init; } = true;
+
+    [NodeOption("--trigger-refresh-seconds", "refresh period of quotes for symbols with armed triggers")]
+    public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
+
+    [NodeOption("--log-level", "runtime log level (`Verbose`, `Debug`, `Information`, `Warning`, `Error`)")]
+    public string LogLevel { get; init; } = "Information";
+
+    [NodeOption("--audit", "journal every request for the audit log; `false` (**benchmarks only**): requests that change nothing are neither journaled nor audited")]
+    public bool Audit { get; init; } = true;
+
+    [NodeOption("--request-timeout-seconds", "how long an edge waits for an account (resending the request every 5 s meanwhile) before answering \"outcome unknown, retry\"")]
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    // Web front end (DayTrading.Host/Web): REST API + browser UI in this process.
+    [NodeOption("--web", "serve the web front end on this node (`--web false`: off)")]
+    public bool WebEnabled { get; init; } = true;
+
+    [NodeOption("--web-host", "interface of the web front end")]
+    public string WebHost { get; init; } = "127.0.0.1";
+
+    [NodeOption("--web-port", "port of the web front end (0: any free port, printed in the ready line)")]
+    public int WebPort { get; init; } = 8080;
+
+    [NodeOption("--web-admin-password", "password of the web administrator `admin` (at most 128 characters)", Default = "none: no admin login")]
+    public string? WebAdminPassword { get; init; }
+
+    [NodeOption("--web-max-body-bytes", "largest request body the web front end reads (413 beyond; its API takes small JSON documents only)")]
+    public long WebMaxBodyBytes { get; init; } = 16 * 1024;
+
+    [NodeOption("--web-max-connections", "web connections open at once (the live feed keeps one per open page)")]
+    public long WebMaxConnections { get; init; } = 1000;
+
+    // Cluster
+    [NodeOption("--admin-host", "interface of the cluster admin channel (the `cluster` CLI's server); keep it on loopback unless the network is trusted")]
+    public string AdminHost { get; init; } = "127.0.0.1";
+
+    [NodeOption("--admin-port", "port of the cluster admin channel (0: any free port, printed in the ready line; -1: off)")]
+    public int AdminPort { get; init; } = 4442;
+
+    [NodeOption("--admin-secret-file", "the admin channel's shared secret (a missing file is created with a random one, mode 0600) ([docs/SECURITY.md](docs/SECURITY.md))",
+        Default = "`DAYTRADING_ADMIN_SECRET` if set, else `admin.secret` in the data dir")]
+    public string? AdminSecretFile { get; init; }
+
+    /// <summary>The admin secret itself: no command-line option, to keep it out of <c>ps</c>.</summary>
+    [NodeOption("--admin-secret", "the admin channel's shared secret itself (environment only: kept out of `ps`)", Default = "none", EnvironmentOnly = true)]
+    public string? AdminSecret { get; init; }
+
+    [NodeOption("--admin-max-connections", "admin channel connections served at once")]
+    public int AdminMaxConnections { get; init; } = 16;
+
+    [NodeOption("--admin-idle-timeout-seconds", "how long an admin connection has to send its request")]
+    public TimeSpan AdminIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    [NodeOption("--db-schema", "PostgreSQL schema of the journal tables (created if missing)", Default = "the search path")]
+    public string DbSchema { get; init; } = "";
+
+    [NodeOption("--sbr-stable-after-seconds", "stable-after of the project's split-brain resolver ([docs/CLUSTER.md](docs/CLUSTER.md#the-split-brain-resolver))",
+        Default = "`15` (cluster.hocon, `akka.cluster.daytrading-downing.stable-after`)")]
+    public TimeSpan? SbrStableAfter { get; init; }
 
     public string EffectiveDumpDirectory => Path.GetFullPath(DumpDirectory ?? Path.Combine(DataDirectory, "dumps"));
 
     public bool EffectiveTcpAdmin => TcpAdmin ?? (TcpHost is "127.0.0.1" or "localhost" or "::1");
-
-    /// <summary>Runtime log level: Verbose, Debug, Information, Warning or Error.</summary>
-    public string LogLevel { get; init; } = "Information";
-
-    public int QuoteSeed { get; init; } = 42;
-    public string QuoteLatency { get; init; } = "none";
-    public int Shards { get; init; } = 100;
-
-    /// <summary>Live account entities on this node above which an idle one passivates at once, not after 2 min.</summary>
-    public int MaxLiveAccounts { get; init; } = 20_000;
-
-    /// <summary>Whether armed triggers fire (the AutoTxManager runs); off keeps them armed but idle.</summary>
-    public bool AutoTx { get; init; } = true;
-
-    /// <summary>False (benchmarks only): requests that change nothing are neither journaled nor audited.</summary>
-    public bool Audit { get; init; } = true;
-
-    /// <summary>How often quotes of symbols with armed triggers are refreshed.</summary>
-    public TimeSpan TriggerRefresh { get; init; } = TimeSpan.FromSeconds(60);
-
-    // Web front end (DayTrading.Host/Web): REST API + browser UI in this process.
-    /// <summary>Whether this node serves the web front end.</summary>
-    public bool WebEnabled { get; init; } = true;
-    public string WebHost { get; init; } = "127.0.0.1";
-    /// <summary>Port of the web front end; 0: any free port (see <see cref="NodeReadiness.Web"/>).</summary>
-    public int WebPort { get; init; } = 8080;
-    /// <summary>When set, the web user "admin" exists with this password and administrator rights.</summary>
-    public string? WebAdminPassword { get; init; }
-    /// <summary>The largest request body the web front end reads (its API takes small JSON documents only).</summary>
-    public long WebMaxBodyBytes { get; init; } = 16 * 1024;
-    /// <summary>Web connections open at once (the live feed keeps one per open page).</summary>
-    public long WebMaxConnections { get; init; } = 1000;
-    // --- cluster (issue #7) ---
-    /// <summary>Interface of the cluster admin channel (the `cluster` CLI's server); loopback by default.</summary>
-    public string AdminHost { get; init; } = "127.0.0.1";
-
-    /// <summary>Port of the cluster admin channel; 0: any free port (printed in the ready line); -1: off.</summary>
-    public int AdminPort { get; init; } = 4442;
-
-    /// <summary>File of the admin channel's shared secret (created with a random one if missing); null: the secret
-    /// from <see cref="AdminSecret"/> if set, else <c>admin.secret</c> in the data directory.</summary>
-    public string? AdminSecretFile { get; init; }
-
-    /// <summary>The admin secret itself (DAYTRADING_ADMIN_SECRET; no command-line option, to keep it out of ps).</summary>
-    public string? AdminSecret { get; init; }
-
-    /// <summary>Admin channel connections served at once.</summary>
-    public int AdminMaxConnections { get; init; } = 16;
-
-    /// <summary>How long an admin connection has to send its request.</summary>
-    public TimeSpan AdminIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>PostgreSQL schema of the journal and snapshot tables ("" = the connection's search path).</summary>
-    public string DbSchema { get; init; } = "";
-
-    /// <summary>Split-brain resolver stable-after; null keeps cluster.hocon's.</summary>
-    public TimeSpan? SbrStableAfter { get; init; }
-
-    /// <summary>How long the edge waits for an account's answer before replying "outcome unknown, retry".</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
-    // --- end cluster ---
 
     public string ClusterSystemName => "daytrading";
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
+using Microsoft.Extensions.Logging;
 
 namespace DayTrading.Host;
 
@@ -19,7 +20,9 @@ public static class RuntimeLog
     {
         var level = Enum.Parse<LogEventLevel>(options.LogLevel, ignoreCase: true);
         var file = Path.Combine(options.DataDirectory, "logs", $"{options.NodeName}-.log");
-        builder.Services.AddSerilog(lc => lc
+        // preserveStaticLogger: the node's log is its host's, not Serilog's process-wide Log.Logger (nodes in one
+        // process, as in the tests, each keep their own file).
+        builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: lc => lc
             .MinimumLevel.Is(level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .Enrich.FromLogContext()
@@ -38,27 +41,33 @@ public static class RuntimeLog
 }
 
 /// <summary>
-/// Akka's logger: writes each Akka log event to the runtime log with its class as the source context and the
-/// emitting actor's path, so a line says exactly where it came from.
+/// Akka's logger: writes each Akka log event to the node's runtime log (its host's <see cref="ILoggerFactory"/>, which
+/// Akka.Hosting hands the actor system) with the event's class as the category and the emitting actor's path, so a
+/// line says exactly where it came from.
 /// </summary>
 public sealed class AkkaRuntimeLogger : Akka.Actor.ReceiveActor, Akka.Dispatch.IRequiresMessageQueue<Akka.Event.ILoggerMessageQueueSemantics>
 {
     public AkkaRuntimeLogger()
     {
+        var factory = Context.System.Settings.Setup.Get<Akka.Hosting.Logging.LoggerFactorySetup>() is { HasValue: true } setup
+            ? setup.Value.LoggerFactory
+            : Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         Receive<Akka.Event.LogEvent>(e =>
         {
             var level = e.LogLevel() switch
             {
-                Akka.Event.LogLevel.DebugLevel => LogEventLevel.Debug,
-                Akka.Event.LogLevel.InfoLevel => LogEventLevel.Information,
-                Akka.Event.LogLevel.WarningLevel => LogEventLevel.Warning,
-                _ => LogEventLevel.Error,
+                Akka.Event.LogLevel.DebugLevel => LogLevel.Debug,
+                Akka.Event.LogLevel.InfoLevel => LogLevel.Information,
+                Akka.Event.LogLevel.WarningLevel => LogLevel.Warning,
+                _ => LogLevel.Error,
             };
-            var source = e.LogClass is null || e.LogClass == typeof(Akka.Event.DummyClassForStringSources) ? "Akka" : e.LogClass.FullName;
-            var logger = Log.ForContext("SourceContext", source);
+            var source = e.LogClass is null || e.LogClass == typeof(Akka.Event.DummyClassForStringSources) ? "Akka" : e.LogClass.FullName ?? "Akka";
+            var logger = factory.CreateLogger(source);
             if (!logger.IsEnabled(level)) return;
             var cause = e is Akka.Event.Error err ? err.Cause : null;
-            logger.Write(level, cause, "{LogSource}: {Message}", e.LogSource, e.Message?.ToString());
+#pragma warning disable CA2254 // the template is constant; the analyzer cannot see through the local
+            logger.Log(level, cause, "{LogSource}: {Message}", e.LogSource, e.Message?.ToString());
+#pragma warning restore CA2254
         });
         Receive<Akka.Event.InitializeLogger>(_ => Sender.Tell(new Akka.Event.LoggerInitialized(), Self));
     }

@@ -2,6 +2,7 @@ using DayTrading.Telemetry;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using Akka.Persistence.Hosting;
 using DayTrading.Audit;
 using DayTrading.Quotes;
 
@@ -34,16 +35,11 @@ public sealed class StopAccount
 public static class AccountsSetup
 {
     /// <summary>
-    /// Tags account events in <paramref name="journalPluginId"/>'s rows (<see cref="AccountEventTagger"/>). On every
-    /// node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
+    /// Tags account events in the rows of the journal these adapters belong to (<see cref="AccountEventTagger"/>). On
+    /// every node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
     /// </summary>
-    public static AkkaConfigurationBuilder AddAccountEventTags(this AkkaConfigurationBuilder builder, string journalPluginId) =>
-        builder.AddHocon($$"""
-            {{journalPluginId}} {
-              event-adapters { account-tags = "{{typeof(AccountEventTagger).AssemblyQualifiedName}}" }
-              event-adapter-bindings { "{{typeof(AccountEvent).AssemblyQualifiedName}}" = account-tags }
-            }
-            """, HoconAddMode.Prepend);
+    public static AkkaPersistenceJournalBuilder AddAccountEventTags(this AkkaPersistenceJournalBuilder adapters) =>
+        adapters.AddWriteEventAdapter<AccountEventTagger>("account-tags", [typeof(AccountEvent)]);
 
     public const string TypeName = "account";
 

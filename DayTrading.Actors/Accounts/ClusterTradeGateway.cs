@@ -5,7 +5,7 @@ using DayTrading.Audit;
 
 namespace DayTrading.Accounts;
 
-/// <summary>What one edge's gateway needs. <see cref="Admin"/>: this edge may run the system-wide DUMPLOG.</summary>
+/// <summary>What the node's gateway needs.</summary>
 public sealed record GatewaySettings(
     ActorSystem System,
     IActorRef AccountRegion,
@@ -13,8 +13,7 @@ public sealed record GatewaySettings(
     IActorRef Auditor,
     string ServerName,
     TimeProvider Clock,
-    string DumpDirectory,
-    bool Admin)
+    string DumpDirectory)
 {
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -43,12 +42,27 @@ public sealed class ClusterTradeGateway : ITradeGateway
 {
     private readonly GatewaySettings _settings;
     private readonly GatewayReplies _replies;
+    private readonly bool _admin;
 
+    /// <summary>The node's gateway (one per node: every edge shares its reply collector); not an admin's.</summary>
     public ClusterTradeGateway(GatewaySettings settings)
     {
         _settings = settings;
         _replies = new GatewayReplies(((ExtendedActorSystem)settings.System).Provider, settings.AccountRegion, settings.ResendAfter, OnResend, NoAnswer);
     }
+
+    private ClusterTradeGateway(ClusterTradeGateway shared)
+    {
+        _settings = shared._settings;
+        _replies = shared._replies;
+        _admin = true;
+    }
+
+    /// <summary>
+    /// The same gateway for a caller that may run the system-wide DUMPLOG (an admin login, an admin TCP edge); the
+    /// right belongs to the caller, so each edge decides who gets this one.
+    /// </summary>
+    public ClusterTradeGateway WithAdminRights() => _admin ? this : new ClusterTradeGateway(this);
 
     private long Now => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -133,7 +147,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
         // Checked here against this node's dump directory so a refusal is recorded like every refused request;
         // the Auditor checks again where it writes.
         string? refusal = null;
-        if (request.UserId is null && !_settings.Admin) refusal = "DUMPLOG without a user is for administrators; this edge is not an admin edge";
+        if (request.UserId is null && !_admin) refusal = "DUMPLOG without a user is for administrators; this edge is not an admin edge";
         else if (!DumpPaths.TryResolve(_settings.DumpDirectory, request.FileName ?? "", out _, out var pathError)) refusal = pathError;
         if (refusal is not null)
         {

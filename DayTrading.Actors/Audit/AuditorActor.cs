@@ -114,10 +114,12 @@ public sealed class AuditorActor : ReceiveActor
 
 public static class AuditSetup
 {
+    public const string SingletonName = "auditor";
+
     /// <summary>The Auditor singleton (and its proxy on this node).</summary>
     public static AkkaConfigurationBuilder AddAuditor(this AkkaConfigurationBuilder builder, string dumpDirectory,
         Func<ActorSystem, IEventLogReader>? openEventLog) =>
-        builder.WithSingleton<AuditorKey>("auditor",
+        builder.WithSingleton<AuditorKey>(SingletonName,
             (system, _, _) => AuditorActor.Props(dumpDirectory, openEventLog is null ? null : () => openEventLog(system)),
             new ClusterSingletonOptions(), createProxyToo: true);
 }

@@ -12,7 +12,8 @@ public sealed record MembersReport(string Self, string? Leader, IReadOnlyList<Me
 
 public sealed record ShardInfo(string ShardId, int Entities);
 
-public sealed record RegionInfo(string Address, IReadOnlyList<ShardInfo> Shards);
+/// <summary>A node's shard region: its shards, and those whose statistics did not come back in time.</summary>
+public sealed record RegionInfo(string Address, IReadOnlyList<ShardInfo> Shards, IReadOnlyList<string> FailedShards);
 
 public sealed record ShardsReport(string TypeName, IReadOnlyList<RegionInfo> Regions, IReadOnlyList<string> Failed);
 

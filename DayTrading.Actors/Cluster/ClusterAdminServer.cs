@@ -34,7 +34,7 @@ public sealed record ClusterAdminOptions
     public string ShardTypeName { get; init; } = "account";
 
     /// <summary>Singletons (manager actor names under /user) that <c>singletons</c> locates.</summary>
-    public IReadOnlyList<string> Singletons { get; init; } = ["quote-manager", "auto-tx-manager"];
+    public IReadOnlyList<string> Singletons { get; init; } = [];
 
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
@@ -241,7 +241,7 @@ public sealed class ClusterAdminServer : IAsyncDisposable
         switch (verb)
         {
             case "members":
-                return Serialize(Members(cluster));
+                return Serialize(ClusterView.Members(cluster));
             case "join":
             {
                 var address = ParseAddress(argument, verb);
@@ -292,19 +292,7 @@ public sealed class ClusterAdminServer : IAsyncDisposable
         }
     }
 
-    private static MembersReport Members(Akka.Cluster.Cluster cluster)
-    {
-        var state = cluster.State;
-        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
-        var members = state.Members.Concat(state.Unreachable.Where(u => !state.Members.Contains(u)))
-            .OrderBy(m => m.Address.Host, StringComparer.Ordinal).ThenBy(m => m.Address.Port)
-            .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), m.Roles.OrderBy(r => r, StringComparer.Ordinal).ToArray(),
-                !unreachable.Contains(m.Address), m.Address == state.Leader, m.Address == cluster.SelfAddress))
-            .ToArray();
-        return new MembersReport(cluster.SelfAddress.ToString(), state.Leader?.ToString(), members);
-    }
-
-    private async Task<ShardsReport> Shards()
+    private Task<ShardsReport> Shards()
     {
         IActorRef region;
         try
@@ -315,17 +303,7 @@ public sealed class ClusterAdminServer : IAsyncDisposable
         {
             throw new AdminException($"no shard region '{_options.ShardTypeName}' on this node");
         }
-        var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(_options.AskTimeout), _options.AskTimeout + TimeSpan.FromSeconds(2))
-            .ConfigureAwait(false);
-        var regions = stats.Regions
-            .OrderBy(r => r.Key.Host, StringComparer.Ordinal).ThenBy(r => r.Key.Port)
-            .Select(r => new RegionInfo(r.Key.ToString(),
-                r.Value.Stats.OrderBy(s => int.TryParse(s.Key, out var n) ? n : int.MaxValue).ThenBy(s => s.Key, StringComparer.Ordinal)
-                    .Select(s => new ShardInfo(s.Key, s.Value)).ToArray()))
-            .ToArray();
-        // Shards whose stats did not come back in time (a region being handed over, an unreachable node).
-        var failedShards = stats.Regions.SelectMany(r => r.Value.Failed.Select(f => $"{r.Key} shard {f}")).ToArray();
-        return new ShardsReport(_options.ShardTypeName, regions, failedShards);
+        return ClusterView.ShardsAsync(region, _options.ShardTypeName, _options.AskTimeout);
     }
 
     private async Task<SingletonsReport> Singletons(Akka.Cluster.Cluster cluster)

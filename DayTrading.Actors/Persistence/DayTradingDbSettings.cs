@@ -43,22 +43,23 @@ public sealed record DayTradingDbSettings
 
     public static DayTradingDbSettings FromConfig(Config config)
     {
+        var d = new DayTradingDbSettings(); // the defaults are the record's, stated once
         var s = new DayTradingDbSettings
         {
             Provider = ParseProvider(config.GetString("provider", "sqlite")),
-            ConnectionString = config.GetString("connection-string", ""),
-            Schema = config.GetString("schema", "") ?? "",
-            JournalTable = config.GetString("journal-table", "event_journal"),
-            SnapshotTable = config.GetString("snapshot-table", "snapshot_store"),
-            MaxBatchSize = config.GetInt("max-batch-size", 1000),
-            AutoInitialize = config.GetBoolean("auto-initialize", true),
-            SqliteSynchronous = config.GetString("sqlite-synchronous", "FULL"),
-            SqliteCacheSizeKiB = config.GetInt("sqlite-cache-size-kib", 65536),
-            SqliteWalAutocheckpoint = config.GetInt("sqlite-wal-autocheckpoint", 10000),
-            PostgresWriteMode = config.GetString("postgres-write-mode", "copy"),
-            RetryFailedBatchIndividually = config.GetBoolean("retry-failed-batch-individually", true),
-            ReplayPageSize = config.GetInt("replay-page-size", 1000),
-            MaxConcurrentReads = Math.Max(1, config.GetInt("max-concurrent-reads", 8)),
+            ConnectionString = config.GetString("connection-string", d.ConnectionString),
+            Schema = config.GetString("schema", d.Schema) ?? "",
+            JournalTable = config.GetString("journal-table", d.JournalTable),
+            SnapshotTable = config.GetString("snapshot-table", d.SnapshotTable),
+            MaxBatchSize = config.GetInt("max-batch-size", d.MaxBatchSize),
+            AutoInitialize = config.GetBoolean("auto-initialize", d.AutoInitialize),
+            SqliteSynchronous = config.GetString("sqlite-synchronous", d.SqliteSynchronous),
+            SqliteCacheSizeKiB = config.GetInt("sqlite-cache-size-kib", d.SqliteCacheSizeKiB),
+            SqliteWalAutocheckpoint = config.GetInt("sqlite-wal-autocheckpoint", d.SqliteWalAutocheckpoint),
+            PostgresWriteMode = config.GetString("postgres-write-mode", d.PostgresWriteMode),
+            RetryFailedBatchIndividually = config.GetBoolean("retry-failed-batch-individually", d.RetryFailedBatchIndividually),
+            ReplayPageSize = config.GetInt("replay-page-size", d.ReplayPageSize),
+            MaxConcurrentReads = Math.Max(1, config.GetInt("max-concurrent-reads", d.MaxConcurrentReads)),
         };
         if (string.IsNullOrWhiteSpace(s.ConnectionString))
             throw new ConfigurationException("DayTrading persistence: connection-string is required");
@@ -79,6 +80,30 @@ public sealed record DayTradingDbSettings
     {
         if (name.Length == 0 || name.Length > 63 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(name[0]))
             throw new ConfigurationException($"Invalid SQL identifier '{name}' (letters, digits, _)");
+    }
+
+    /// <summary>
+    /// These settings as the keys of a plugin section (the inverse of <see cref="FromConfig"/>), written by the
+    /// Akka.Hosting options (<see cref="DayTradingJournalOptions"/>); auto-initialize is the options' own.
+    /// </summary>
+    internal void AppendHocon(System.Text.StringBuilder sb)
+    {
+        static string Q(string v) => Akka.Hosting.HoconExtensions.ToHocon(v);
+        static string B(bool v) => v ? "on" : "off";
+        static string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sb.AppendLine($"provider = {(Provider == PersistenceProvider.Sqlite ? "sqlite" : "postgresql")}")
+            .AppendLine($"connection-string = {Q(ConnectionString)}")
+            .AppendLine($"schema = {Q(Schema)}")
+            .AppendLine($"journal-table = {Q(JournalTable)}")
+            .AppendLine($"snapshot-table = {Q(SnapshotTable)}")
+            .AppendLine($"max-batch-size = {I(MaxBatchSize)}")
+            .AppendLine($"sqlite-synchronous = {Q(SqliteSynchronous)}")
+            .AppendLine($"sqlite-cache-size-kib = {I(SqliteCacheSizeKiB)}")
+            .AppendLine($"sqlite-wal-autocheckpoint = {I(SqliteWalAutocheckpoint)}")
+            .AppendLine($"postgres-write-mode = {Q(PostgresWriteMode)}")
+            .AppendLine($"retry-failed-batch-individually = {B(RetryFailedBatchIndividually)}")
+            .AppendLine($"replay-page-size = {I(ReplayPageSize)}")
+            .AppendLine($"max-concurrent-reads = {I(MaxConcurrentReads)}");
     }
 
     public IPersistenceDialect CreateDialect() => Provider switch

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -12,68 +12,54 @@ public static class DayTradingPersistence
     public const string DispatcherId = "akka.persistence.daytrading-dispatcher";
 
     /// <summary>
-    /// HOCON for both plugins. <paramref name="provider"/>: sqlite | postgresql.
-    /// With <paramref name="makeDefault"/> the plugins become akka.persistence.journal.plugin / snapshot-store.plugin.
+    /// HOCON for both plugins (what <see cref="DayTradingJournalOptions"/> and <see cref="DayTradingSnapshotOptions"/>
+    /// give Akka.Hosting, for systems built from a config). <paramref name="provider"/>: sqlite | postgresql. With
+    /// <paramref name="makeDefault"/> the plugins become akka.persistence.journal.plugin / snapshot-store.plugin.
     /// </summary>
     public static string Hocon(
         string provider,
         string connectionString,
-        int maxBatchSize = 1000,
-        string sqliteSynchronous = "FULL",
+        int? maxBatchSize = null,
+        string? sqliteSynchronous = null,
         bool autoInitialize = true,
         string schema = "",
-        string journalTable = "event_journal",
-        string snapshotTable = "snapshot_store",
-        string postgresWriteMode = "copy",
+        string? journalTable = null,
+        string? snapshotTable = null,
+        string? postgresWriteMode = null,
         bool makeDefault = true)
     {
-        var p = DayTradingDbSettings.ParseProvider(provider) == PersistenceProvider.Sqlite ? "sqlite" : "postgresql";
-        var common = $"""
-                provider = {p}
-                connection-string = {Quote(connectionString)}
-                schema = {Quote(schema)}
-                journal-table = {Quote(journalTable)}
-                snapshot-table = {Quote(snapshotTable)}
-                auto-initialize = {(autoInitialize ? "on" : "off")}
-                sqlite-synchronous = {Quote(sqliteSynchronous)}
-                postgres-write-mode = {Quote(postgresWriteMode)}
-                max-batch-size = {maxBatchSize.ToString(CultureInfo.InvariantCulture)}
-                max-concurrent-reads = 8
-        """;
-        var defaults = makeDefault
-            ? $"""
-              akka.persistence.journal.plugin = "{JournalPluginId}"
-              akka.persistence.snapshot-store.plugin = "{SnapshotPluginId}"
-              """
-            : "";
-        return $$"""
-            {{defaults}}
-            # Plugin actors on a dispatcher of their own that runs on the .NET thread pool: a PinnedDispatcher's
-            # dedicated thread spins while idle (a tenth of the node's CPU under load). Database writes run on the
-            # group-commit writer thread; reads on the .NET pool (SQLite) or async I/O (Npgsql).
-            akka.persistence.daytrading-dispatcher {
-              type = Dispatcher
-              executor = "default-executor"
-              throughput = 100
-            }
-            akka.persistence.journal.daytrading {
-              class = "DayTrading.Persistence.DayTradingJournal, DayTrading.Actors"
-              plugin-dispatcher = "{{DispatcherId}}"
-              retry-failed-batch-individually = on
-              replay-page-size = 1000
-            {{common}}
-            }
-            akka.persistence.snapshot-store.daytrading {
-              class = "DayTrading.Persistence.DayTradingSnapshotStore, DayTrading.Actors"
-              plugin-dispatcher = "{{DispatcherId}}"
-            {{common}}
-            }
-            """;
+        var store = Store(provider, connectionString, schema);
+        var d = new DayTradingDbSettings();
+        store = store with
+        {
+            MaxBatchSize = maxBatchSize ?? d.MaxBatchSize,
+            SqliteSynchronous = sqliteSynchronous ?? d.SqliteSynchronous,
+            AutoInitialize = autoInitialize,
+            JournalTable = journalTable ?? d.JournalTable,
+            SnapshotTable = snapshotTable ?? d.SnapshotTable,
+            PostgresWriteMode = postgresWriteMode ?? d.PostgresWriteMode,
+        };
+        return new DayTradingJournalOptions(store, makeDefault) + Environment.NewLine + new DayTradingSnapshotOptions(store, makeDefault);
     }
 
-    public static Config Config(string provider, string connectionString, int maxBatchSize = 1000, string sqliteSynchronous = "FULL",
-        bool autoInitialize = true, string schema = "", string journalTable = "event_journal", string snapshotTable = "snapshot_store",
-        string postgresWriteMode = "copy", bool makeDefault = true) =>
+    /// <summary>The database of <paramref name="provider"/> (sqlite | postgresql) at <paramref name="connectionString"/>, with every other setting at its default.</summary>
+    public static DayTradingDbSettings Store(string provider, string connectionString, string schema = "") =>
+        new() { Provider = DayTradingDbSettings.ParseProvider(provider), ConnectionString = connectionString, Schema = schema };
+
+    // Plugin actors on a dispatcher of their own that runs on the .NET thread pool: a PinnedDispatcher's dedicated
+    // thread spins while idle (a tenth of the node's CPU under load). Database writes run on the group-commit writer
+    // thread; reads on the .NET pool (SQLite) or async I/O (Npgsql).
+    internal static StringBuilder AppendDispatcher(StringBuilder sb) => sb.AppendLine($$"""
+        {{DispatcherId}} {
+          type = Dispatcher
+          executor = "default-executor"
+          throughput = 100
+        }
+        """);
+
+    public static Config Config(string provider, string connectionString, int? maxBatchSize = null, string? sqliteSynchronous = null,
+        bool autoInitialize = true, string schema = "", string? journalTable = null, string? snapshotTable = null,
+        string? postgresWriteMode = null, bool makeDefault = true) =>
         ConfigurationFactory.ParseString(Hocon(provider, connectionString, maxBatchSize, sqliteSynchronous, autoInitialize, schema,
             journalTable, snapshotTable, postgresWriteMode, makeDefault));
 
@@ -92,5 +78,4 @@ public static class DayTradingPersistence
         await d.InitializeAsync(ct).ConfigureAwait(false);
     }
 
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

@@ -44,19 +44,37 @@ public sealed class EventLogReader : IEventLogReader
     private readonly IPersistenceDialect _dialect;
     private readonly PayloadSerializer _serializer;
     private readonly bool _includeDeleted;
+    private readonly bool _createSchema;
+    private volatile bool _schemaReady;
 
     public EventLogReader(ActorSystem system, DayTradingDbSettings settings, bool includeDeleted = true)
     {
         _dialect = settings.CreateDialect();
         _serializer = new PayloadSerializer(system);
         _includeDeleted = includeDeleted;
+        _createSchema = settings.AutoInitialize;
     }
 
-    public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default) =>
-        Entries(await _dialect.ReadAllAsync(afterOrdering, pageSize, _includeDeleted, ct).ConfigureAwait(false));
+    public async Task<IReadOnlyList<EventLogEntry>> ReadPageAsync(long afterOrdering, int pageSize = 1000, CancellationToken ct = default)
+    {
+        await EnsureSchemaAsync(ct).ConfigureAwait(false);
+        return Entries(await _dialect.ReadAllAsync(afterOrdering, pageSize, _includeDeleted, ct).ConfigureAwait(false));
+    }
 
-    public async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default) =>
-        Entries(await _dialect.ReadTaggedAsync(afterOrdering, tag, pageSize, ct).ConfigureAwait(false));
+    public async Task<IReadOnlyList<EventLogEntry>> ReadTaggedPageAsync(long afterOrdering, string tag, int pageSize = 1000, CancellationToken ct = default)
+    {
+        await EnsureSchemaAsync(ct).ConfigureAwait(false);
+        return Entries(await _dialect.ReadTaggedAsync(afterOrdering, tag, pageSize, ct).ConfigureAwait(false));
+    }
+
+    // The projections (expiry watcher, trigger engine, auditor) may read a fresh database before the journal has
+    // created its tables: they create them the same way (idempotent DDL) instead of failing and retrying.
+    private async Task EnsureSchemaAsync(CancellationToken ct)
+    {
+        if (_schemaReady || !_createSchema) return;
+        await _dialect.InitializeAsync(ct).ConfigureAwait(false);
+        _schemaReady = true;
+    }
 
     private List<EventLogEntry> Entries(IReadOnlyList<JournalRow> rows)
     {

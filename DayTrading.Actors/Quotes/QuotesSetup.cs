@@ -14,10 +14,12 @@ public sealed record QuoteOptions(IQuoteSource Source, NodeQuoteCache Cache, Tim
 
 public static class QuotesSetup
 {
+    public const string SingletonName = "quote-manager";
+
     /// <summary>The QuoteManager singleton (and its proxy on this node) and this node's quote cache feed.</summary>
     public static AkkaConfigurationBuilder AddQuotes(this AkkaConfigurationBuilder builder, QuoteOptions options) =>
         builder
-            .WithSingleton<QuoteManagerKey>("quote-manager",
+            .WithSingleton<QuoteManagerKey>(SingletonName,
                 (_, _, resolver) => QuoteManagerActor.SupervisedProps(options.Source, options.Clock, options.FetchTimeout, options.ServerName,
                     resolver.GetService<DayTrading.Telemetry.NodeMetrics>()),
                 new ClusterSingletonOptions(), createProxyToo: true)

@@ -12,7 +12,7 @@ public static class ClusterAdminHosting
     /// runs (so a node still joining can be asked about) and closed when the host stops.
     /// </summary>
     /// <remarks>Throws <see cref="AdminSecretException"/> (a clear message) when the admin secret cannot be had.</remarks>
-    public static IServiceCollection AddClusterAdmin(this IServiceCollection services, NodeOptions options)
+    public static IServiceCollection AddClusterAdmin(this IServiceCollection services, NodeOptions options, IReadOnlyList<string> singletons)
     {
         if (options.AdminPort < 0) return services;
         var admin = new ClusterAdminOptions
@@ -22,6 +22,7 @@ public static class ClusterAdminHosting
             Secret = ResolveSecret(options),
             MaxConnections = options.AdminMaxConnections,
             IdleTimeout = options.AdminIdleTimeout,
+            Singletons = singletons,
         };
         return services.AddHostedService(sp => new ClusterAdminHostedService(sp.GetRequiredService<ActorSystem>(), admin, sp.GetRequiredService<NodeReadiness>()));
     }

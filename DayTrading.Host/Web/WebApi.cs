@@ -375,24 +375,24 @@ public static class WebApi
 
     private static async Task<IResult> ClusterView(WebContext ctx)
     {
-        var cluster = Akka.Cluster.Cluster.Get(ctx.System);
-        var members = cluster.State.Members.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray() }).ToArray();
+        var view = DayTrading.Cluster.ClusterView.Members(Akka.Cluster.Cluster.Get(ctx.System));
+        var members = view.Members.Select(m => new { address = m.Address, status = m.Status, roles = m.Roles, reachable = m.Reachable, leader = m.Leader }).ToArray();
         object shards;
         try
         {
-            var stats = await ctx.AccountRegion.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10));
-            shards = stats.Regions.Select(r => new
+            var report = await DayTrading.Cluster.ClusterView.ShardsAsync(ctx.AccountRegion, AccountsSetup.TypeName, TimeSpan.FromSeconds(5));
+            shards = report.Regions.Select(r => new
             {
-                address = r.Key.ToString(),
-                shards = r.Value.Stats.Count,
-                entities = r.Value.Stats.Values.Sum(),
-                failed = r.Value.Failed.Count,
+                address = r.Address,
+                shards = r.Shards.Count,
+                entities = r.Shards.Sum(s => s.Entities),
+                failed = r.FailedShards.Count,
             }).ToArray();
         }
         catch (Exception ex)
         {
             shards = new { error = ex.Message };
         }
-        return Results.Json(new { self = cluster.SelfAddress.ToString(), leader = cluster.State.Leader?.ToString(), members, shardRegions = shards });
+        return Results.Json(new { self = view.Self, leader = view.Leader, members, shardRegions = shards });
     }
 }

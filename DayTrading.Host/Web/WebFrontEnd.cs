@@ -40,18 +40,13 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var readiness = nodeServices.GetRequiredService<NodeReadiness>();
-        // The TCP edge starts first; the web shares the node's audit recorder with it.
+        // After the TCP edge (which waits until the node is up in its cluster); stopped before it.
         await readiness.Edge.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         var system = nodeServices.GetRequiredService<ActorSystem>();
         var registry = nodeServices.GetRequiredService<ActorRegistry>();
-        var region = await registry.GetAsync<AccountRegionKey>(cancellationToken).ConfigureAwait(false);
-        var recorder = await registry.GetAsync<DayTrading.Audit.AuditRecorderKey>(cancellationToken).ConfigureAwait(false);
-        var auditor = await registry.GetAsync<DayTrading.Audit.AuditorKey>(cancellationToken).ConfigureAwait(false);
-        GatewaySettings Settings(bool admin) => new(system, region, recorder, auditor, options.NodeName, clock, options.EffectiveDumpDirectory, admin)
-        {
-            Timeout = options.RequestTimeout,
-            Log = Akka.Event.Logging.GetLogger(system, "web-gateway"),
-        };
+        var gateway = await nodeServices.GetRequiredService<NodeGateway>().GetAsync(cancellationToken).ConfigureAwait(false);
+        var region = registry.Get<AccountRegionKey>();
+        var auditor = registry.Get<DayTrading.Audit.AuditorKey>();
 
         var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
         _store = store;
@@ -59,7 +54,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         var feed = new LiveFeed();
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
         feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
-        var context = new WebContext(options, clock, store, feed, new ClusterTradeGateway(Settings(false)), new ClusterTradeGateway(Settings(true)), system, region,
+        var context = new WebContext(options, clock, store, feed, gateway, gateway.WithAdminRights(), system, region,
             new LoginThrottle(clock))
         {
             Auditor = auditor,

@@ -64,7 +64,7 @@ public sealed class ClusterTradeGatewayTests : TestKit
         var account = Sys.ActorOf(AccountActor.Props(user, settings));
         var copies = new List<TradeRequest>();
         var region = Sys.ActorOf(Props.Create(() => new LossyRegion(account, loss, copies)));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, region, ActorRefs.Nobody, ActorRefs.Nobody, "test-node", TimeProvider.System, ".", false)
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, region, ActorRefs.Nobody, ActorRefs.Nobody, "test-node", TimeProvider.System, ".")
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(20),
             ResendAfter = resendAfter ?? TimeSpan.FromMilliseconds(300),

@@ -166,7 +166,7 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var records = new List<object>();
         var recorder = Sys.ActorOf(Props.Create(() => new ListeningRecorder(records)));
         var auditor = Sys.ActorOf(Props.Create(() => new FailingAuditor()));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true));
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path)).WithAdminRights();
 
         var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-8"), TestContext.Current.CancellationToken);
 
@@ -189,7 +189,7 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var asks = new List<WriteDump>();
         var auditor = Sys.ActorOf(Props.Create(() => new MovingAuditor(asks)));
         var recorder = Sys.ActorOf(Props.Create(() => new RefusingRecorder()));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true));
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path)).WithAdminRights();
 
         var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-9"), TestContext.Current.CancellationToken);
 
@@ -222,10 +222,10 @@ public sealed class AuditorActorTests : TestKit, IDisposable
         var asks = new List<WriteDump>();
         var auditor = Sys.ActorOf(Props.Create(() => new MovingAuditor(asks)));
         var recorder = Sys.ActorOf(Props.Create(() => new Recorder()));
-        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path, Admin: true)
+        var gateway = new ClusterTradeGateway(new GatewaySettings(Sys, ActorRefs.Nobody, recorder, auditor, "test-node", TimeProvider.System, _dir.Path)
         {
             ResendAfter = TimeSpan.FromMilliseconds(300),
-        });
+        }).WithAdminRights();
 
         var reply = await gateway.Execute(new TradeRequest(12, CommandKind.DumpLog, null, FileName: "all.xml", RunId: "run-7"), TestContext.Current.CancellationToken);
 

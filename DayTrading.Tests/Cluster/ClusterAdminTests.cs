@@ -28,6 +28,8 @@ public sealed class ClusterAdminTests(ITestOutputHelper output)
         Assert.All(members.Members, m => Assert.Contains("trading", m.Roles));
         Assert.Equal(cluster.AddressOf(n2), Assert.Single(members.Members, m => m.Self).Address);
         Assert.Equal(members.Leader, Assert.Single(members.Members, m => m.Leader).Address);
+        // Every node's own view, not only n2's: the verbs below ask n1 and n3, whose gossip may lag a moment.
+        foreach (var n in new[] { n1, n3 }) await PgCluster.WaitForMembers(n, r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), Settle);
         var (exit, table, _) = await PgCluster.Cli(n1, "members");
         Assert.Equal(0, exit);
         output.WriteLine(table);
@@ -51,9 +53,9 @@ public sealed class ClusterAdminTests(ITestOutputHelper output)
         output.WriteLine(table);
         Assert.Contains($"{users.Length} entit(ies) on 3 node(s)", table);
 
-        // singletons: all three run on the oldest member, the seed node.
+        // singletons: every one runs on the oldest member, the seed node.
         var singletons = await PgCluster.CliJson<SingletonsReport>(n3, "singletons");
-        Assert.Equal(["quote-manager", "auto-tx-manager", "sharding coordinator (account)"], singletons.Singletons.Select(s => s.Name));
+        Assert.Equal(["quote-manager", "auditor", "expiry-watcher", "auto-tx-manager", "sharding coordinator (account)"], singletons.Singletons.Select(s => s.Name));
         Assert.All(singletons.Singletons, s => Assert.Equal(cluster.AddressOf(n1), s.RunningAt));
         Assert.All(singletons.Singletons, s => Assert.Equal(cluster.AddressOf(n1), s.Oldest));
         (exit, table, _) = await PgCluster.Cli(n3, "singletons");
