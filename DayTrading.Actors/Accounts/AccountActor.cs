@@ -5,7 +5,6 @@ using Akka.Event;
 using Akka.Persistence;
 using DayTrading.Audit;
 using DayTrading.Quotes;
-using DayTrading.Serialization;
 
 namespace DayTrading.Accounts;
 

@@ -135,30 +135,27 @@ internal static class AccountSnapshotCodec
 
     public static AccountState Read(ref BinaryReaderSpan r, int version)
     {
-        var s = new AccountState(r.RequiredString(), exists: r.Bool(), cash: r.Decimal(), reservedCash: r.Decimal(),
-            nextOrderId: r.VarLong(), triggerVersion: r.VarLong());
+        // Read in the order written; the books are made from them at once.
+        var userId = r.RequiredString();
+        var (exists, cash, reservedCash, nextOrderId, triggerVersion) = (r.Bool(), r.Decimal(), r.Decimal(), r.VarLong(), r.VarLong());
         var n = r.VarInt();
-        for (var i = 0; i < n; i++) s.Holdings[r.RequiredString()] = new Holding(r.VarInt(), r.VarInt());
-        ReadOrders(ref r, s.PendingBuys);
-        ReadOrders(ref r, s.PendingSells);
+        var holdings = new List<KeyValuePair<string, Holding>>(n);
+        for (var i = 0; i < n; i++) holdings.Add(new(r.RequiredString(), new Holding(r.VarInt(), r.VarInt())));
+        var pendingBuys = ReadOrders(ref r);
+        var pendingSells = ReadOrders(ref r);
         n = r.VarInt();
-        for (var i = 0; i < n; i++)
-        {
-            var t = new BuyTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarLong(), r.VarLong());
-            s.BuyTriggers[t.Symbol] = t;
-        }
+        var buyTriggers = new List<BuyTrigger>(n);
+        for (var i = 0; i < n; i++) buyTriggers.Add(new BuyTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarLong(), r.VarLong()));
         n = r.VarInt();
-        for (var i = 0; i < n; i++)
-        {
-            var t = new SellTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarInt(), r.VarLong(), r.VarLong());
-            s.SellTriggers[t.Symbol] = t;
-        }
-        s.RestoreHistoryTotal(r.VarLong());
+        var sellTriggers = new List<SellTrigger>(n);
+        for (var i = 0; i < n; i++) sellTriggers.Add(new SellTrigger(r.RequiredString(), r.Decimal(), r.NullableDecimal(), r.VarInt(), r.VarLong(), r.VarLong()));
+        var historyTotal = r.VarLong();
         n = r.VarInt();
+        var history = new List<HistoryEntry>(n);
         for (var i = 0; i < n; i++)
-        {
-            s.History.AddLast(new HistoryEntry(r.VarLong(), (HistoryKind)r.Byte(), r.String(), r.VarInt(), r.Decimal(), r.Decimal(), r.VarLong()));
-        }
+            history.Add(new HistoryEntry(r.VarLong(), (HistoryKind)r.Byte(), r.String(), r.VarInt(), r.Decimal(), r.Decimal(), r.VarLong()));
+        var s = AccountState.Restore(userId, exists, cash, reservedCash, nextOrderId, triggerVersion, holdings, pendingBuys, pendingSells,
+            buyTriggers, sellTriggers, historyTotal, history);
         if (version >= 2)
         {
             var runIds = new string[r.VarInt()];
@@ -177,7 +174,7 @@ internal static class AccountSnapshotCodec
         return s;
     }
 
-    private static void WriteOrders(BinaryWriterBuffer w, List<PendingOrder> orders)
+    private static void WriteOrders(BinaryWriterBuffer w, IReadOnlyList<PendingOrder> orders)
     {
         w.VarInt(orders.Count);
         foreach (var p in orders)
@@ -192,12 +189,12 @@ internal static class AccountSnapshotCodec
         }
     }
 
-    private static void ReadOrders(ref BinaryReaderSpan r, List<PendingOrder> into)
+    private static List<PendingOrder> ReadOrders(ref BinaryReaderSpan r)
     {
         var n = r.VarInt();
+        var orders = new List<PendingOrder>(n);
         for (var i = 0; i < n; i++)
-        {
-            into.Add(new PendingOrder(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong(), r.VarLong()));
-        }
+            orders.Add(new PendingOrder(r.VarLong(), r.RequiredString(), r.VarInt(), r.Decimal(), r.VarLong(), r.VarLong(), r.VarLong()));
+        return orders;
     }
 }

@@ -26,14 +26,8 @@ internal static class BooksCopy
 
     public static AccountState Copy(AccountState s)
     {
-        var c = new AccountState(s.UserId, s.Exists, s.Cash, s.ReservedCash, s.NextOrderId, s.TriggerVersion);
-        c.RestoreHistoryTotal(s.HistoryTotal);
-        foreach (var (sym, h) in s.Holdings) c.Holdings[sym] = h;
-        c.PendingBuys.AddRange(s.PendingBuys);
-        c.PendingSells.AddRange(s.PendingSells);
-        foreach (var (sym, t) in s.BuyTriggers) c.BuyTriggers[sym] = t;
-        foreach (var (sym, t) in s.SellTriggers) c.SellTriggers[sym] = t;
-        foreach (var h in s.History) c.History.AddLast(h);
+        var c = AccountState.Restore(s.UserId, s.Exists, s.Cash, s.ReservedCash, s.NextOrderId, s.TriggerVersion, s.Holdings,
+            s.PendingBuys, s.PendingSells, s.BuyTriggers.Values, s.SellTriggers.Values, s.HistoryTotal, s.History);
         foreach (var (runId, tx, seq) in s.Remembered.Entries()) c.Remembered.Add(runId, tx, seq);
         c.CarryOutcomes([.. s.CarriedOutcomes]);
         return c;

@@ -21,11 +21,11 @@ public static class AccountDomain
     public static ReservationsExpired? Expire(AccountState state, long nowMs, string server)
     {
         List<AccountChange>? changes = null;
-        foreach (var p in state.PendingBuys)
+        foreach (var p in state.PendingBuyList)
         {
             if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Expired, p.TxNum));
         }
-        foreach (var p in state.PendingSells)
+        foreach (var p in state.PendingSellList)
         {
             if (p.ExpiresMs <= nowMs) (changes ??= []).Add(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Expired, p.TxNum));
         }
@@ -84,15 +84,15 @@ public static class AccountDomain
 
             case CommandKind.CommitBuy:
             {
-                if (s.PendingBuys.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to commit");
-                var p = s.PendingBuys[^1];
+                if (s.PendingBuyList.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to commit");
+                var p = s.PendingBuyList[^1];
                 return Ok(new BuyCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
             }
 
             case CommandKind.CancelBuy:
             {
-                if (s.PendingBuys.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to cancel");
-                var p = s.PendingBuys[^1];
+                if (s.PendingBuyList.Count == 0) return Fail(RefusalReason.NothingPending, "no pending buy to cancel");
+                var p = s.PendingBuyList[^1];
                 return Ok(new BuyReleased(p.OrderId, p.Symbol, p.Amount, ReleaseReason.Cancelled, p.TxNum));
             }
 
@@ -107,21 +107,21 @@ public static class AccountDomain
 
             case CommandKind.CommitSell:
             {
-                if (s.PendingSells.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to commit");
-                var p = s.PendingSells[^1];
+                if (s.PendingSellList.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to commit");
+                var p = s.PendingSellList[^1];
                 return Ok(new SellCommitted(p.OrderId, p.Symbol, p.Shares, p.Amount));
             }
 
             case CommandKind.CancelSell:
             {
-                if (s.PendingSells.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to cancel");
-                var p = s.PendingSells[^1];
+                if (s.PendingSellList.Count == 0) return Fail(RefusalReason.NothingPending, "no pending sell to cancel");
+                var p = s.PendingSellList[^1];
                 return Ok(new SellReleased(p.OrderId, p.Symbol, p.Shares, ReleaseReason.Cancelled, p.TxNum));
             }
 
             case CommandKind.SetBuyAmount:
             {
-                var current = s.BuyTriggers.TryGetValue(r.Symbol!, out var t) ? t.Reserve : 0m;
+                var current = s.BuyTriggerTable.TryGetValue(r.Symbol!, out var t) ? t.Reserve : 0m;
                 var moved = r.Amount - current;
                 if (moved > s.Cash) return Fail(RefusalReason.InsufficientFunds, $"insufficient funds: a buy reserve of {Money(r.Amount)} for {r.Symbol} needs {Money(moved)} more cash, cash is {Money(s.Cash)}");
                 return Ok(new BuyAmountSet(r.Symbol!, r.Amount, moved));
@@ -129,14 +129,14 @@ public static class AccountDomain
 
             case CommandKind.SetBuyTrigger:
             {
-                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount set for {r.Symbol}: send SET_BUY_AMOUNT first");
+                if (!s.BuyTriggerTable.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount set for {r.Symbol}: send SET_BUY_AMOUNT first");
                 if (SharesFor(t.Reserve, r.Amount) == 0) return Fail(RefusalReason.AmountTooSmall, $"a reserve of {Money(t.Reserve)} buys no share of {r.Symbol} at {Money(r.Amount)}");
                 return Ok(new BuyTriggerSet(r.Symbol!, r.Amount));
             }
 
             case CommandKind.CancelSetBuy:
             {
-                if (!s.BuyTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount or trigger set for {r.Symbol}");
+                if (!s.BuyTriggerTable.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no buy amount or trigger set for {r.Symbol}");
                 return Ok(new BuyTriggerCancelled(r.Symbol!, t.Reserve));
             }
 
@@ -145,7 +145,7 @@ public static class AccountDomain
                 var holding = s.HoldingOf(r.Symbol!);
                 if (holding.Total == 0) return Fail(RefusalReason.InsufficientShares, $"no shares of {r.Symbol} held");
                 var reserved = 0;
-                if (s.SellTriggers.TryGetValue(r.Symbol!, out var t) && t.Armed)
+                if (s.SellTriggerTable.TryGetValue(r.Symbol!, out var t) && t.Armed)
                 {
                     reserved = SharesFor(r.Amount, t.Price!.Value);
                     var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, r.Amount, t.Price.Value);
@@ -156,7 +156,7 @@ public static class AccountDomain
 
             case CommandKind.SetSellTrigger:
             {
-                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount set for {r.Symbol}: send SET_SELL_AMOUNT first");
+                if (!s.SellTriggerTable.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount set for {r.Symbol}: send SET_SELL_AMOUNT first");
                 var reserved = SharesFor(t.Amount, r.Amount);
                 var error = CheckSellReservation(s, r.Symbol!, reserved, t.ReservedShares, t.Amount, r.Amount);
                 if (error is { } refused) return Fail(refused.Reason, refused.Detail);
@@ -165,7 +165,7 @@ public static class AccountDomain
 
             case CommandKind.CancelSetSell:
             {
-                if (!s.SellTriggers.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount or trigger set for {r.Symbol}");
+                if (!s.SellTriggerTable.TryGetValue(r.Symbol!, out var t)) return Fail(RefusalReason.NotSet, $"no sell amount or trigger set for {r.Symbol}");
                 return Ok(new SellTriggerCancelled(r.Symbol!, t.ReservedShares));
             }
 
@@ -197,7 +197,7 @@ public static class AccountDomain
         var used = new QuoteUsed(quote.Symbol, quote.Price, quote.TimestampMs, quote.CryptoKey);
         if (side == TradeSide.Buy)
         {
-            if (!s.BuyTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
+            if (!s.BuyTriggerTable.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
             if (quote.Price > t.Price!.Value) return null;
             var room = Math.Max(0, Rules.MaxSharesPerSymbol - SharesHeldOrBeingBought(s, symbol));
             var shares = (int)Math.Min(SharesFor(t.Reserve, quote.Price), room);
@@ -206,7 +206,7 @@ public static class AccountDomain
         }
         else
         {
-            if (!s.SellTriggers.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
+            if (!s.SellTriggerTable.TryGetValue(symbol, out var t) || !t.Armed || t.Version != version) return null;
             if (quote.Price < t.Price!.Value) return null;
             var shares = t.ReservedShares;
             return new TriggerExecuted(nowMs, server, t.TxNum, used, new SellTriggerFired(symbol, quote.Price, shares, shares * quote.Price));
@@ -225,7 +225,7 @@ public static class AccountDomain
     private static long SharesHeldOrBeingBought(AccountState s, string symbol)
     {
         long n = s.HoldingOf(symbol).Total;
-        foreach (var p in s.PendingBuys)
+        foreach (var p in s.PendingBuyList)
         {
             if (p.Symbol == symbol) n += p.Shares;
         }
@@ -277,23 +277,23 @@ public static class AccountDomain
             case BuyReserved b:
                 s.Cash -= b.Cost;
                 s.ReservedCash += b.Cost;
-                s.PendingBuys.Add(new PendingOrder(b.OrderId, b.Symbol, b.Shares, b.Price, b.IssuedMs, b.ExpiresMs, tx));
+                s.PendingBuyList.Add(new PendingOrder(b.OrderId, b.Symbol, b.Shares, b.Price, b.IssuedMs, b.ExpiresMs, tx));
                 s.NextOrderId = Math.Max(s.NextOrderId, b.OrderId + 1);
                 break;
 
             case BuyCommitted bc:
             {
-                var p = RemoveOrder(s.PendingBuys, bc.OrderId);
+                var p = RemoveOrder(s.PendingBuyList, bc.OrderId);
                 s.ReservedCash -= p.Amount;
                 var h = s.HoldingOf(p.Symbol);
-                s.Holdings[p.Symbol] = h with { Shares = h.Shares + p.Shares };
+                s.HoldingsTable[p.Symbol] = h with { Shares = h.Shares + p.Shares };
                 AddHistory(s, new HistoryEntry(ts, HistoryKind.Buy, p.Symbol, p.Shares, p.Price, p.Amount, tx));
                 break;
             }
 
             case BuyReleased br:
             {
-                var p = RemoveOrder(s.PendingBuys, br.OrderId);
+                var p = RemoveOrder(s.PendingBuyList, br.OrderId);
                 s.ReservedCash -= p.Amount;
                 s.Cash += p.Amount;
                 break;
@@ -302,15 +302,15 @@ public static class AccountDomain
             case SellReserved sr:
             {
                 var h = s.HoldingOf(sr.Symbol);
-                s.Holdings[sr.Symbol] = new Holding(h.Shares - sr.Shares, h.ReservedShares + sr.Shares);
-                s.PendingSells.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs, tx));
+                s.HoldingsTable[sr.Symbol] = new Holding(h.Shares - sr.Shares, h.ReservedShares + sr.Shares);
+                s.PendingSellList.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs, tx));
                 s.NextOrderId = Math.Max(s.NextOrderId, sr.OrderId + 1);
                 break;
             }
 
             case SellCommitted sc:
             {
-                var p = RemoveOrder(s.PendingSells, sc.OrderId);
+                var p = RemoveOrder(s.PendingSellList, sc.OrderId);
                 var h = s.HoldingOf(p.Symbol);
                 SetHolding(s, p.Symbol, new Holding(h.Shares, h.ReservedShares - p.Shares));
                 s.Cash += p.Amount;
@@ -320,9 +320,9 @@ public static class AccountDomain
 
             case SellReleased sl:
             {
-                var p = RemoveOrder(s.PendingSells, sl.OrderId);
+                var p = RemoveOrder(s.PendingSellList, sl.OrderId);
                 var h = s.HoldingOf(p.Symbol);
-                s.Holdings[p.Symbol] = new Holding(h.Shares + p.Shares, h.ReservedShares - p.Shares);
+                s.HoldingsTable[p.Symbol] = new Holding(h.Shares + p.Shares, h.ReservedShares - p.Shares);
                 break;
             }
 
@@ -333,18 +333,18 @@ public static class AccountDomain
                 var version = ++s.TriggerVersion;
                 // Re-sizing an armed trigger makes a new version (a fire asked against the old size is refused) but
                 // keeps the SET_BUY_TRIGGER's tx: the execution is audited under the command that armed it.
-                s.BuyTriggers[ba.Symbol] = s.BuyTriggers.TryGetValue(ba.Symbol, out var t)
+                s.BuyTriggerTable[ba.Symbol] = s.BuyTriggerTable.TryGetValue(ba.Symbol, out var t)
                     ? t with { Reserve = ba.Reserve, Version = version, TxNum = t.Armed ? t.TxNum : tx }
                     : new BuyTrigger(ba.Symbol, ba.Reserve, null, version, tx);
                 break;
             }
 
             case BuyTriggerSet bt:
-                s.BuyTriggers[bt.Symbol] = s.BuyTriggers[bt.Symbol] with { Price = bt.Price, Version = ++s.TriggerVersion, TxNum = tx };
+                s.BuyTriggerTable[bt.Symbol] = s.BuyTriggerTable[bt.Symbol] with { Price = bt.Price, Version = ++s.TriggerVersion, TxNum = tx };
                 break;
 
             case BuyTriggerCancelled bx:
-                s.BuyTriggers.Remove(bx.Symbol);
+                s.BuyTriggerTable.Remove(bx.Symbol);
                 s.ReservedCash -= bx.Refund;
                 s.Cash += bx.Refund;
                 s.TriggerVersion++;
@@ -352,15 +352,15 @@ public static class AccountDomain
 
             case BuyTriggerFired bf:
             {
-                var t = s.BuyTriggers[bf.Symbol];
-                s.BuyTriggers.Remove(bf.Symbol);
+                var t = s.BuyTriggerTable[bf.Symbol];
+                s.BuyTriggerTable.Remove(bf.Symbol);
                 s.ReservedCash -= t.Reserve;
                 s.Cash += bf.Refund;
                 s.TriggerVersion++;
                 if (bf.Shares > 0)
                 {
                     var h = s.HoldingOf(bf.Symbol);
-                    s.Holdings[bf.Symbol] = h with { Shares = h.Shares + bf.Shares };
+                    s.HoldingsTable[bf.Symbol] = h with { Shares = h.Shares + bf.Shares };
                     AddHistory(s, new HistoryEntry(ts, HistoryKind.AutoBuy, bf.Symbol, bf.Shares, bf.Price, bf.Cost, tx));
                 }
                 break;
@@ -368,11 +368,11 @@ public static class AccountDomain
 
             case SellAmountSet sa:
             {
-                var existing = s.SellTriggers.TryGetValue(sa.Symbol, out var t) ? t : null;
+                var existing = s.SellTriggerTable.TryGetValue(sa.Symbol, out var t) ? t : null;
                 var before = existing?.ReservedShares ?? 0;
                 MoveReservedShares(s, sa.Symbol, sa.ReservedShares - before);
                 // As for buys: a re-size of an armed sell keeps the SET_SELL_TRIGGER's tx.
-                s.SellTriggers[sa.Symbol] = existing is null
+                s.SellTriggerTable[sa.Symbol] = existing is null
                     ? new SellTrigger(sa.Symbol, sa.Amount, null, 0, ++s.TriggerVersion, tx)
                     : existing with { Amount = sa.Amount, ReservedShares = sa.ReservedShares, Version = ++s.TriggerVersion, TxNum = existing.Armed ? existing.TxNum : tx };
                 break;
@@ -380,15 +380,15 @@ public static class AccountDomain
 
             case SellTriggerSet st:
             {
-                var t = s.SellTriggers[st.Symbol];
+                var t = s.SellTriggerTable[st.Symbol];
                 MoveReservedShares(s, st.Symbol, st.ReservedShares - t.ReservedShares);
-                s.SellTriggers[st.Symbol] = t with { Price = st.Price, ReservedShares = st.ReservedShares, Version = ++s.TriggerVersion, TxNum = tx };
+                s.SellTriggerTable[st.Symbol] = t with { Price = st.Price, ReservedShares = st.ReservedShares, Version = ++s.TriggerVersion, TxNum = tx };
                 break;
             }
 
             case SellTriggerCancelled sx:
                 MoveReservedShares(s, sx.Symbol, -sx.ReturnedShares);
-                s.SellTriggers.Remove(sx.Symbol);
+                s.SellTriggerTable.Remove(sx.Symbol);
                 s.TriggerVersion++;
                 break;
 
@@ -396,7 +396,7 @@ public static class AccountDomain
             {
                 var h = s.HoldingOf(sf.Symbol);
                 SetHolding(s, sf.Symbol, new Holding(h.Shares, h.ReservedShares - sf.Shares));
-                s.SellTriggers.Remove(sf.Symbol);
+                s.SellTriggerTable.Remove(sf.Symbol);
                 s.TriggerVersion++;
                 s.Cash += sf.Proceeds;
                 AddHistory(s, new HistoryEntry(ts, HistoryKind.AutoSell, sf.Symbol, sf.Shares, sf.Price, sf.Proceeds, tx));
@@ -418,8 +418,8 @@ public static class AccountDomain
 
     private static void SetHolding(AccountState s, string symbol, Holding h)
     {
-        if (h.Total == 0) s.Holdings.Remove(symbol);
-        else s.Holdings[symbol] = h;
+        if (h.Total == 0) s.HoldingsTable.Remove(symbol);
+        else s.HoldingsTable[symbol] = h;
     }
 
     private static PendingOrder RemoveOrder(List<PendingOrder> orders, long orderId)
@@ -438,8 +438,8 @@ public static class AccountDomain
 
     private static void AddHistory(AccountState s, HistoryEntry entry)
     {
-        s.History.AddLast(entry);
+        s.HistoryList.AddLast(entry);
         s.HistoryTotal++;
-        if (s.History.Count > AccountState.HistoryLimit) s.History.RemoveFirst();
+        if (s.HistoryList.Count > AccountState.HistoryLimit) s.HistoryList.RemoveFirst();
     }
 }

@@ -1,8 +1,10 @@
 namespace DayTrading.Accounts;
 
 /// <summary>
-/// The books of one trader. Mutated only by <see cref="AccountDomain.Apply"/>; read by the decide functions.
-/// Mutable on purpose: an account handles thousands of commands and copying its maps for each would be waste.
+/// The books of one trader. Changed only inside the domain (<see cref="AccountDomain.Apply"/>, expiry); read by the
+/// decide functions and, through read-only views, by everything else. Mutable inside on purpose: an account handles
+/// thousands of commands and copying its maps for each would be waste. Rebuilt from a snapshot with
+/// <see cref="Restore"/>.
 /// </summary>
 public sealed class AccountState
 {
@@ -20,19 +22,25 @@ public sealed class AccountState
     public long NextOrderId { get; internal set; } = 1;
 
     /// <summary>Shares per symbol: free, and reserved by pending sells and armed sell triggers.</summary>
-    public SortedDictionary<string, Holding> Holdings { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, Holding> Holdings => HoldingsTable;
+    internal readonly SortedDictionary<string, Holding> HoldingsTable = new(StringComparer.Ordinal);
 
     /// <summary>Pending buys, oldest first; the newest is the stack's top.</summary>
-    public List<PendingOrder> PendingBuys { get; } = [];
+    public IReadOnlyList<PendingOrder> PendingBuys => PendingBuyList;
+    internal readonly List<PendingOrder> PendingBuyList = [];
 
-    public List<PendingOrder> PendingSells { get; } = [];
+    public IReadOnlyList<PendingOrder> PendingSells => PendingSellList;
+    internal readonly List<PendingOrder> PendingSellList = [];
 
-    public SortedDictionary<string, BuyTrigger> BuyTriggers { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, BuyTrigger> BuyTriggers => BuyTriggerTable;
+    internal readonly SortedDictionary<string, BuyTrigger> BuyTriggerTable = new(StringComparer.Ordinal);
 
-    public SortedDictionary<string, SellTrigger> SellTriggers { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, SellTrigger> SellTriggers => SellTriggerTable;
+    internal readonly SortedDictionary<string, SellTrigger> SellTriggerTable = new(StringComparer.Ordinal);
 
     /// <summary>Newest last; at most <see cref="HistoryLimit"/>.</summary>
-    public LinkedList<HistoryEntry> History { get; } = new();
+    public IReadOnlyCollection<HistoryEntry> History => HistoryList;
+    internal readonly LinkedList<HistoryEntry> HistoryList = new();
 
     public long HistoryTotal { get; internal set; }
 
@@ -55,8 +63,7 @@ public sealed class AccountState
 
     public AccountState(string userId) => UserId = userId;
 
-    /// <summary>The books as a snapshot stored them; the collections are filled by the snapshot's reader.</summary>
-    public AccountState(string userId, bool exists, decimal cash, decimal reservedCash, long nextOrderId, long triggerVersion)
+    private AccountState(string userId, bool exists, decimal cash, decimal reservedCash, long nextOrderId, long triggerVersion)
         : this(userId)
     {
         Exists = exists;
@@ -66,16 +73,28 @@ public sealed class AccountState
         TriggerVersion = triggerVersion;
     }
 
-    /// <summary>For a snapshot's reader: the count of history entries ever made, beyond the kept ones.</summary>
-    public void RestoreHistoryTotal(long total) => HistoryTotal = total;
+    /// <summary>The books as a snapshot stored them (the idempotency memory is added by the snapshot's reader).</summary>
+    public static AccountState Restore(string userId, bool exists, decimal cash, decimal reservedCash, long nextOrderId, long triggerVersion,
+        IEnumerable<KeyValuePair<string, Holding>> holdings, IEnumerable<PendingOrder> pendingBuys, IEnumerable<PendingOrder> pendingSells,
+        IEnumerable<BuyTrigger> buyTriggers, IEnumerable<SellTrigger> sellTriggers, long historyTotal, IEnumerable<HistoryEntry> history)
+    {
+        var s = new AccountState(userId, exists, cash, reservedCash, nextOrderId, triggerVersion) { HistoryTotal = historyTotal };
+        foreach (var (symbol, h) in holdings) s.HoldingsTable[symbol] = h;
+        s.PendingBuyList.AddRange(pendingBuys);
+        s.PendingSellList.AddRange(pendingSells);
+        foreach (var t in buyTriggers) s.BuyTriggerTable[t.Symbol] = t;
+        foreach (var t in sellTriggers) s.SellTriggerTable[t.Symbol] = t;
+        foreach (var e in history) s.HistoryList.AddLast(e);
+        return s;
+    }
 
-    public Holding HoldingOf(string symbol) => Holdings.TryGetValue(symbol, out var h) ? h : default;
+    public Holding HoldingOf(string symbol) => HoldingsTable.TryGetValue(symbol, out var h) ? h : default;
 
     public long? EarliestExpiryMs()
     {
         long? earliest = null;
-        foreach (var p in PendingBuys) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
-        foreach (var p in PendingSells) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
+        foreach (var p in PendingBuyList) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
+        foreach (var p in PendingSellList) earliest = earliest is null || p.ExpiresMs < earliest ? p.ExpiresMs : earliest;
         return earliest;
     }
 

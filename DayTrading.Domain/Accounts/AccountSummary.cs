@@ -18,13 +18,13 @@ public sealed record AccountSummary(
 {
     public static AccountSummary From(AccountState s, long nowMs)
     {
-        var holdings = s.Holdings.Select(h => new HoldingView(h.Key, h.Value.Shares, h.Value.ReservedShares)).ToArray();
+        var holdings = s.HoldingsTable.Select(h => new HoldingView(h.Key, h.Value.Shares, h.Value.ReservedShares)).ToArray();
         static PendingView[] Pending(List<PendingOrder> orders, long now) =>
             Enumerable.Reverse(orders).Select(p => new PendingView(p.OrderId, p.Symbol, p.Shares, p.Price, p.Amount, Math.Max(0, p.ExpiresMs - now))).ToArray();
-        var buys = s.BuyTriggers.Values.Select(t => new BuyTriggerView(t.Symbol, t.Reserve, t.Price)).ToArray();
-        var sells = s.SellTriggers.Values.Select(t => new SellTriggerView(t.Symbol, t.Amount, t.Price, t.ReservedShares)).ToArray();
-        var history = s.History.Reverse().Select(h => new HistoryView(h.TimestampMs, h.Kind.ToString().ToUpperInvariant(), h.Symbol, h.Shares, h.Price, h.Amount, h.TxNum)).ToArray();
-        return new AccountSummary(s.UserId, s.Cash, s.ReservedCash, holdings, Pending(s.PendingBuys, nowMs), Pending(s.PendingSells, nowMs), buys, sells, s.HistoryTotal, history);
+        var buys = s.BuyTriggerTable.Values.Select(t => new BuyTriggerView(t.Symbol, t.Reserve, t.Price)).ToArray();
+        var sells = s.SellTriggerTable.Values.Select(t => new SellTriggerView(t.Symbol, t.Amount, t.Price, t.ReservedShares)).ToArray();
+        var history = s.HistoryList.Reverse().Select(h => new HistoryView(h.TimestampMs, h.Kind.ToString().ToUpperInvariant(), h.Symbol, h.Shares, h.Price, h.Amount, h.TxNum)).ToArray();
+        return new AccountSummary(s.UserId, s.Cash, s.ReservedCash, holdings, Pending(s.PendingBuyList, nowMs), Pending(s.PendingSellList, nowMs), buys, sells, s.HistoryTotal, history);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, SummaryJson.Default.AccountSummary);
@@ -50,7 +50,7 @@ public sealed record AccountSummary(
         w.Raw(",\"reservedCash\":"u8); w.Number(s.ReservedCash);
         w.Raw(",\"holdings\":["u8);
         var first = true;
-        foreach (var (symbol, h) in s.Holdings)
+        foreach (var (symbol, h) in s.HoldingsTable)
         {
             w.Raw(first ? "{\"symbol\":"u8 : ",{\"symbol\":"u8); first = false;
             w.String(symbol);
@@ -59,12 +59,12 @@ public sealed record AccountSummary(
             w.Raw("}"u8);
         }
         w.Raw("],\"pendingBuys\":["u8);
-        WritePending(w, s.PendingBuys, nowMs);
+        WritePending(w, s.PendingBuyList, nowMs);
         w.Raw("],\"pendingSells\":["u8);
-        WritePending(w, s.PendingSells, nowMs);
+        WritePending(w, s.PendingSellList, nowMs);
         w.Raw("],\"buyTriggers\":["u8);
         first = true;
-        foreach (var t in s.BuyTriggers.Values)
+        foreach (var t in s.BuyTriggerTable.Values)
         {
             w.Raw(first ? "{\"symbol\":"u8 : ",{\"symbol\":"u8); first = false;
             w.String(t.Symbol);
@@ -74,7 +74,7 @@ public sealed record AccountSummary(
         }
         w.Raw("],\"sellTriggers\":["u8);
         first = true;
-        foreach (var t in s.SellTriggers.Values)
+        foreach (var t in s.SellTriggerTable.Values)
         {
             w.Raw(first ? "{\"symbol\":"u8 : ",{\"symbol\":"u8); first = false;
             w.String(t.Symbol);
@@ -86,7 +86,7 @@ public sealed record AccountSummary(
         w.Raw("],\"historyTotal\":"u8); w.Number(s.HistoryTotal);
         w.Raw(",\"history\":["u8);
         first = true;
-        for (var node = s.History.Last; node is not null; node = node.Previous)
+        for (var node = s.HistoryList.Last; node is not null; node = node.Previous)
         {
             var h = node.Value;
             w.Raw(first ? "{\"timestampMs\":"u8 : ",{\"timestampMs\":"u8); first = false;
