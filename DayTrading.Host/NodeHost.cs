@@ -64,7 +64,7 @@ public static class NodeHost
         builder.Services.AddTradeGateway()
             .AddClusterAdmin(options, Singletons(options)) // before the edge, so the ready line can say where it listens
             .AddTcpEdge(options, readyOutput);
-        if (options.WebEnabled) builder.Services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, clock, readyOutput));
+        if (options.WebEnabled) builder.Services.AddWebFrontEnd(options, readyOutput);
         return builder.Build();
     }
 
@@ -121,6 +121,11 @@ public static class NodeHost
     /// <summary>The node's one gateway into the cluster, shared by every edge.</summary>
     private static IServiceCollection AddTradeGateway(this IServiceCollection services) => services.AddSingleton<NodeGateway>();
 
+    /// <summary>The web front end (after the TCP edge; stopped before it).</summary>
+    private static IServiceCollection AddWebFrontEnd(this IServiceCollection services, NodeOptions options, TextWriter readyOutput) =>
+        services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, sp.GetRequiredService<TimeProvider>(), readyOutput));
+
+    /// <summary>The TCP edge, opened once the node is up in its cluster; closed first on shutdown.</summary>
     private static IServiceCollection AddTcpEdge(this IServiceCollection services, NodeOptions options, TextWriter readyOutput) =>
         services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<NodeGateway>(),
             options, sp.GetRequiredService<NodeReadiness>(), readyOutput, sp.GetRequiredService<IHostApplicationLifetime>()));
