@@ -18,6 +18,12 @@ public sealed record AutoTxOptions
     public int PageSize { get; init; } = 2000;
 
     public TimeSpan FireTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// After a fire the account did not answer, or a refresh the QuoteManager could not serve (both happen while a
+    /// node dies or a singleton moves), the same is tried again this much later instead of at the next refresh.
+    /// </summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -49,7 +55,9 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
     private sealed record Page(IReadOnlyList<EventLogEntry> Entries);
     private sealed record PageFailed(Exception Cause);
     private sealed record FireFailed(ArmedTrigger Trigger, string Reason);
-    private sealed record RefreshResult(QuoteResult Result);
+    private sealed record RefreshResult(string Symbol, QuoteResult Result);
+    private sealed record RetryFire(ArmedTrigger Trigger);
+    private sealed record RefreshSymbol(string Symbol);
 
     private sealed class Poll
     {
@@ -92,8 +100,17 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
         Receive<Refresh>(_ => RefreshWatched());
         Receive<RefreshResult>(r =>
         {
-            if (r.Result.Quote is not null) Check(r.Result.Quote);
+            if (r.Result.Quote is not null)
+            {
+                Check(r.Result.Quote);
+                return;
+            }
+            // The QuoteManager could not answer (moving, restarting, its quote server down): try this symbol again soon.
+            _log.Info("refreshing {0} for its triggers failed ({1}); again in {2:0.#} s", r.Symbol, r.Result.Error, _options.RetryAfter.TotalSeconds);
+            Timers.StartSingleTimer(("refresh", r.Symbol), new RefreshSymbol(r.Symbol), _options.RetryAfter);
         });
+        Receive<RefreshSymbol>(r => RefreshOne(r.Symbol));
+        Receive<RetryFire>(r => OnRetryFire(r.Trigger));
         Receive<TriggerOutcome>(o =>
         {
             if (o.Executed)
@@ -110,7 +127,9 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
             // The account did not answer: its outcome is unknown. Forget the request so the next quote retries it;
             // the account's version check makes a retry of an executed trigger a no-op.
             _requested.Remove((f.Trigger.UserId, f.Trigger.Side, f.Trigger.Symbol, f.Trigger.Version));
-            _log.Warning("trigger {0} {1} {2} of {3}: {4}", f.Trigger.Side, f.Trigger.Symbol, f.Trigger.Version, f.Trigger.UserId, f.Reason);
+            _log.Warning("trigger {0} {1} {2} of {3}: {4}; asked again in {5:0.#} s", f.Trigger.Side, f.Trigger.Symbol, f.Trigger.Version, f.Trigger.UserId,
+                f.Reason, _options.RetryAfter.TotalSeconds);
+            Timers.StartSingleTimer(("fire", f.Trigger.UserId, f.Trigger.Side, f.Trigger.Symbol), new RetryFire(f.Trigger), _options.RetryAfter);
         });
         Receive<GetStatus>(_ => Sender.Tell(new AutoTxStatus(_caughtUp, _offset, _index.ArmedCount, _index.WatchedSymbols.Count, _fired, _refreshes)));
     }
@@ -193,13 +212,30 @@ public sealed class AutoTxManagerActor : ReceiveActor, IWithTimers
 
     private void RefreshWatched()
     {
-        foreach (var symbol in _index.WatchedSymbols)
+        foreach (var symbol in _index.WatchedSymbols) RefreshOne(symbol);
+    }
+
+    private void RefreshOne(string symbol)
+    {
+        var first = _index.On(symbol).FirstOrDefault();
+        if (first is null) return; // nothing armed on it any more
+        _refreshes++;
+        _quoteManager.Ask<QuoteResult>(new GetQuote(symbol, first.UserId, first.TxNum), _options.FireTimeout)
+            .PipeTo(Self, success: r => new RefreshResult(symbol, r), failure: ex => new RefreshResult(symbol, new QuoteResult(null, ex.Message)));
+    }
+
+    // A fire nobody answered: ask again while the trigger is still armed at that version, with a quote still valid
+    // that crosses it (the cached one, or a fresh one if it has expired meanwhile).
+    private void OnRetryFire(ArmedTrigger t)
+    {
+        if (!_index.ArmedOf(t.UserId).Contains(t)) return; // executed, re-armed or cancelled since: settled
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_quotes.TryGetValid(t.Symbol, now, out var q))
         {
-            var first = _index.On(symbol).First();
-            _refreshes++;
-            _quoteManager.Ask<QuoteResult>(new GetQuote(symbol, first.UserId, first.TxNum), _options.FireTimeout)
-                .PipeTo(Self, success: r => new RefreshResult(r), failure: ex => new RefreshResult(new QuoteResult(null, ex.Message)));
+            if (TriggerIndex.Crosses(t, q)) Fire(t, q);
+            return;
         }
+        RefreshOne(t.Symbol);
     }
 
     // A request whose trigger the journal no longer shows armed at that version is settled either way.

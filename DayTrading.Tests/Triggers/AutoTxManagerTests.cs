@@ -262,4 +262,59 @@ public sealed class AutoTxManagerTests : TestKit
             quoteManager.ExpectNoMsg(TimeSpan.FromMilliseconds(300), cancellationToken: Ct); // nothing more within the period
         }
     }
+
+    [Fact]
+    public void A_fire_the_account_never_answers_is_asked_again_without_waiting_for_another_quote()
+    {
+        var log = new FakeLog();
+        log.Record("fay", CommandKind.Add, amount: 1000m);
+        log.Record("fay", CommandKind.SetBuyAmount, "ABC", 100m);
+        var version = log.Record("fay", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var accounts = CreateTestProbe();
+        var options = new AutoTxOptions
+        {
+            PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1),
+            FireTimeout = TimeSpan.FromMilliseconds(300), RetryAfter = TimeSpan.FromMilliseconds(200),
+        };
+        var manager = Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, CreateTestProbe(), new NodeQuoteCache(), new FixedClock(), options));
+        AwaitAssert(() =>
+        {
+            manager.Tell(AutoTxManagerActor.GetStatus.Instance, TestActor);
+            Assert.True(ExpectMsg<AutoTxManagerActor.AutoTxStatus>().CaughtUp);
+        }, cancellationToken: Ct);
+
+        manager.Tell(Q("ABC", 9.5m));
+        Assert.Equal(version, accounts.ExpectMsg<ExecuteTrigger>(cancellationToken: Ct).Version); // lost: never answered
+        // No new quote and the refresh an hour away: asked again with the quote still valid, at the same version.
+        var again = accounts.ExpectMsg<ExecuteTrigger>(TimeSpan.FromSeconds(5), cancellationToken: Ct);
+        Assert.Equal((version, 9.5m), (again.Version, again.Quote.Price));
+        accounts.Reply(new TriggerOutcome("fay", TradeSide.Buy, "ABC", true, null));
+
+        // Once the execution is in the journal nothing more is asked.
+        log.Add("fay", AccountDomain.DecideTrigger(log.State("fay"), TradeSide.Buy, "ABC", version, Q("ABC", 9.5m), T0, "t")!);
+        accounts.ExpectNoMsg(TimeSpan.FromSeconds(1), cancellationToken: Ct);
+    }
+
+    [Fact]
+    public void A_refresh_the_quote_manager_cannot_serve_is_tried_again_before_the_next_period()
+    {
+        var log = new FakeLog();
+        log.Record("gus", CommandKind.Add, amount: 1000m);
+        log.Record("gus", CommandKind.SetBuyAmount, "ABC", 100m);
+        log.Record("gus", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var quoteManager = CreateTestProbe();
+        var accounts = CreateTestProbe();
+        var options = new AutoTxOptions
+        {
+            PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromSeconds(4), RetryAfter = TimeSpan.FromMilliseconds(200),
+        };
+        Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, quoteManager, new NodeQuoteCache(), new FixedClock(), options));
+
+        Assert.Equal("ABC", quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(10), cancellationToken: Ct).Symbol);
+        quoteManager.Reply(new QuoteResult(null, "quote manager restarting; no quote for ABC, try again"));
+        // Asked again well before the next period (4 s away), and the quote it then gets fires the trigger.
+        Assert.Equal("ABC", quoteManager.ExpectMsg<GetQuote>(TimeSpan.FromSeconds(2), cancellationToken: Ct).Symbol);
+        quoteManager.Reply(new QuoteResult(Q("ABC", 9.5m), null));
+        Assert.Equal(9.5m, accounts.ExpectMsg<ExecuteTrigger>(TimeSpan.FromSeconds(3), cancellationToken: Ct).Quote.Price);
+    }
 }
