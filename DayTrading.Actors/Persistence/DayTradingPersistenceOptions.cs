@@ -14,19 +14,12 @@ public sealed class DayTradingJournalOptions(DayTradingDbSettings store, bool is
 
     public override string Identifier { get; set; } = "daytrading";
 
-    private static readonly string PluginKeys = $"""
-        class = "{typeof(DayTradingJournal).AssemblyQualifiedName}"
-        plugin-dispatcher = "{DayTradingPersistence.DispatcherId}"
-        """;
-
-    protected override Config InternalDefaultConfig { get; } = ConfigurationFactory.ParseString(PluginKeys);
+    protected override Config InternalDefaultConfig { get; } = PluginSection.Defaults(typeof(DayTradingJournal));
 
     protected override StringBuilder Build(StringBuilder sb)
     {
         AutoInitialize = Store.AutoInitialize;
-        Store.AppendHocon(sb);
-        sb.AppendLine(PluginKeys);
-        base.Build(sb);
+        base.Build(PluginSection.Append(sb, Store, typeof(DayTradingJournal)));
         return DayTradingPersistence.AppendDispatcher(sb);
     }
 }
@@ -38,18 +31,28 @@ public sealed class DayTradingSnapshotOptions(DayTradingDbSettings store, bool i
 
     public override string Identifier { get; set; } = "daytrading";
 
-    private static readonly string PluginKeys = $"""
-        class = "{typeof(DayTradingSnapshotStore).AssemblyQualifiedName}"
-        plugin-dispatcher = "{DayTradingPersistence.DispatcherId}"
-        """;
-
-    protected override Config InternalDefaultConfig { get; } = ConfigurationFactory.ParseString(PluginKeys);
+    protected override Config InternalDefaultConfig { get; } = PluginSection.Defaults(typeof(DayTradingSnapshotStore));
 
     protected override StringBuilder Build(StringBuilder sb)
     {
         AutoInitialize = Store.AutoInitialize;
-        Store.AppendHocon(sb);
-        sb.AppendLine(PluginKeys);
-        return base.Build(sb);
+        return base.Build(PluginSection.Append(sb, Store, typeof(DayTradingSnapshotStore)));
+    }
+}
+
+/// <summary>What both plugins' sections hold: the plugin class, its dispatcher and the database settings.</summary>
+internal static class PluginSection
+{
+    private static string Keys(Type plugin) => $"""
+        class = "{plugin.AssemblyQualifiedName}"
+        plugin-dispatcher = "{DayTradingPersistence.DispatcherId}"
+        """;
+
+    public static Config Defaults(Type plugin) => ConfigurationFactory.ParseString(Keys(plugin));
+
+    public static StringBuilder Append(StringBuilder sb, DayTradingDbSettings store, Type plugin)
+    {
+        store.AppendHocon(sb);
+        return sb.AppendLine(Keys(plugin));
     }
 }

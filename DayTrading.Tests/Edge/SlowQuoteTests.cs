@@ -38,20 +38,13 @@ public sealed class SlowQuoteTests
     [Fact]
     public async Task Other_users_are_answered_on_the_same_connection_while_one_waits_for_its_quote()
     {
-        using var dir = new TempDirectory();
         var quotes = new HoldingQuotes(TimeProvider.System);
-        using var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebEnabled = false, AutoTx = false },
-            TextWriter.Null, quotes);
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await using var node = new InProcessNode(quotes: quotes);
+        await node.StartAsync(TestContext.Current.CancellationToken);
+        using (var edge = await node.ConnectAsync(TestContext.Current.CancellationToken))
         {
-            var edge = await host.Services.GetRequiredService<NodeReadiness>().Edge.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
-            using var tcp = new TcpClient { NoDelay = true };
-            await tcp.ConnectAsync("127.0.0.1", edge.Port, TestContext.Current.CancellationToken);
-            var stream = tcp.GetStream();
-            using var reader = new StreamReader(stream, new UTF8Encoding(false));
-            async Task<string> Line() => (await reader.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!;
-            async Task Send(string text) => await stream.WriteAsync(Encoding.UTF8.GetBytes(text), TestContext.Current.CancellationToken);
+            Task<string> Line() => edge.ReadLineAsync();
+            Task Send(string text) => edge.SendAsync(text);
 
             await Send("#RUN,slow-quote\n[1] ADD,alice,1000\n[2] ADD,bob,1000\n");
             Assert.Equal("# OK RUN slow-quote", await Line());
@@ -69,10 +62,6 @@ public sealed class SlowQuoteTests
             quotes.Release();
             Assert.StartsWith("[3] OK QUOTE 10.00,X,alice,", await Line());
             Assert.StartsWith("[7] OK DISPLAY_SUMMARY {\"user\":\"alice\",\"cash\":1000", await Line());
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
         }
     }
 }

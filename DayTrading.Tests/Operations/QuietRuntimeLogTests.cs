@@ -51,26 +51,20 @@ public sealed class QuietRuntimeLogTests(ITestOutputHelper output)
     [Fact]
     public async Task A_fresh_node_replaying_a_workload_then_idle_then_stopped_logs_no_warning_and_no_error()
     {
-        using var dir = new TempDirectory();
-        var options = new NodeOptions { NodeName = "quiet", DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, AdminPort = 0, WebPort = 0 };
-        var host = NodeHost.Build(options, TextWriter.Null);
-        await host.StartAsync(Ct);
-        try
+        string[] log;
+        var node = new InProcessNode(o => o with { NodeName = "quiet", AdminPort = 0, WebEnabled = true, WebPort = 0, AutoTx = true });
+        await using (node)
         {
-            var edge = await host.Services.GetRequiredService<NodeReadiness>().Edge.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            await node.StartAsync(Ct);
             var lines = Workload(users: 12).ToArray();
-            using (var tcp = new TcpClient { NoDelay = true })
+            using (var edge = await node.ConnectAsync(Ct))
             {
-                await tcp.ConnectAsync("127.0.0.1", edge.Port, Ct);
-                var stream = tcp.GetStream();
-                using var reader = new StreamReader(stream, new UTF8Encoding(false));
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), Ct);
-                for (var i = 0; i < lines.Length; i++)
-                    Assert.NotNull(await reader.ReadLineAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), Ct));
+                await edge.SendAsync(string.Join('\n', lines) + "\n");
+                for (var i = 0; i < lines.Length; i++) await edge.ReadLineAsync(TimeSpan.FromSeconds(60));
             }
 
             // Idle until every account has passivated (2 minutes without a request): stops are part of a healthy run.
-            var region = host.Services.GetRequiredService<ActorRegistry>().Get<AccountRegionKey>();
+            var region = node.Services.GetRequiredService<ActorRegistry>().Get<AccountRegionKey>();
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
             int alive;
             do
@@ -80,14 +74,11 @@ public sealed class QuietRuntimeLogTests(ITestOutputHelper output)
                 alive = shards.Regions.Sum(r => r.Shards.Sum(s => s.Entities));
             } while (alive > 0 && DateTime.UtcNow < deadline);
             Assert.Equal(0, alive);
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
-            host.Dispose(); // flushes and closes the runtime log
+
+            await node.StopAsync(); // flushes and closes the runtime log
+            log = Directory.GetFiles(Path.Combine(node.DataDirectory, "logs"), "quiet-*.log").SelectMany(File.ReadAllLines).ToArray();
         }
 
-        var log = Directory.GetFiles(Path.Combine(dir.Path, "logs"), "quiet-*.log").SelectMany(File.ReadAllLines).ToArray();
         Assert.Contains(log, l => l.Contains("ready", StringComparison.Ordinal) || l.Contains("quote manager recovered", StringComparison.Ordinal));
         var alarming = log.Where(l => l.Contains(" WRN ", StringComparison.Ordinal) || l.Contains(" ERR ", StringComparison.Ordinal) || l.Contains(" FTL ", StringComparison.Ordinal)).ToArray();
         foreach (var l in alarming) output.WriteLine(l);

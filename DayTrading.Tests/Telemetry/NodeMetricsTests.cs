@@ -79,21 +79,14 @@ public sealed class NodeMetricsTests
     [Fact]
     public async Task A_node_counts_its_requests_and_quote_hits_through_its_own_meter()
     {
-        using var dir = new TempDirectory();
-        using var host = NodeHost.Build(new NodeOptions { AdminPort = -1, DataDirectory = dir.Path, TcpPort = 0, ClusterPort = 0, WebEnabled = false, AutoTx = false },
-            TextWriter.Null);
-        using var totals = new Totals(host.Services.GetRequiredService<IMeterFactory>());
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await using var node = new InProcessNode();
+        using var totals = new Totals(node.Services.GetRequiredService<IMeterFactory>());
+        await node.StartAsync(TestContext.Current.CancellationToken);
+        using (var edge = await node.ConnectAsync(TestContext.Current.CancellationToken))
         {
-            var edge = await host.Services.GetRequiredService<NodeReadiness>().Edge.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
-            using var tcp = new TcpClient { NoDelay = true };
-            await tcp.ConnectAsync("127.0.0.1", edge.Port, TestContext.Current.CancellationToken);
-            var stream = tcp.GetStream();
-            using var reader = new StreamReader(stream, new UTF8Encoding(false));
-            await stream.WriteAsync("[1] ADD,alice,1000\n[2] QUOTE,alice,ABC\n[3] COMMIT_BUY,alice\n"u8.ToArray(), TestContext.Current.CancellationToken);
+            await edge.SendAsync("[1] ADD,alice,1000\n[2] QUOTE,alice,ABC\n[3] COMMIT_BUY,alice\n");
             var lines = new List<string>();
-            for (var i = 0; i < 3; i++) lines.Add((await reader.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken))!);
+            for (var i = 0; i < 3; i++) lines.Add(await edge.ReadLineAsync());
             Assert.Contains("[1] OK ADD", lines);
             Assert.Contains(lines, l => l.StartsWith("[3] ERR COMMIT_BUY", StringComparison.Ordinal));
 
@@ -101,10 +94,6 @@ public sealed class NodeMetricsTests
             Assert.Equal(1, totals["daytrading.requests.failed"]);
             Assert.Equal(1, totals["daytrading.quote.hits"]);
             Assert.Equal(0.05m, totals["daytrading.quote.cost"]);
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
         }
     }
 }

@@ -181,9 +181,9 @@ public sealed class AutoTxManagerTests : TestKit
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private IActorRef CaughtUpManager(FakeLog log, IActorRef accounts, IActorRef quoteManager)
+    private IActorRef CaughtUpManager(FakeLog log, IActorRef accounts, IActorRef quoteManager, AutoTxOptions? options = null)
     {
-        var options = new AutoTxOptions { PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1) };
+        options ??= new AutoTxOptions { PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1) };
         var manager = Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, quoteManager, new NodeQuoteCache(), new FixedClock(), options));
         AwaitAssert(() =>
         {
@@ -276,12 +276,7 @@ public sealed class AutoTxManagerTests : TestKit
             PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1),
             FireTimeout = TimeSpan.FromMilliseconds(300), RetryAfter = TimeSpan.FromMilliseconds(200),
         };
-        var manager = Sys.ActorOf(AutoTxManagerActor.Props(log, accounts, CreateTestProbe(), new NodeQuoteCache(), new FixedClock(), options));
-        AwaitAssert(() =>
-        {
-            manager.Tell(AutoTxManagerActor.GetStatus.Instance, TestActor);
-            Assert.True(ExpectMsg<AutoTxManagerActor.AutoTxStatus>().CaughtUp);
-        }, cancellationToken: Ct);
+        var manager = CaughtUpManager(log, accounts, CreateTestProbe(), options);
 
         manager.Tell(Q("ABC", 9.5m));
         Assert.Equal(version, accounts.ExpectMsg<ExecuteTrigger>(cancellationToken: Ct).Version); // lost: never answered
