@@ -42,6 +42,14 @@ public sealed class AutoTxManagerTests : TestKit
         }
 
         // Tagged as the nodes tag their rows, so a caught-up manager's tail sees what it would see in a real journal.
+        /// <summary>An account with $1,000, $100 reserved for ABC and a buy trigger at 10 armed: returns its version.</summary>
+        public long ArmBuy(string user)
+        {
+            Record(user, CommandKind.Add, amount: 1000m);
+            Record(user, CommandKind.SetBuyAmount, "ABC", 100m);
+            return Record(user, CommandKind.SetBuyTrigger, "ABC", 10m);
+        }
+
         public void Add(string user, AccountEvent e)
         {
             var tags = new AccountEventTagger().ToJournal(e) is Akka.Persistence.Journal.Tagged t ? string.Join(";", t.Tags) : "";
@@ -129,9 +137,7 @@ public sealed class AutoTxManagerTests : TestKit
     public void A_crossing_quote_asks_the_account_once_and_a_restarted_manager_asks_again_only_while_still_armed()
     {
         var log = new FakeLog();
-        log.Record("cat", CommandKind.Add, amount: 1000m);
-        log.Record("cat", CommandKind.SetBuyAmount, "ABC", 100m);
-        var version = log.Record("cat", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var version = log.ArmBuy("cat");
         var accounts = CreateTestProbe();
         var quoteManager = CreateTestProbe();
         var options = new AutoTxOptions { PollInterval = TimeSpan.FromMilliseconds(50), RefreshPeriod = TimeSpan.FromHours(1) };
@@ -222,9 +228,7 @@ public sealed class AutoTxManagerTests : TestKit
     public void A_re_sized_trigger_is_checked_again_against_the_valid_quote_at_its_new_version()
     {
         var log = new FakeLog();
-        log.Record("eve", CommandKind.Add, amount: 1000m);
-        log.Record("eve", CommandKind.SetBuyAmount, "ABC", 100m);
-        var v1 = log.Record("eve", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var v1 = log.ArmBuy("eve");
         var accounts = CreateTestProbe();
         var manager = CaughtUpManager(log, accounts, CreateTestProbe());
         manager.Tell(Q("ABC", 9.5m));
@@ -244,9 +248,7 @@ public sealed class AutoTxManagerTests : TestKit
         var log = new FakeLog();
         foreach (var user in new[] { "u1", "u2", "u3" })
         {
-            log.Record(user, CommandKind.Add, amount: 1000m);
-            log.Record(user, CommandKind.SetBuyAmount, "ABC", 100m);
-            log.Record(user, CommandKind.SetBuyTrigger, "ABC", 10m);
+            log.ArmBuy(user);
         }
         log.Record("u1", CommandKind.SetBuyAmount, "XYZ", 100m);
         log.Record("u1", CommandKind.SetBuyTrigger, "XYZ", 10m);
@@ -267,9 +269,7 @@ public sealed class AutoTxManagerTests : TestKit
     public void A_fire_the_account_never_answers_is_asked_again_without_waiting_for_another_quote()
     {
         var log = new FakeLog();
-        log.Record("fay", CommandKind.Add, amount: 1000m);
-        log.Record("fay", CommandKind.SetBuyAmount, "ABC", 100m);
-        var version = log.Record("fay", CommandKind.SetBuyTrigger, "ABC", 10m);
+        var version = log.ArmBuy("fay");
         var accounts = CreateTestProbe();
         var options = new AutoTxOptions
         {
@@ -294,9 +294,7 @@ public sealed class AutoTxManagerTests : TestKit
     public void A_refresh_the_quote_manager_cannot_serve_is_tried_again_before_the_next_period()
     {
         var log = new FakeLog();
-        log.Record("gus", CommandKind.Add, amount: 1000m);
-        log.Record("gus", CommandKind.SetBuyAmount, "ABC", 100m);
-        log.Record("gus", CommandKind.SetBuyTrigger, "ABC", 10m);
+        log.ArmBuy("gus");
         var quoteManager = CreateTestProbe();
         var accounts = CreateTestProbe();
         var options = new AutoTxOptions
