@@ -35,7 +35,8 @@ public static class NodeHost
         readyOutput ??= Console.Out;
         var quoteCache = new NodeQuoteCache();
         quoteSource ??= CreateQuoteSource(options, clock);
-        var durable = options.Journal != "memory";
+        var durable = options.Durable;
+        var singletons = Singletons(options);
         var plugins = durable
             ? (Journal: DayTradingPersistence.JournalPluginId, Snapshots: DayTradingPersistence.SnapshotPluginId)
             : (Journal: "akka.persistence.journal.inmem", Snapshots: "akka.persistence.snapshot-store.inmem");
@@ -59,10 +60,10 @@ public static class NodeHost
             if (durable) akka.AddExpiryWatcher(new ExpiryWatchOptions(), system => DayTradingPersistence.CreateEventLogReader(system), clock);
             if (durable && options.AutoTx)
                 akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh }, system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
-            akka.AddSingletonWatch(Singletons(options));
+            akka.AddSingletonWatch(singletons);
         });
         builder.Services.AddTradeGateway()
-            .AddClusterAdmin(options, Singletons(options)) // before the edge, so the ready line can say where it listens
+            .AddClusterAdmin(options, singletons) // before the edge, so the ready line can say where it listens
             .AddTcpEdge(options, readyOutput);
         if (options.WebEnabled) builder.Services.AddWebFrontEnd(options, readyOutput);
         return builder.Build();
@@ -72,8 +73,8 @@ public static class NodeHost
     public static IReadOnlyList<string> Singletons(NodeOptions options)
     {
         var names = new List<string> { QuotesSetup.SingletonName, AuditSetup.SingletonName };
-        if (options.Journal != "memory") names.Add(ExpirySetup.SingletonName);
-        if (options.Journal != "memory" && options.AutoTx) names.Add(TriggersSetup.SingletonName);
+        if (options.Durable) names.Add(ExpirySetup.SingletonName);
+        if (options.Durable && options.AutoTx) names.Add(TriggersSetup.SingletonName);
         return names;
     }
 
@@ -90,7 +91,7 @@ public static class NodeHost
     private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, NodeOptions options)
     {
         // Benchmarks only (--journal memory): measures everything but the database. Nothing survives the process.
-        if (options.Journal == "memory") return akka.WithInMemoryJournal(adapters => adapters.AddAccountEventTags()).WithInMemorySnapshotStore();
+        if (!options.Durable) return akka.WithInMemoryJournal(adapters => adapters.AddAccountEventTags()).WithInMemorySnapshotStore();
         var store = DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema);
         // Tagged on every node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
         return akka.WithJournalAndSnapshot(new DayTradingJournalOptions(store), new DayTradingSnapshotOptions(store),

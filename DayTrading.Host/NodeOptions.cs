@@ -123,6 +123,9 @@ public sealed record NodeOptions
         Default = "`15` (cluster.hocon, `akka.cluster.daytrading-downing.stable-after`)")]
     public TimeSpan? SbrStableAfter { get; init; }
 
+    /// <summary>False only with <c>--journal memory</c> (benchmarks): then nothing survives, and the journal projections do not run.</summary>
+    public bool Durable => Journal != "memory";
+
     public string EffectiveDumpDirectory => Path.GetFullPath(DumpDirectory ?? Path.Combine(DataDirectory, "dumps"));
 
     public bool EffectiveTcpAdmin => TcpAdmin ?? (TcpHost is "127.0.0.1" or "localhost" or "::1");
