@@ -10,6 +10,9 @@ bash scripts/ensure-postgres.sh
 # Chromium (Debian package) for the web front end's Playwright tests.
 bash scripts/ensure-chromium.sh
 
+# Node.js and npm: the build runs npm ci and Vite for the web UI.
+bash scripts/ensure-node.sh
+
 # iproute2, iptables and PostgreSQL 15 binaries for the partition test (network namespaces; it skips, saying why,
 # where they cannot be made).
 bash scripts/netlab.sh ensure || echo "test.sh: the partition test will be skipped"

@@ -109,7 +109,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         Command<ExecuteTrigger>(OnExecuteTrigger);
         Command<GetAccountSummary>(_ =>
         {
-            Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists, _state.Exists ? AccountSummary.Json(_state, Now) : null));
+            Sender.Tell(new AccountSummaryReply(_state.UserId, _state.Exists, _state.Exists ? AccountSummary.WebJson(_state, Now) : null));
             PassivateIfAbsent();
         });
         Command<ExpiryDue>(_ => ExpireDue());

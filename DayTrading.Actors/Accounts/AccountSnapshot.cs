@@ -3,14 +3,14 @@ using DayTrading.Binary;
 namespace DayTrading.Accounts;
 
 /// <summary>
-/// A persisted snapshot of an account's books (manifest AS2; AS1 is still read). Encoded when taken: the snapshot
+/// A persisted snapshot of an account's books (manifest AS3; AS1 and AS2 are still read). Encoded when taken: the snapshot
 /// store serializes later, on its own thread, while the account goes on changing its state.
 /// </summary>
 public sealed class AccountSnapshot
 {
     internal byte[] Bytes { get; }
 
-    /// <summary>The codec version of <see cref="Bytes"/>: 1 (AS1) or 2 (AS2).</summary>
+    /// <summary>The codec version of <see cref="Bytes"/>: 1 (AS1), 2 (AS2) or 3 (AS3).</summary>
     internal int Version { get; }
 
     internal AccountSnapshot(byte[] bytes, int version)
@@ -37,11 +37,12 @@ public sealed class AccountSnapshot
 /// Writes and reads <see cref="AccountState"/> for snapshots. The field order is the contract: AS1 ends with the
 /// remembered requests and their whole outcomes; AS2 ends with the remembered requests as journal positions (run
 /// ids once, then run-id slot, transaction number, sequence number per entry), then the outcomes still carried over
-/// from an AS1 snapshot, in AS1's form.
+/// from an AS1 snapshot, in AS1's form. AS3 is AS2 with each holding's cost (a nullable decimal) after its reserved
+/// shares; holdings read from AS1 and AS2 have an unknown cost (null) until they are sold out.
 /// </summary>
 internal static class AccountSnapshotCodec
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     public static void Write(BinaryWriterBuffer w, AccountState s)
     {
@@ -58,6 +59,7 @@ internal static class AccountSnapshotCodec
             w.String(sym);
             w.VarInt(h.Shares);
             w.VarInt(h.ReservedShares);
+            w.NullableDecimal(h.Cost);
         }
         WriteOrders(w, s.PendingBuys);
         WriteOrders(w, s.PendingSells);
@@ -140,7 +142,11 @@ internal static class AccountSnapshotCodec
         var (exists, cash, reservedCash, nextOrderId, triggerVersion) = (r.Bool(), r.Decimal(), r.Decimal(), r.VarLong(), r.VarLong());
         var n = r.VarInt();
         var holdings = new List<KeyValuePair<string, Holding>>(n);
-        for (var i = 0; i < n; i++) holdings.Add(new(r.RequiredString(), new Holding(r.VarInt(), r.VarInt())));
+        for (var i = 0; i < n; i++)
+        {
+            var (symbol, shares, reserved) = (r.RequiredString(), r.VarInt(), r.VarInt());
+            holdings.Add(new(symbol, new Holding(shares, reserved) { Cost = version >= 3 ? r.NullableDecimal() : null }));
+        }
         var pendingBuys = ReadOrders(ref r);
         var pendingSells = ReadOrders(ref r);
         n = r.VarInt();

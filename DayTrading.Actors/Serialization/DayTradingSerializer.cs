@@ -26,7 +26,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
     internal const string ReservationsExpiredV1 = "RE1";
     internal const string TriggerExecutedV1 = "TE1";
     internal const string AccountSnapshotV1 = "AS1";
-    internal const string AccountSnapshotV2 = "AS2";
+    internal const string AccountSnapshotV2 = "AS2"; // read only: holdings without their cost
+    internal const string AccountSnapshotV3 = "AS3";
     internal const string QuoteFetchedV1 = "QF1";
     internal const string RequestRejectedV1 = "RR1";
     internal const string AdminDumpRequestedV1 = "AD1";
@@ -79,7 +80,7 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
         CommandHandled => CommandHandledV2,
         ReservationsExpired => ReservationsExpiredV1,
         TriggerExecuted => TriggerExecutedV1,
-        AccountSnapshot s => s.Version == 1 ? AccountSnapshotV1 : AccountSnapshotV2,
+        AccountSnapshot s => s.Version switch { 1 => AccountSnapshotV1, 2 => AccountSnapshotV2, _ => AccountSnapshotV3 },
         QuoteFetched => QuoteFetchedV1,
         RequestRejected => RequestRejectedV1,
         AdminDumpRequested => AdminDumpRequestedV1,
@@ -310,6 +311,8 @@ public sealed class DayTradingSerializer(ExtendedActorSystem system) : Serialize
                 return new AccountSnapshot(bytes, 1);
             case AccountSnapshotV2:
                 return new AccountSnapshot(bytes, 2);
+            case AccountSnapshotV3:
+                return new AccountSnapshot(bytes, 3);
             case AuditRecorderSnapshotV1:
                 return new AuditRecorderSnapshot(bytes, 1);
             case AuditRecorderSnapshotV2:

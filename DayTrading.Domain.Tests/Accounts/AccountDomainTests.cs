@@ -191,8 +191,8 @@ public sealed class AccountDomainTests
         Assert.Equal("BBB", x.Symbol);
         Assert.Equal(ReleaseReason.Cancelled, x.Reason);
         Assert.Equal("AAA", Assert.IsType<BuyCommitted>(Assert.Single(b.Ok(CommandKind.CommitBuy).Changes)).Symbol);
-        Assert.Equal(new Holding(2, 0), b.State.HoldingOf("CCC"));
-        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("AAA"));
+        Assert.Equal(new Holding(2, 0) { Cost = 100m }, b.State.HoldingOf("CCC"));
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("AAA"));
         Assert.Equal(1000m - 100m - 100m, b.State.Cash);
         Assert.Equal(0m, b.State.ReservedCash);
         b.Fails("no pending buy", CommandKind.CommitBuy);
@@ -235,9 +235,9 @@ public sealed class AccountDomainTests
         var b = Holding("ABC", 10m, 100m); // 10 shares
         var e = b.Ok(CommandKind.Sell, "ABC", 45m, Q("ABC", 11m));
         Assert.Equal(4, Assert.IsType<SellReserved>(Assert.Single(e.Changes)).Shares);
-        Assert.Equal(new Holding(6, 4), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(6, 4) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Ok(CommandKind.CommitSell);
-        Assert.Equal(new Holding(6, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(6, 0) { Cost = 60m }, b.State.HoldingOf("ABC"));
         Assert.Equal(44m, b.State.Cash);
     }
 
@@ -258,11 +258,11 @@ public sealed class AccountDomainTests
         b.Ok(CommandKind.Sell, "ABC", 30m, Q("ABC", 10m));
         var x = Assert.IsType<SellReleased>(Assert.Single(b.Ok(CommandKind.CancelSell).Changes));
         Assert.Equal(3, x.Shares);
-        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(8, 2) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Ok(CommandKind.CancelSell);
         b.Fails("no pending sell", CommandKind.CancelSell);
         b.Fails("no pending sell", CommandKind.CommitSell);
-        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("ABC"));
     }
 
     [Fact]
@@ -272,7 +272,7 @@ public sealed class AccountDomainTests
         b.Ok(CommandKind.Sell, "ABC", 50m, Q("ABC", 10m));
         b.Now = T0 + 60_000;
         b.Fails("no pending sell", CommandKind.CommitSell);
-        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("ABC"));
     }
 
     // ------------------------------------------------------------------ buy reserve and trigger
@@ -395,7 +395,7 @@ public sealed class AccountDomainTests
         b.Fails("no shares", CommandKind.SetSellAmount, "ABC", 50m);
         b = Holding("ABC", 10m, 100m);
         b.Ok(CommandKind.SetSellAmount, "ABC", 50m);
-        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("ABC"));
         Assert.False(b.State.SellTriggers["ABC"].Armed);
     }
 
@@ -406,14 +406,14 @@ public sealed class AccountDomainTests
         b.Fails("no sell amount", CommandKind.SetSellTrigger, "ABC", 20m);
         b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
         b.Ok(CommandKind.SetSellTrigger, "ABC", 20m); // 5 shares
-        Assert.Equal(new Holding(5, 5), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(5, 5) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Ok(CommandKind.SetSellTrigger, "ABC", 12.5m); // 8 shares
-        Assert.Equal(new Holding(2, 8), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(2, 8) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Ok(CommandKind.SetSellTrigger, "ABC", 50m); // 2 shares
-        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(8, 2) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Fails("insufficient shares", CommandKind.SetSellTrigger, "ABC", 9m); // 11 > 10
         b.Fails("less than one share", CommandKind.SetSellTrigger, "ABC", 101m);
-        Assert.Equal(new Holding(8, 2), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(8, 2) { Cost = 100m }, b.State.HoldingOf("ABC"));
     }
 
     [Fact]
@@ -423,7 +423,7 @@ public sealed class AccountDomainTests
         b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
         b.Ok(CommandKind.SetSellTrigger, "ABC", 20m); // 5 reserved
         b.Ok(CommandKind.SetSellAmount, "ABC", 60m); // 3 reserved
-        Assert.Equal(new Holding(7, 3), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(7, 3) { Cost = 100m }, b.State.HoldingOf("ABC"));
         b.Fails("insufficient shares", CommandKind.SetSellAmount, "ABC", 220m);
     }
 
@@ -443,7 +443,7 @@ public sealed class AccountDomainTests
         AccountDomain.Apply(b.State, e!);
         Invariants.Check(b.State);
         Assert.Equal(cash + 5 * quote, b.State.Cash);
-        Assert.Equal(new Holding(5, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(5, 0) { Cost = 50m }, b.State.HoldingOf("ABC"));
         Assert.Empty(b.State.SellTriggers);
     }
 
@@ -456,8 +456,177 @@ public sealed class AccountDomainTests
         b.Ok(CommandKind.SetSellTrigger, "ABC", 20m);
         var e = b.Ok(CommandKind.CancelSetSell, "ABC");
         Assert.Equal(5, Assert.IsType<SellTriggerCancelled>(Assert.Single(e.Changes)).ReturnedShares);
-        Assert.Equal(new Holding(10, 0), b.State.HoldingOf("ABC"));
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("ABC"));
         Assert.Empty(b.State.SellTriggers);
+    }
+
+    // ------------------------------------------------------------------ cost basis (average cost)
+
+    private static decimal? CostOf(Book b, string sym) => b.State.HoldingOf(sym).Cost;
+
+    private static TriggerExecuted Fire(Book b, TradeSide side, string sym, decimal price)
+    {
+        var version = side == TradeSide.Buy ? b.State.BuyTriggers[sym].Version : b.State.SellTriggers[sym].Version;
+        var fired = Assert.IsType<TriggerExecuted>(AccountDomain.DecideTrigger(b.State, side, sym, version, Q(sym, price, b.Now), b.Now, "test"));
+        AccountDomain.Apply(b.State, fired);
+        Invariants.Check(b.State);
+        return fired;
+    }
+
+    [Fact]
+    public void Committed_buys_add_what_was_paid_and_a_sale_takes_away_its_average_cost()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.Buy, "ABC", 50m, Q("ABC", 5m)); // 10 @ 5.00
+        Assert.False(b.State.Holdings.ContainsKey("ABC")); // nothing held while the buy is pending
+        b.Ok(CommandKind.CommitBuy);
+        Assert.Equal(50m, CostOf(b, "ABC"));
+        b.Ok(CommandKind.Buy, "ABC", 70m, Q("ABC", 7m)); // 10 @ 7.00
+        b.Ok(CommandKind.CommitBuy);
+        Assert.Equal(new Holding(20, 0) { Cost = 120.00m }, b.State.HoldingOf("ABC"));
+
+        b.Ok(CommandKind.Sell, "ABC", 40m, Q("ABC", 8m)); // 5 @ 8.00, reserved
+        Assert.Equal(new Holding(15, 5) { Cost = 120.00m }, b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.CommitSell);
+        Assert.Equal(new Holding(15, 0) { Cost = 90.00m }, b.State.HoldingOf("ABC")); // 120 − 120 × 5 / 20
+    }
+
+    [Fact]
+    public void A_sale_rounds_the_cost_it_takes_away_to_cents_half_to_even()
+    {
+        var b = Funded(1000);
+        b.Ok(CommandKind.Buy, "ABC", 10m, Q("ABC", 3.33m)); // 3 @ 3.33 = 9.99
+        b.Ok(CommandKind.CommitBuy);
+        b.Ok(CommandKind.Buy, "ABC", 1m, Q("ABC", 0.01m)); // 100 @ 0.01: 103 shares for 10.99
+        b.Ok(CommandKind.CommitBuy);
+        Assert.Equal(10.99m, CostOf(b, "ABC"));
+        b.Ok(CommandKind.Sell, "ABC", 0.01m, Q("ABC", 0.01m)); // 1 share: 10.99 / 103 = 0.10669… → 0.11
+        b.Ok(CommandKind.CommitSell);
+        Assert.Equal(10.88m, CostOf(b, "ABC"));
+
+        var even = Funded(1000);
+        even.Ok(CommandKind.Buy, "XYZ", 0.05m, Q("XYZ", 0.01m)); // 5 @ 0.01
+        even.Ok(CommandKind.CommitBuy);
+        even.Ok(CommandKind.Buy, "XYZ", 0.20m, Q("XYZ", 0.04m)); // 5 @ 0.04: 10 shares for 0.25
+        even.Ok(CommandKind.CommitBuy);
+        even.Ok(CommandKind.Sell, "XYZ", 0.04m, Q("XYZ", 0.04m)); // 1 share: 0.025 exactly → 0.02 (half to even)
+        even.Ok(CommandKind.CommitSell);
+        Assert.Equal(0.23m, CostOf(even, "XYZ"));
+    }
+
+    [Fact]
+    public void A_fired_buy_trigger_adds_what_it_paid_to_the_cost_and_starts_a_new_holding_at_that()
+    {
+        var b = Holding("ABC", 5m, 50m, extraCash: 200m); // 10 @ 5.00
+        b.Ok(CommandKind.SetBuyAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetBuyTrigger, "ABC", 4.5m);
+        var fired = Assert.IsType<BuyTriggerFired>(Fire(b, TradeSide.Buy, "ABC", 4.10m).Change); // 24 @ 4.10 = 98.40
+        Assert.Equal(98.40m, fired.Cost);
+        Assert.Equal(new Holding(34, 0) { Cost = 148.40m }, b.State.HoldingOf("ABC"));
+
+        b.Ok(CommandKind.SetBuyAmount, "NEW", 30m);
+        b.Ok(CommandKind.SetBuyTrigger, "NEW", 7m);
+        Fire(b, TradeSide.Buy, "NEW", 7m); // 4 @ 7.00
+        Assert.Equal(new Holding(4, 0) { Cost = 28m }, b.State.HoldingOf("NEW"));
+    }
+
+    [Fact]
+    public void Selling_everything_removes_the_holding_and_the_next_buy_starts_from_a_known_cost()
+    {
+        var b = Holding("ABC", 10m, 100m, extraCash: 100m); // 10 @ 10.00
+        b.Ok(CommandKind.Sell, "ABC", 150m, Q("ABC", 15m)); // all 10
+        b.Ok(CommandKind.CommitSell);
+        Assert.False(b.State.Holdings.ContainsKey("ABC"));
+        b.Ok(CommandKind.Buy, "ABC", 6m, Q("ABC", 3m));
+        b.Ok(CommandKind.CommitBuy);
+        Assert.Equal(new Holding(2, 0) { Cost = 6m }, b.State.HoldingOf("ABC"));
+
+        // A fired sell trigger that sells the rest removes it too.
+        b.Ok(CommandKind.SetSellAmount, "ABC", 10m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 5m); // 2 reserved
+        Fire(b, TradeSide.Sell, "ABC", 5m);
+        Assert.False(b.State.Holdings.ContainsKey("ABC"));
+    }
+
+    [Fact]
+    public void Sell_trigger_reservations_keep_the_cost_and_a_fired_one_takes_away_its_average()
+    {
+        var b = Holding("ABC", 10m, 100m); // 10 @ 10.00
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 25m); // 4 reserved
+        Assert.Equal(new Holding(6, 4) { Cost = 100m }, b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.SetSellAmount, "ABC", 75m); // 3 reserved
+        Assert.Equal(new Holding(7, 3) { Cost = 100m }, b.State.HoldingOf("ABC"));
+        b.Ok(CommandKind.CancelSetSell, "ABC");
+        Assert.Equal(new Holding(10, 0) { Cost = 100m }, b.State.HoldingOf("ABC"));
+
+        b.Ok(CommandKind.SetSellAmount, "ABC", 100m);
+        b.Ok(CommandKind.SetSellTrigger, "ABC", 25m); // 4 reserved
+        Fire(b, TradeSide.Sell, "ABC", 26m);
+        Assert.Equal(new Holding(6, 0) { Cost = 60m }, b.State.HoldingOf("ABC"));
+
+        // Pending sells that are cancelled or expire keep it as well.
+        b.Ok(CommandKind.Sell, "ABC", 20m, Q("ABC", 10m));
+        b.Ok(CommandKind.CancelSell);
+        b.Ok(CommandKind.Sell, "ABC", 20m, Q("ABC", 10m));
+        b.Now += AccountDomain.PendingLifetimeMs;
+        b.Fails("no pending sell", CommandKind.CommitSell);
+        Assert.Equal(new Holding(6, 0) { Cost = 60m }, b.State.HoldingOf("ABC"));
+    }
+
+    [Fact]
+    public void An_unknown_cost_stays_unknown_until_the_holding_is_sold_out()
+    {
+        // Books as a snapshot written before costs were kept restores them: 10 shares of an unknown cost.
+        var s = Holding("ABC", 10m, 100m, extraCash: 100m).State;
+        var restored = AccountState.Restore(s.UserId, s.Exists, s.Cash, s.ReservedCash, s.NextOrderId, s.TriggerVersion,
+            [new("ABC", new Holding(10, 0))], [], [], [], [], s.HistoryTotal, s.History);
+        var tx = 50L;
+        void Do(CommandKind kind, decimal amount = 0)
+        {
+            var e = AccountDomain.Decide(restored, new TradeRequest(++tx, kind, User, kind is CommandKind.Buy or CommandKind.Sell ? "ABC" : null, amount),
+                Q("ABC", 10m), T0, "test");
+            Assert.True(e.Ok, e.Error);
+            AccountDomain.Apply(restored, e);
+        }
+
+        Do(CommandKind.Buy, 20m);
+        Do(CommandKind.CommitBuy);
+        Assert.Equal(new Holding(12, 0) { Cost = null }, restored.HoldingOf("ABC"));
+        Do(CommandKind.Sell, 60m);
+        Do(CommandKind.CommitSell);
+        Assert.Equal(new Holding(6, 0) { Cost = null }, restored.HoldingOf("ABC"));
+        Assert.DoesNotContain("\"cost\"", AccountSummary.WebJson(restored, T0));
+
+        Do(CommandKind.Sell, 60m);
+        Do(CommandKind.CommitSell);
+        Assert.False(restored.Holdings.ContainsKey("ABC"));
+        Do(CommandKind.Buy, 20m);
+        Do(CommandKind.CommitBuy);
+        Assert.Equal(new Holding(2, 0) { Cost = 20m }, restored.HoldingOf("ABC"));
+    }
+
+    [Fact]
+    public void The_web_summary_adds_each_known_cost_and_the_wire_summary_does_not()
+    {
+        var b = Holding("ABC", 10m, 100m, extraCash: 500m);
+        b.Ok(CommandKind.Buy, "XYZ", 50m, Q("XYZ", 12.50m));
+        b.Ok(CommandKind.CommitBuy); // 4 @ 12.50 = 50.00
+        b.Ok(CommandKind.Sell, "ABC", 30m, Q("ABC", 10m)); // 3 reserved
+        b.Ok(CommandKind.SetBuyAmount, "QQQ", 40m);
+        var wire = AccountSummary.Json(b.State, b.Now);
+        var web = AccountSummary.WebJson(b.State, b.Now);
+        Assert.DoesNotContain("cost", wire);
+        Assert.Contains("""
+            "holdings":[{"symbol":"ABC","shares":7,"reservedShares":3,"cost":100},{"symbol":"XYZ","shares":4,"reservedShares":0,"cost":50.00}]
+            """, web);
+        // Money is written as the wire writes it (the scale kept), and nothing else differs.
+        Assert.Contains("\"amount\":50.00", wire);
+        Assert.Equal(wire, System.Text.RegularExpressions.Regex.Replace(web, ",\"cost\":[0-9.]+", ""));
+        Assert.Equal(wire, AccountSummary.From(b.State, b.Now).ToJson());
+        // Read back, the web's form gives the same views as the wire's.
+        Assert.Equal(AccountSummary.FromJson(wire)!.Holdings, AccountSummary.FromJson(web)!.Holdings);
+        Assert.Equal(AccountSummary.Json(new AccountState("nobody"), b.Now), AccountSummary.WebJson(new AccountState("nobody"), b.Now));
     }
 
     // ------------------------------------------------------------------ summary, idempotency, invariants
@@ -618,6 +787,7 @@ internal static class Invariants
         foreach (var (sym, h) in s.Holdings)
         {
             Assert.True(h.Shares >= 0 && h.ReservedShares >= 0, $"{sym}: {h}");
+            Assert.True(h.Cost is null or >= 0, $"{sym}: {h}");
             var reserved = s.PendingSells.Where(p => p.Symbol == sym).Sum(p => p.Shares)
                            + (s.SellTriggers.TryGetValue(sym, out var t) ? t.ReservedShares : 0);
             Assert.Equal(reserved, h.ReservedShares);

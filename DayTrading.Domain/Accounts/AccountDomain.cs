@@ -285,8 +285,7 @@ public static class AccountDomain
             {
                 var p = RemoveOrder(s.PendingBuyList, bc.OrderId);
                 s.ReservedCash -= p.Amount;
-                var h = s.HoldingOf(p.Symbol);
-                s.HoldingsTable[p.Symbol] = h with { Shares = h.Shares + p.Shares };
+                AddBoughtShares(s, p.Symbol, p.Shares, p.Amount);
                 AddHistory(s, new HistoryEntry(ts, HistoryKind.Buy, p.Symbol, p.Shares, p.Price, p.Amount, tx));
                 break;
             }
@@ -302,7 +301,7 @@ public static class AccountDomain
             case SellReserved sr:
             {
                 var h = s.HoldingOf(sr.Symbol);
-                s.HoldingsTable[sr.Symbol] = new Holding(h.Shares - sr.Shares, h.ReservedShares + sr.Shares);
+                s.HoldingsTable[sr.Symbol] = h with { Shares = h.Shares - sr.Shares, ReservedShares = h.ReservedShares + sr.Shares };
                 s.PendingSellList.Add(new PendingOrder(sr.OrderId, sr.Symbol, sr.Shares, sr.Price, sr.IssuedMs, sr.ExpiresMs, tx));
                 s.NextOrderId = Math.Max(s.NextOrderId, sr.OrderId + 1);
                 break;
@@ -311,8 +310,7 @@ public static class AccountDomain
             case SellCommitted sc:
             {
                 var p = RemoveOrder(s.PendingSellList, sc.OrderId);
-                var h = s.HoldingOf(p.Symbol);
-                SetHolding(s, p.Symbol, new Holding(h.Shares, h.ReservedShares - p.Shares));
+                RemoveSoldShares(s, p.Symbol, p.Shares);
                 s.Cash += p.Amount;
                 AddHistory(s, new HistoryEntry(ts, HistoryKind.Sell, p.Symbol, p.Shares, p.Price, p.Amount, tx));
                 break;
@@ -322,7 +320,7 @@ public static class AccountDomain
             {
                 var p = RemoveOrder(s.PendingSellList, sl.OrderId);
                 var h = s.HoldingOf(p.Symbol);
-                s.HoldingsTable[p.Symbol] = new Holding(h.Shares + p.Shares, h.ReservedShares - p.Shares);
+                s.HoldingsTable[p.Symbol] = h with { Shares = h.Shares + p.Shares, ReservedShares = h.ReservedShares - p.Shares };
                 break;
             }
 
@@ -359,8 +357,7 @@ public static class AccountDomain
                 s.TriggerVersion++;
                 if (bf.Shares > 0)
                 {
-                    var h = s.HoldingOf(bf.Symbol);
-                    s.HoldingsTable[bf.Symbol] = h with { Shares = h.Shares + bf.Shares };
+                    AddBoughtShares(s, bf.Symbol, bf.Shares, bf.Cost);
                     AddHistory(s, new HistoryEntry(ts, HistoryKind.AutoBuy, bf.Symbol, bf.Shares, bf.Price, bf.Cost, tx));
                 }
                 break;
@@ -394,8 +391,7 @@ public static class AccountDomain
 
             case SellTriggerFired sf:
             {
-                var h = s.HoldingOf(sf.Symbol);
-                SetHolding(s, sf.Symbol, new Holding(h.Shares, h.ReservedShares - sf.Shares));
+                RemoveSoldShares(s, sf.Symbol, sf.Shares);
                 s.SellTriggerTable.Remove(sf.Symbol);
                 s.TriggerVersion++;
                 s.Cash += sf.Proceeds;
@@ -413,7 +409,29 @@ public static class AccountDomain
     {
         if (delta == 0) return;
         var h = s.HoldingOf(symbol);
-        SetHolding(s, symbol, new Holding(h.Shares - delta, h.ReservedShares + delta));
+        SetHolding(s, symbol, h with { Shares = h.Shares - delta, ReservedShares = h.ReservedShares + delta });
+    }
+
+    /// <summary>
+    /// Bought shares join the free ones and what was paid for them joins the cost. A holding that does not exist yet
+    /// (never held, or sold out) starts from a known cost of zero; an unknown cost stays unknown.
+    /// </summary>
+    private static void AddBoughtShares(AccountState s, string symbol, int shares, decimal paid)
+    {
+        s.HoldingsTable[symbol] = s.HoldingsTable.TryGetValue(symbol, out var h)
+            ? h with { Shares = h.Shares + shares, Cost = h.Cost + paid }
+            : new Holding(shares, 0) { Cost = paid };
+    }
+
+    /// <summary>
+    /// Sold shares leave the reserved ones (a sell always sells what it reserved) and take their average cost with
+    /// them, rounded to cents, so what stays is the average cost of the shares still held.
+    /// </summary>
+    private static void RemoveSoldShares(AccountState s, string symbol, int shares)
+    {
+        var h = s.HoldingOf(symbol);
+        var cost = h.Cost is { } c && h.Total > 0 ? c - Math.Round(c * shares / h.Total, 2, MidpointRounding.ToEven) : h.Cost;
+        SetHolding(s, symbol, h with { ReservedShares = h.ReservedShares - shares, Cost = cost });
     }
 
     private static void SetHolding(AccountState s, string symbol, Holding h)

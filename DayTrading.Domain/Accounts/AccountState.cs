@@ -118,6 +118,13 @@ public sealed class AccountState
 public readonly record struct Holding(int Shares, int ReservedShares)
 {
     public int Total => Shares + ReservedShares;
+
+    /// <summary>
+    /// What all <see cref="Total"/> shares cost (average-cost method); null when unknown: restored from a snapshot
+    /// written before costs were kept, and unknown until the holding is sold out. Not positional, so the books'
+    /// deconstruction and two-number construction stay as they were; rebuild a holding with <c>with</c> to keep it.
+    /// </summary>
+    public decimal? Cost { get; init; }
 }
 
 /// <summary>A pending buy or sell; <see cref="TxNum"/> is the transaction number of the BUY or SELL that made it.</summary>

@@ -9,15 +9,25 @@ namespace DayTrading.Host.Web;
 /// <summary>One server-sent event: its name and its JSON data.</summary>
 public sealed record LiveEvent(string Name, string Data);
 
+/// <summary>One point of a symbol's quote history: the quote's time (the quote server's clock) and its price.</summary>
+public readonly record struct PricePoint(long TimestampMs, decimal Price);
+
 /// <summary>
 /// What the web front end pushes to browsers: every quote the cluster fetches (the QuoteManager's
 /// "daytrading-quotes" broadcast) to everyone, and a user's fresh account summary to that user's open pages.
 /// Each open page has a small bounded channel; a page that does not keep up loses its oldest events.
+/// It also keeps the recent quotes of each symbol for the pages' charts (<see cref="History"/>).
 /// </summary>
-public sealed class LiveFeed
+public sealed class LiveFeed(TimeProvider? clock = null)
 {
+    public const int HistoryPoints = 240;
+    public const int MaxHistorySymbols = 5_000;
+
     private readonly ConcurrentDictionary<Guid, (string User, Channel<LiveEvent> Channel)> _subscribers = new();
     private readonly ConcurrentDictionary<string, Quote> _latest = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, QuoteHistory> _history = new(StringComparer.Ordinal);
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private int _historySymbols;
 
     public IReadOnlyCollection<Quote> LatestQuotes => _latest.Values.OrderBy(q => q.Symbol, StringComparer.Ordinal).ToArray();
 
@@ -43,8 +53,66 @@ public sealed class LiveFeed
     public void PublishQuote(Quote quote)
     {
         _latest.AddOrUpdate(quote.Symbol, quote, (_, old) => quote.TimestampMs >= old.TimestampMs ? quote : old);
-        var e = new LiveEvent("quote", WebJson.Quote(quote));
+        HistoryFor(quote.Symbol)?.Add(new PricePoint(quote.TimestampMs, quote.Price));
+        var e = new LiveEvent("quote", WebJson.Quote(quote, _clock.GetUtcNow().ToUnixTimeMilliseconds()));
         foreach (var s in _subscribers.Values) s.Channel.Writer.TryWrite(e);
+    }
+
+    /// <summary>The last (at most <see cref="HistoryPoints"/>) quotes seen for <paramref name="symbol"/>, oldest first; empty when none.</summary>
+    public PricePoint[] History(string symbol) => _history.TryGetValue(symbol, out var h) ? h.Points() : [];
+
+    /// <summary>
+    /// The history of a symbol, made on its first quote. Symbols are whatever users ask for (18,278 possible), so past
+    /// <see cref="MaxHistorySymbols"/> a new one is not tracked: memory stays bounded (under 30 MB of points) whatever
+    /// the traffic, and the symbols already charted keep their history.
+    /// </summary>
+    private QuoteHistory? HistoryFor(string symbol)
+    {
+        if (_history.TryGetValue(symbol, out var h)) return h;
+        if (Interlocked.Increment(ref _historySymbols) > MaxHistorySymbols)
+        {
+            Interlocked.Decrement(ref _historySymbols);
+            return null;
+        }
+        var made = new QuoteHistory();
+        if (_history.TryAdd(symbol, made)) return made;
+        // Another thread made it first: its slot is the one counted.
+        Interlocked.Decrement(ref _historySymbols);
+        return _history.TryGetValue(symbol, out h) ? h : null;
+    }
+
+    /// <summary>A ring of the last <see cref="HistoryPoints"/> points, in time order (quotes come on an actor thread, reads on request threads).</summary>
+    private sealed class QuoteHistory
+    {
+        private readonly Lock _lock = new();
+        private readonly PricePoint[] _ring = new PricePoint[HistoryPoints];
+        private int _start, _count;
+
+        public void Add(PricePoint p)
+        {
+            lock (_lock)
+            {
+                // The same quote broadcast again, or one overtaken by a newer: the series only moves forward, so a
+                // chart never draws a point twice or goes back in time.
+                if (_count > 0 && p.TimestampMs <= _ring[(_start + _count - 1) % HistoryPoints].TimestampMs) return;
+                if (_count < HistoryPoints) _ring[(_start + _count++) % HistoryPoints] = p;
+                else
+                {
+                    _ring[_start] = p;
+                    _start = (_start + 1) % HistoryPoints;
+                }
+            }
+        }
+
+        public PricePoint[] Points()
+        {
+            lock (_lock)
+            {
+                var points = new PricePoint[_count];
+                for (var i = 0; i < _count; i++) points[i] = _ring[(_start + i) % HistoryPoints];
+                return points;
+            }
+        }
     }
 
     public void PublishAccount(string user, LiveEvent e)

@@ -79,8 +79,12 @@ public static class WebApi
             return Results.Json(new { ok = true });
         });
         api.MapGet("/me", (ClaimsPrincipal user) => Results.Json(new { userId = user.Identity!.Name, admin = user.IsInRole(AdminRole) })).RequireAuthorization();
-        api.MapGet("/quotes", (WebContext ctx) => Results.Json(ctx.Feed.LatestQuotes.Select(q => new { symbol = q.Symbol, price = q.Price, timestampMs = q.TimestampMs })))
-            .RequireAuthorization();
+        api.MapGet("/quotes", (WebContext ctx) =>
+        {
+            var now = ctx.NowMs;
+            return Results.Json(ctx.Feed.LatestQuotes.Select(q => WebJson.QuoteView(q, now)));
+        }).RequireAuthorization();
+        api.MapGet("/quotes/{symbol}/history", QuoteHistory).RequireAuthorization();
 
         var account = api.MapGroup("/accounts/{user}").RequireAuthorization();
         account.MapGet("", Summary);
@@ -95,6 +99,14 @@ public static class WebApi
     }
 
     private static IResult Error(int status, string error) => Results.Json(new { ok = false, error }, statusCode: status);
+
+    /// <summary>The quotes this node has seen for a symbol, oldest first, for a chart (none yet: no points).</summary>
+    private static IResult QuoteHistory(string symbol, WebContext ctx)
+    {
+        if (!Rules.IsValidSymbol(symbol)) return Error(StatusCodes.Status400BadRequest, $"'{symbol}' is not a stock symbol (1-3 letters A-Z)");
+        var points = ctx.Feed.History(symbol).Select(p => new { timestampMs = p.TimestampMs, price = p.Price });
+        return Results.Json(new { symbol, serverNowMs = ctx.NowMs, points });
+    }
 
     private static bool Owns(ClaimsPrincipal principal, string user) => string.Equals(principal.Identity?.Name, user, StringComparison.Ordinal);
 
@@ -238,7 +250,7 @@ public static class WebApi
             http.Response.Headers["X-Accel-Buffering"] = "no";
             await http.Response.WriteAsync(": connected\n\n", ct);
             await http.Response.Body.FlushAsync(ct);
-            foreach (var q in ctx.Feed.LatestQuotes) await Write(new LiveEvent("quote", WebJson.Quote(q)));
+            foreach (var q in ctx.Feed.LatestQuotes) await Write(new LiveEvent("quote", WebJson.Quote(q, ctx.NowMs)));
             await http.Response.Body.FlushAsync(ct);
             await foreach (var e in reader.ReadAllAsync(ct))
             {

@@ -51,7 +51,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
         _store = store;
         if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
-        var feed = new LiveFeed();
+        var feed = new LiveFeed(clock);
         system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
         feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
         var context = new WebContext(options, clock, store, feed, gateway, gateway.WithAdminRights(), system, region,
@@ -198,6 +198,13 @@ internal static class WebJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 
-    public static string Quote(DayTrading.Quotes.Quote q) =>
-        JsonSerializer.Serialize(new { symbol = q.Symbol, price = q.Price, timestampMs = q.TimestampMs }, Options);
+    /// <summary>
+    /// A quote as every web answer and event shows it. <paramref name="serverNowMs"/> is the node's clock when it was
+    /// written, so a page shows a quote's age and time left against the clock that judges it (a test clock included),
+    /// not against the browser's.
+    /// </summary>
+    public static object QuoteView(DayTrading.Quotes.Quote q, long serverNowMs) =>
+        new { symbol = q.Symbol, price = q.Price, timestampMs = q.TimestampMs, expiresAtMs = q.ExpiresAtMs, serverNowMs };
+
+    public static string Quote(DayTrading.Quotes.Quote q, long serverNowMs) => JsonSerializer.Serialize(QuoteView(q, serverNowMs), Options);
 }

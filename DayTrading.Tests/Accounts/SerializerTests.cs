@@ -172,9 +172,11 @@ public sealed class SerializerTests : IDisposable
 
         var snapshot = AccountSnapshot.Capture(s);
         var bytes = _system.Serialization.FindSerializerFor(snapshot).ToBinary(snapshot);
-        Assert.Equal("AS2", Akka.Serialization.Serialization.ManifestFor(_system.Serialization.FindSerializerFor(snapshot), snapshot));
-        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(bytes, DayTradingSerializer.Id, "AS2")).Restore();
+        Assert.Equal("AS3", Akka.Serialization.Serialization.ManifestFor(_system.Serialization.FindSerializerFor(snapshot), snapshot));
+        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(bytes, DayTradingSerializer.Id, "AS3")).Restore();
         Assert.Equal(AccountSummary.From(s, t).ToJson(), AccountSummary.From(restored, t).ToJson());
+        Assert.Equal(AccountSummary.WebJson(s, t), AccountSummary.WebJson(restored, t));
+        Assert.Equal(new Holding(5, 5) { Cost = 100m }, restored.HoldingOf("ABC"));
         Assert.Equal(s.NextOrderId, restored.NextOrderId);
         Assert.Equal(s.TriggerVersion, restored.TriggerVersion);
         Assert.True(restored.Remembered.TryGet("r", 1002, out var seq));
@@ -211,6 +213,53 @@ public sealed class SerializerTests : IDisposable
         var again = AccountSnapshot.Capture(restored).Restore();
         Assert.True(again.TryGetCarriedOutcome("r", 1002, out var kept));
         Assert.Equal(buy, kept);
+    }
+
+    [Fact]
+    public void AS3_keeps_each_holdings_cost_known_or_unknown()
+    {
+        var known = new Holding(7, 3) { Cost = 1234.56m };
+        var unknown = new Holding(2, 0);
+        var zero = new Holding(1, 0) { Cost = 0.00m };
+        var s = AccountState.Restore("cat", true, 1m, 0m, 1, 0, [new("ABC", known), new("OLD", unknown), new("ZZ", zero)], [], [], [], [], 0, []);
+        var snapshot = AccountSnapshot.Capture(s);
+        var serializer = _system.Serialization.FindSerializerFor(snapshot);
+        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(serializer.ToBinary(snapshot), DayTradingSerializer.Id, "AS3")).Restore();
+        Assert.Equal(known, restored.HoldingOf("ABC"));
+        Assert.Null(restored.HoldingOf("OLD").Cost);
+        Assert.Equal(zero, restored.HoldingOf("ZZ"));
+        Assert.Equal(2, restored.HoldingOf("ZZ").Cost!.Value.Scale);
+        Assert.Contains("""{"symbol":"ABC","shares":7,"reservedShares":3,"cost":1234.56},{"symbol":"OLD","shares":2,"reservedShares":0},{"symbol":"ZZ","shares":1,"reservedShares":0,"cost":0.00}""",
+            AccountSummary.WebJson(restored, 0));
+    }
+
+    // Written by the AS2 codec (before holdings kept their cost) for: ADD 1000 and BUY ABC 100 at 10 under run "r"
+    // (tx 1001, 1002, remembered at sequence numbers 1 and 2), COMMIT_BUY (1003), SELL ABC 20 (1004),
+    // SET_BUY_AMOUNT QQ 50 (1005), SET_BUY_TRIGGER QQ 5 (1006).
+    private const string As2Snapshot =
+        "04626F620100D20600320604020441424310040002040441424304000AD80F98B907D80F02035151003201000504DC0F000404D20F01" +
+        "0000000000E807D20FD60F020441424314000A0064D60F0202720400D20F0200D40F0400";
+
+    [Fact]
+    public void An_AS2_snapshot_is_still_read_with_its_holdings_cost_unknown()
+    {
+        var restored = ((AccountSnapshot)_system.Serialization.Deserialize(Convert.FromHexString(As2Snapshot), DayTradingSerializer.Id, "AS2")).Restore();
+        const string books =
+            """{"user":"bob","cash":850,"reservedCash":50,"holdings":[{"symbol":"ABC","shares":8,"reservedShares":2}],"pendingBuys":[],"pendingSells":[{"orderId":2,"symbol":"ABC","shares":2,"price":10,"amount":20,"expiresInMs":59998}],"buyTriggers":[{"symbol":"QQ","reserve":50,"price":5}],"sellTriggers":[],"historyTotal":2,"history":[{"timestampMs":1003,"kind":"BUY","symbol":"ABC","shares":10,"price":10,"amount":100,"txNum":1003},{"timestampMs":1001,"kind":"ADD","shares":0,"price":0,"amount":1000,"txNum":1001}]}""";
+        Assert.Equal(books, AccountSummary.Json(restored, 1006));
+        Assert.Equal(books, AccountSummary.WebJson(restored, 1006)); // no cost: unknown
+        Assert.Null(restored.HoldingOf("ABC").Cost);
+        Assert.True(restored.Remembered.TryGet("r", 1002, out var seq));
+        Assert.Equal(2, seq);
+        Assert.Equal(2, restored.Remembered.Count);
+
+        // Written again as AS3, the unknown cost stays unknown; the books are otherwise the same.
+        var again = AccountSnapshot.Capture(restored);
+        Assert.Equal("AS3", Akka.Serialization.Serialization.ManifestFor(_system.Serialization.FindSerializerFor(again), again));
+        var back = again.Restore();
+        Assert.Equal(books, AccountSummary.WebJson(back, 1006));
+        Assert.Equal(restored.Remembered.Entries(), back.Remembered.Entries());
+        Assert.Null(back.HoldingOf("ABC").Cost);
     }
 
     [Fact]

@@ -23,6 +23,13 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 /// <summary>One in-process node with its web front end on a free port, shared by a test class.</summary>
 public sealed class WebNode : IAsyncLifetime
 {
+    private readonly bool _autoTx;
+
+    public WebNode() : this(autoTx: false) { }
+
+    /// <param name="autoTx">Whether armed triggers fire (the AutoTxManager runs); off unless a test needs it.</param>
+    internal WebNode(bool autoTx) => _autoTx = autoTx;
+
     public const string AdminPassword = "admin-password-1";
     private readonly TempDirectory _dir = new();
     public IHost Host { get; private set; } = null!;
@@ -34,7 +41,7 @@ public sealed class WebNode : IAsyncLifetime
     {
         Host = NodeHost.Build(new NodeOptions
         {
-            DataDirectory = _dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AdminPort = -1, WebAdminPassword = AdminPassword, AutoTx = false,
+            DataDirectory = _dir.Path, TcpPort = 0, ClusterPort = 0, WebPort = 0, AdminPort = -1, WebAdminPassword = AdminPassword, AutoTx = _autoTx,
         }, TextWriter.Null, new SimulatedQuoteSource(42, LatencyProfile.Parse("none"), Clock), Clock);
         await Host.StartAsync();
         var readiness = Host.Services.GetRequiredService<NodeReadiness>();
