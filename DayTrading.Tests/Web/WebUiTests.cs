@@ -269,6 +269,27 @@ public sealed class WebUiTests(BrowserNode b, ITestOutputHelper output) : IClass
     }
 
     [Fact]
+    public async Task An_order_is_placed_and_committed_from_the_keyboard()
+    {
+        var (context, page) = await b.NewPage();
+        await using var _ = context;
+        await SignUp(page, NewUser());
+        await AddFunds(page, "1000.00", "$1,000.00");
+        await TicketQuote(page, "KEY");
+        await page.FocusAsync("#ticket-dollars");
+        await page.Keyboard.TypeAsync("100.00");
+        await page.Keyboard.PressAsync("Enter"); // review: the confirm step takes the focus
+        await Expect(page.Locator("#ticket-place")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#ticket-message")).ToContainTextAsync("reserved");
+        var commit = page.Locator("#pending-buys tbody tr[data-symbol=KEY] button.commit");
+        await commit.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#pending-message")).ToHaveTextAsync("COMMIT_BUY done");
+        await Expect(page.Locator("#holdings tbody tr[data-symbol=KEY]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task On_a_phone_nothing_scrolls_sideways()
     {
         var (context, page) = await b.NewPage(width: 390, height: 844);

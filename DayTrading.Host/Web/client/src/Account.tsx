@@ -1,9 +1,11 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { accountPath, command, type PendingOrder, type Summary } from './api';
-import { PriceChart } from './Chart';
 import { AMOUNT, age, cents, count, dateTime, fromCents, KIND_LABEL, money, percent, pnlClass, seconds, shortTx, signedMoney, SYMBOL, time } from './format';
 import { emptySummary, useAccount, type AccountLive } from './live';
 import { Ticket } from './Ticket';
+
+// The chart library is most of the bundle and no page needs it before a symbol is picked: its own chunk.
+const PriceChart = lazy(() => import('./Chart').then((m) => ({ default: m.PriceChart })));
 
 /** Re-renders every <paramref name="ms"/>: countdowns and quote ages. */
 function useTick(ms: number) {
@@ -310,7 +312,7 @@ function Watchlist({ s, live, user, symbol, onPick }: { s: Summary | null; live:
           </tbody>
         </table>
       </div>
-      {SYMBOL.test(symbol) && <PriceChart symbol={symbol} onQuote={live.onQuote} />}
+      {SYMBOL.test(symbol) && <Suspense fallback={<p className="hint">Loading the chart…</p>}><PriceChart symbol={symbol} onQuote={live.onQuote} /></Suspense>}
     </section>
   );
 }
