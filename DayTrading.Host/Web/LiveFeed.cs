@@ -85,7 +85,9 @@ public sealed class LiveFeed(TimeProvider? clock = null)
     private sealed class QuoteHistory
     {
         private readonly Lock _lock = new();
-        private readonly PricePoint[] _ring = new PricePoint[HistoryPoints];
+        // Grown as points come (4, 8, … up to the limit): most symbols of a workload are quoted a few times, and a full
+        // ring for each of thousands of symbols would be megabytes the node carries for charts nobody opens.
+        private PricePoint[] _ring = new PricePoint[4];
         private int _start, _count;
 
         public void Add(PricePoint p)
@@ -94,12 +96,13 @@ public sealed class LiveFeed(TimeProvider? clock = null)
             {
                 // The same quote broadcast again, or one overtaken by a newer: the series only moves forward, so a
                 // chart never draws a point twice or goes back in time.
-                if (_count > 0 && p.TimestampMs <= _ring[(_start + _count - 1) % HistoryPoints].TimestampMs) return;
-                if (_count < HistoryPoints) _ring[(_start + _count++) % HistoryPoints] = p;
+                if (_count > 0 && p.TimestampMs <= _ring[(_start + _count - 1) % _ring.Length].TimestampMs) return;
+                if (_count == _ring.Length && _ring.Length < HistoryPoints) Array.Resize(ref _ring, Math.Min(_ring.Length * 2, HistoryPoints)); // _start is 0 until the ring is full
+                if (_count < _ring.Length) _ring[(_start + _count++) % _ring.Length] = p;
                 else
                 {
                     _ring[_start] = p;
-                    _start = (_start + 1) % HistoryPoints;
+                    _start = (_start + 1) % _ring.Length;
                 }
             }
         }
@@ -109,7 +112,7 @@ public sealed class LiveFeed(TimeProvider? clock = null)
             lock (_lock)
             {
                 var points = new PricePoint[_count];
-                for (var i = 0; i < _count; i++) points[i] = _ring[(_start + i) % HistoryPoints];
+                for (var i = 0; i < _count; i++) points[i] = _ring[(_start + i) % _ring.Length];
                 return points;
             }
         }

@@ -135,3 +135,33 @@ public sealed class WebQuoteHistoryTests(WebQuoteHistoryTests.Node fixture) : IC
         Assert.Equal(7_000, now - age.GetProperty("timestampMs").GetInt64());
     }
 }
+
+/// <summary>The feed's quote history without a node: bounded per symbol, oldest first, never backwards.</summary>
+public sealed class LiveFeedHistoryTests
+{
+    private static DayTrading.Quotes.Quote Q(string symbol, long ts, decimal price) => new(symbol, price, "u", ts, "key");
+
+    [Fact]
+    public void A_symbol_keeps_its_last_240_quotes_oldest_first_as_the_ring_grows_and_wraps()
+    {
+        var feed = new DayTrading.Host.Web.LiveFeed();
+        for (var i = 1; i <= 300; i++) feed.PublishQuote(Q("ABC", i * 1000L, i));
+        var points = feed.History("ABC");
+        Assert.Equal(DayTrading.Host.Web.LiveFeed.HistoryPoints, points.Length);
+        Assert.Equal(61_000, points[0].TimestampMs);
+        Assert.Equal(300m, points[^1].Price);
+        for (var i = 1; i < points.Length; i++) Assert.Equal(points[i - 1].TimestampMs + 1000, points[i].TimestampMs);
+    }
+
+    [Fact]
+    public void A_repeated_or_older_quote_adds_no_point_and_a_few_quotes_are_kept_as_they_came()
+    {
+        var feed = new DayTrading.Host.Web.LiveFeed();
+        feed.PublishQuote(Q("XYZ", 5_000, 1.5m));
+        feed.PublishQuote(Q("XYZ", 5_000, 1.5m));
+        feed.PublishQuote(Q("XYZ", 4_000, 9m));
+        feed.PublishQuote(Q("XYZ", 6_000, 2.5m));
+        Assert.Equal(new DayTrading.Host.Web.PricePoint[] { new(5_000, 1.5m), new(6_000, 2.5m) }, feed.History("XYZ"));
+        Assert.Empty(feed.History("NONE"));
+    }
+}
