@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import { accountPath, command, type PendingOrder, type Summary } from './api';
+import { accountPath, type PendingOrder, type Summary } from './api';
 import { AMOUNT, age, cents, count, dateTime, fromCents, KIND_LABEL, money, percent, pnlClass, seconds, shortTx, signedMoney, SYMBOL, time } from './format';
 import { emptySummary, useAccount, type AccountLive } from './live';
 import { Ticket } from './Ticket';
@@ -44,7 +44,7 @@ function sum(xs: (number | null)[]): number | null {
   return t;
 }
 
-function Portfolio({ s, live, user }: { s: Summary; live: AccountLive; user: string }) {
+function Portfolio({ s, live }: { s: Summary; live: AccountLive }) {
   const rows = positions(s, live);
   const holdingsCents = sum(rows.map((r) => r.valueCents));
   const pnlCents = sum(rows.map((r) => r.pnlCents));
@@ -60,9 +60,8 @@ function Portfolio({ s, live, user }: { s: Summary; live: AccountLive; user: str
     if (!AMOUNT.test(amount) || Number(amount) <= 0) { setMsg({ error: true, text: 'Amount: dollars with at most 2 decimals, more than 0' }); return; }
     setBusy(true);
     live.own.expect('HIST_ADD', undefined);
-    const r = await command(user, 'add', { amount });
+    const r = await live.send('add', { amount });
     setBusy(false);
-    if (r.txNum) live.own.txs.add(r.txNum);
     if (!r.ok) { setMsg({ error: true, text: `ADD refused: ${r.error}` }); return; }
     setMsg({ error: false, text: `${money(Number(amount))} added` });
     setAmount('');
@@ -122,7 +121,7 @@ function Holdings({ s, live, onPick }: { s: Summary; live: AccountLive; onPick: 
   );
 }
 
-function Pending({ s, live, user, receivedMs }: { s: Summary; live: AccountLive; user: string; receivedMs: number }) {
+function Pending({ s, live, receivedMs }: { s: Summary; live: AccountLive; receivedMs: number }) {
   const refreshed = useRef(new Set<number>());
   const [msg, setMsg] = useState<{ error: boolean; text: string } | null>(null);
   const now = Date.now();
@@ -137,8 +136,7 @@ function Pending({ s, live, user, receivedMs }: { s: Summary; live: AccountLive;
   async function act(o: PendingOrder, side: 'buy' | 'sell', what: 'commit' | 'cancel') {
     live.own.orders.add(o.orderId);
     if (what === 'commit') live.own.expect(`HIST_${side.toUpperCase()}`, o.symbol);
-    const r = await command(user, `${what}-${side}`);
-    if (r.txNum) live.own.txs.add(r.txNum);
+    const r = await live.send(`${what}-${side}`);
     setMsg(r.ok ? { error: false, text: `${r.command} done` } : { error: true, text: `${r.command ?? what} refused: ${r.error}` });
   }
 
@@ -183,7 +181,7 @@ function Pending({ s, live, user, receivedMs }: { s: Summary; live: AccountLive;
   );
 }
 
-function Triggers({ s, live, user }: { s: Summary; live: AccountLive; user: string }) {
+function Triggers({ s, live }: { s: Summary; live: AccountLive }) {
   const [msg, setMsg] = useState<{ error: boolean; text: string } | null>(null);
   const rows = [
     ...s.buyTriggers.map((t) => ({ side: 'buy' as const, symbol: t.symbol, amount: t.reserve, price: t.price, shares: null as number | null })),
@@ -191,8 +189,7 @@ function Triggers({ s, live, user }: { s: Summary; live: AccountLive; user: stri
   ];
   async function cancel(side: 'buy' | 'sell', symbol: string) {
     live.own.expect(side === 'buy' ? 'TRIGGER_BUY' : 'TRIGGER_SELL', symbol);
-    const r = await command(user, `cancel-set-${side}`, { symbol });
-    if (r.txNum) live.own.txs.add(r.txNum);
+    const r = await live.send(`cancel-set-${side}`, { symbol });
     setMsg(r.ok ? { error: false, text: `${r.command} done` } : { error: true, text: `${r.command} refused: ${r.error}` });
   }
   return (
@@ -266,8 +263,7 @@ function Watchlist({ s, live, user, symbol, onPick }: { s: Summary | null; live:
   function save(list: string[]) { setExtra(list); localStorage.setItem(storageKey, JSON.stringify(list)); }
 
   async function quote(sym: string) {
-    const r = await command(user, 'quote', { symbol: sym });
-    if (r.txNum) live.own.txs.add(r.txNum);
+    const r = await live.send('quote', { symbol: sym });
     setMsg(r.ok ? null : `QUOTE refused: ${r.error}`);
   }
 
@@ -360,14 +356,14 @@ export function AccountPage({ user, onRefused }: { user: string; onRefused: (tex
       <Toasts live={live} />
       <div className="col main-col">
         {live.missing && !s && <p id="no-account" className="card hint o1">No trading account yet: add funds to open it.</p>}
-        {s ? <Portfolio s={s} live={live} user={user} /> : live.missing ? <Portfolio s={emptySummary(user)} live={live} user={user} /> : <p className="card hint o1">Loading…</p>}
+        {s ? <Portfolio s={s} live={live} /> : live.missing ? <Portfolio s={emptySummary(user)} live={live} /> : <p className="card hint o1">Loading…</p>}
         {s && <Holdings s={s} live={live} onPick={setSymbol} />}
-        {s && <Pending s={s} live={live} user={user} receivedMs={live.receivedMs} />}
-        {s && <Triggers s={s} live={live} user={user} />}
+        {s && <Pending s={s} live={live} receivedMs={live.receivedMs} />}
+        {s && <Triggers s={s} live={live} />}
         {s && <History s={s} user={user} />}
       </div>
       <div className="col side-col">
-        <Ticket user={user} live={live} summary={s} symbol={symbol} onSymbol={setSymbol} />
+        <Ticket live={live} summary={s} symbol={symbol} onSymbol={setSymbol} />
         <Watchlist s={s} live={live} user={user} symbol={symbol} onPick={setSymbol} />
         <Notices live={live} />
       </div>

@@ -1,12 +1,12 @@
 import { useState } from 'react';
-import { command, type Summary } from './api';
+import type { Summary } from './api';
 import { AMOUNT, age, cents, fromCents, money, SYMBOL } from './format';
 import type { AccountLive } from './live';
 
 type Side = 'buy' | 'sell';
 type Kind = 'market' | 'limit';
 
-interface Props { user: string; live: AccountLive; summary: Summary | null; symbol: string; onSymbol: (s: string) => void }
+interface Props { live: AccountLive; summary: Summary | null; symbol: string; onSymbol: (s: string) => void }
 
 interface Message { error: boolean; text: string }
 
@@ -15,7 +15,7 @@ interface Message { error: boolean; text: string }
  * confirmed, then reserved for 60 s (commit or cancel it in Pending orders); a limit order (buy at or below, sell at or
  * above a price) is one form that sends SET_*_AMOUNT and then SET_*_TRIGGER.
  */
-export function Ticket({ user, live, summary, symbol, onSymbol }: Props) {
+export function Ticket({ live, summary, symbol, onSymbol }: Props) {
   const [side, setSide] = useState<Side>('buy');
   const [kind, setKind] = useState<Kind>('market');
   const [dollars, setDollars] = useState('');
@@ -43,9 +43,8 @@ export function Ticket({ user, live, summary, symbol, onSymbol }: Props) {
   async function getQuote() {
     if (!symbolOk) { setMessage({ error: true, text: 'Symbol: 1-3 capital letters' }); return; }
     setBusy(true);
-    const r = await command(user, 'quote', { symbol });
+    const r = await live.send('quote', { symbol });
     setBusy(false);
-    if (r.txNum) live.own.txs.add(r.txNum);
     if (!r.ok) setMessage({ error: true, text: `QUOTE refused: ${r.error}` });
   }
 
@@ -61,8 +60,7 @@ export function Ticket({ user, live, summary, symbol, onSymbol }: Props) {
     try {
       if (kind === 'market') {
         live.own.expect(side.toUpperCase(), symbol);
-        const r = await command(user, side, { symbol, amount: dollars });
-        if (r.txNum) live.own.txs.add(r.txNum);
+        const r = await live.send(side, { symbol, amount: dollars });
         if (!r.ok) { setMessage({ error: true, text: `${side.toUpperCase()} refused: ${r.error}` }); return; }
         const got = r.result;
         setMessage({ error: false, text: `${side === 'buy' ? 'Buy' : 'Sell'} of ${got?.shares ?? '?'} ${symbol} at ${money(got?.price)} reserved: commit it within 60 s (Pending orders)` });
@@ -72,17 +70,14 @@ export function Ticket({ user, live, summary, symbol, onSymbol }: Props) {
         const cancelCmd = side === 'buy' ? 'cancel-set-buy' : 'cancel-set-sell';
         const tag = side === 'buy' ? 'TRIGGER_BUY' : 'TRIGGER_SELL';
         live.own.expect(tag, symbol);
-        const a = await command(user, amountCmd, { symbol, amount: dollars });
-        if (a.txNum) live.own.txs.add(a.txNum);
+        const a = await live.send(amountCmd, { symbol, amount: dollars });
         if (!a.ok) { setMessage({ error: true, text: `${a.command ?? amountCmd} refused: ${a.error}` }); return; }
         live.own.expect(tag, symbol);
-        const t = await command(user, triggerCmd, { symbol, amount: limit });
-        if (t.txNum) live.own.txs.add(t.txNum);
+        const t = await live.send(triggerCmd, { symbol, amount: limit });
         if (!t.ok) {
           // Half a limit order is not what was asked for: take the amount back so nothing stays reserved.
           live.own.expect(tag, symbol);
-          const c = await command(user, cancelCmd, { symbol });
-          if (c.txNum) live.own.txs.add(c.txNum);
+          await live.send(cancelCmd, { symbol });
           setMessage({ error: true, text: `${t.command ?? triggerCmd} refused: ${t.error}; the amount was taken back` });
           return;
         }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { accountPath, api, errorText, type QuoteMsg, type Summary } from './api';
+import { accountPath, api, command, errorText, type CommandResult, type QuoteMsg, type Summary } from './api';
 import { noticesFor, OwnActions, type Notice, type NoticeKind } from './notices';
 
 export interface LiveQuote extends QuoteMsg { receivedMs: number }
@@ -24,6 +24,8 @@ export interface AccountLive {
   own: OwnActions;
   clock: ServerClock;
   refresh: () => Promise<void>;
+  /** One account command of this page; its transaction number is remembered as the page's own. */
+  send: (name: string, args?: { symbol?: string; amount?: string }) => Promise<CommandResult>;
   notify: (kind: NoticeKind, text: string) => void;
   dismiss: (id: number) => void;
   onQuote: (f: QuoteListener) => () => void;
@@ -104,10 +106,16 @@ export function useAccount(user: string): AccountLive {
     return () => { closed = true; es.close(); };
   }, [user, refresh, apply, addQuote, noAccount]);
 
+  const send = useCallback(async (name: string, args: { symbol?: string; amount?: string } = {}) => {
+    const r = await command(user, name, args);
+    if (r.txNum) own.txs.add(r.txNum);
+    return r;
+  }, [user, own]);
+
   const dismiss = useCallback((id: number) => setNotices((n) => n.map((x) => (x.id === id ? { ...x, dismissed: true } : x))), []);
   const onQuote = useCallback((f: QuoteListener) => { listeners.add(f); return () => { listeners.delete(f); }; }, [listeners]);
 
-  return { summary, receivedMs, missing, refused, quotes, firstPrices, notices, own, clock, refresh, notify, dismiss, onQuote };
+  return { summary, receivedMs, missing, refused, quotes, firstPrices, notices, own, clock, refresh, send, notify, dismiss, onQuote };
 }
 
 export function emptySummary(user: string): Summary {
