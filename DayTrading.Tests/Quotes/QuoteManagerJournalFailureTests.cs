@@ -60,10 +60,14 @@ public sealed class QuoteManagerJournalFailureTests : TestKit
         Assert.Contains("could not be recorded", refused.Error);
         Assert.Null(other.ExpectMsg<QuoteResult>(TimeSpan.FromSeconds(3), cancellationToken: Ct).Quote);
 
+        // v's request joins u's fetch when it arrives before the fetch is back, or (while the refused write is in
+        // flight) waits and then makes a fetch of its own that is refused as well: one or two refused hits.
+        var refusedHits = Volatile.Read(ref source.Hits);
+        Assert.InRange(refusedHits, 1, 2);
         RejectingJournal.Set(Sys, null);
         manager.Tell(new GetQuote("ABC", "u", 3));
         var served = ExpectMsg<QuoteResult>(TimeSpan.FromSeconds(3), cancellationToken: Ct);
-        Assert.Equal(12m, served.Quote!.Price); // the refused hit was not kept: this is a second fetch
+        Assert.Equal(10m + refusedHits + 1, served.Quote!.Price); // no refused hit was kept: this is a new fetch
         manager.Tell(GetQuoteStats.Instance);
         Assert.Equal(1, ExpectMsg<QuoteStats>(cancellationToken: Ct).Hits); // only the recorded hit counts
     }

@@ -295,8 +295,8 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
         await Next("account", j => j.GetProperty("cash").GetDecimal() == 20m);
         Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/add", new { amount = "5.00" })).Status);
         await Next("account", j => j.GetProperty("cash").GetDecimal() == 25m);
-        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/quote", new { symbol = "QQQ" })).Status);
-        await Next("quote", j => j.GetProperty("symbol").GetString() == "QQQ");
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/api/accounts/{u}/quote", new { symbol = "SSE" })).Status);
+        await Next("quote", j => j.GetProperty("symbol").GetString() == "SSE");
 
         // A change made elsewhere (here over the TCP edge) is pushed too.
         await using var tcp = await DayTrading.Loadgen.Client.EdgeClient.ConnectAsync("127.0.0.1", node.Edge.Port, cancellationToken: cts.Token);
