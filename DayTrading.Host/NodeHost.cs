@@ -43,6 +43,8 @@ public static class NodeHost
 
         builder.Services.AddSingleton(options).AddSingleton(clock).AddSingleton<NodeReadiness>()
             .AddMetrics().AddSingleton<NodeMetrics>();
+        Operations.NodeHealth.AddChecks(builder.Services, options);
+        builder.Services.AddSingleton<Operations.OperationsEndpoints>().AddHostedService<Operations.ClusterInstruments>();
         builder.Services.AddAkka(options.ClusterSystemName, akka =>
         {
             akka.WithNodeRuntimeLog(options)
@@ -62,10 +64,11 @@ public static class NodeHost
                 akka.AddAutoTx(new AutoTxOptions { RefreshPeriod = options.TriggerRefresh }, system => DayTradingPersistence.CreateEventLogReader(system), quoteCache, clock);
             akka.AddSingletonWatch(singletons);
         });
-        builder.Services.AddTradeGateway()
-            .AddClusterAdmin(options, singletons) // before the edge, so the ready line can say where it listens
-            .AddTcpEdge(options, readyOutput);
+        builder.Services.AddTradeGateway();
+        // The web port listens first, before the node is Up, so /healthz, /ready and /metrics answer from the start.
         if (options.WebEnabled) builder.Services.AddWebFrontEnd(options, readyOutput);
+        builder.Services.AddClusterAdmin(options, singletons) // before the edge, so the ready line can say where it listens
+            .AddTcpEdge(options, readyOutput);
         return builder.Build();
     }
 
@@ -100,7 +103,7 @@ public static class NodeHost
 
     /// <summary>
     /// Remoting, the cluster (cluster.hocon: sharding, singletons, the split-brain resolver), pub-sub; a node
-    /// without seeds seeds itself.
+    /// without seeds seeds itself, unless Cluster Bootstrap (<c>--discovery config</c>) forms the cluster.
     /// </summary>
     private static AkkaConfigurationBuilder WithNodeCluster(this AkkaConfigurationBuilder akka, NodeOptions options)
     {
@@ -109,27 +112,67 @@ public static class NodeHost
         if (options.SbrStableAfter is { } stableAfter)
             akka.AddHocon($"{DayTrading.Cluster.Downing.DayTradingDowningProvider.StableAfterPath} = {(int)stableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
         var seeds = options.SeedAddresses();
-        return akka.WithRemoting(options.ClusterHost, options.ClusterPort)
+        akka.WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions { SeedNodes = seeds, Roles = ["trading"] })
-            .WithDistributedPubSub(null!)
-            .AddStartup((system, _) =>
-            {
-                // Its own address is known only once remoting is bound (port 0 in tests).
-                if (seeds.Length == 0) Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress);
-            });
+            .WithDistributedPubSub(null!);
+        if (options.Discovery == "config") return akka.WithClusterBootstrap(options);
+        return akka.AddStartup((system, _) =>
+        {
+            // Its own address is known only once remoting is bound (port 0 in tests).
+            if (seeds.Length == 0) Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress);
+        });
     }
+
+    /// <summary>
+    /// Akka.Management's HTTP endpoint and Cluster Bootstrap with config discovery: the nodes find each other's
+    /// management endpoints in <c>--discovery-endpoints</c>, probe them, and the lowest address forms the cluster once
+    /// all of them answer (or the others join the cluster one of them already formed). No seed list anywhere.
+    /// </summary>
+    private static AkkaConfigurationBuilder WithClusterBootstrap(this AkkaConfigurationBuilder akka, NodeOptions options)
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var endpoints = string.Join(", ", options.DiscoveryEndpoints.Select(Quote));
+        var host = Quote(options.EffectiveManagementHost);
+        akka.AddHocon($$"""
+            akka.discovery.method = config
+            akka.discovery.config.services.{{BootstrapServiceName}}.endpoints = [{{endpoints}}]
+            akka.management.http.hostname = {{host}}
+            akka.management.http.bind-hostname = {{host}}
+            akka.management.http.port = {{options.ManagementPort}}
+            akka.management.http.bind-port = {{options.ManagementPort}}
+            akka.management.cluster.bootstrap.contact-point-discovery {
+              service-name = {{BootstrapServiceName}}
+              discovery-method = config
+              required-contact-point-nr = {{options.DiscoveryEndpoints.Count}}
+              contact-with-all-contact-points = true
+              stable-margin = 3s
+              interval = 1s
+            }
+            # Every endpoint has its own port (several nodes on one host): probe them all, not only the ones on our port.
+            akka.management.cluster.bootstrap.contact-point.filter-on-fallback-port = false
+            akka.management.cluster.bootstrap.contact-point.probe-interval = 1s
+            """, HoconAddMode.Prepend);
+        return akka.AddStartup((system, _) =>
+        {
+            Akka.Management.Dsl.AkkaManagement.Get(system).Start().GetAwaiter().GetResult();
+            Akka.Management.Cluster.Bootstrap.ClusterBootstrap.Get(system).Start().GetAwaiter().GetResult();
+        });
+    }
+
+    /// <summary>The service name Cluster Bootstrap looks up in discovery.</summary>
+    public const string BootstrapServiceName = "daytrading";
 
     /// <summary>The node's one gateway into the cluster, shared by every edge.</summary>
     private static IServiceCollection AddTradeGateway(this IServiceCollection services) => services.AddSingleton<NodeGateway>();
 
-    /// <summary>The web front end (after the TCP edge; stopped before it).</summary>
+    /// <summary>The web front end (started before the node is Up: its API answers 503 until then; stopped after the TCP edge).</summary>
     private static IServiceCollection AddWebFrontEnd(this IServiceCollection services, NodeOptions options, TextWriter readyOutput) =>
         services.AddHostedService(sp => new Web.WebFrontEnd(sp, options, sp.GetRequiredService<TimeProvider>(), readyOutput));
 
     /// <summary>The TCP edge, opened once the node is up in its cluster; closed first on shutdown.</summary>
     private static IServiceCollection AddTcpEdge(this IServiceCollection services, NodeOptions options, TextWriter readyOutput) =>
         services.AddHostedService(sp => new EdgeHostedService(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<NodeGateway>(),
-            options, sp.GetRequiredService<NodeReadiness>(), readyOutput, sp.GetRequiredService<IHostApplicationLifetime>()));
+            options, sp.GetRequiredService<NodeReadiness>(), sp.GetRequiredService<Operations.NodeHealth>(), readyOutput, sp.GetRequiredService<IHostApplicationLifetime>()));
 
     private static IQuoteSource CreateQuoteSource(NodeOptions options, TimeProvider clock)
     {
@@ -145,8 +188,8 @@ public static class NodeHost
 /// Opens the TCP edge once the node has joined its cluster, says so in one line, and closes the edge first on
 /// shutdown so no new request arrives while shards hand over.
 /// </summary>
-internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGateway, NodeOptions options, NodeReadiness readiness, TextWriter readyOutput,
-    IHostApplicationLifetime lifetime) : IHostedService
+internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGateway, NodeOptions options, NodeReadiness readiness, Operations.NodeHealth health,
+    TextWriter readyOutput, IHostApplicationLifetime lifetime) : IHostedService
 {
     private TcpEdgeBinding? _binding;
 
@@ -158,10 +201,13 @@ internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGate
         await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var gateway = await nodeGateway.GetAsync(cancellationToken).ConfigureAwait(false);
+        // Checked afresh now that the node is Up, so the first connections are judged by this state, not the one before.
+        await health.EvaluateAsync(cancellationToken).ConfigureAwait(false);
         _binding = await TcpEdge.StartAsync(system, options.EffectiveTcpAdmin ? gateway.WithAdminRights() : gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,
             Port = options.TcpPort,
+            NotReady = () => health.EdgeProblem,
         }).ConfigureAwait(false);
         var journal = options.Journal switch
         {

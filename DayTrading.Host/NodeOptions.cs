@@ -34,6 +34,21 @@ public sealed record NodeOptions
     [NodeOption("--seed-nodes", "comma-separated `host:port` (or full Akka addresses) of seed nodes", Default = "none: the node joins itself")]
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
+    [NodeOption("--discovery", "how the node finds its cluster: `seed-nodes` (the `--seed-nodes` list, or itself) or `config` (Akka.Management Cluster Bootstrap over `--discovery-endpoints`; [docs/CLUSTER.md](docs/CLUSTER.md#cluster-bootstrap))")]
+    public string Discovery { get; init; } = "seed-nodes";
+
+    [NodeOption("--discovery-endpoints", "with `--discovery config`: comma-separated `host:port` of every node's Akka.Management endpoint (`--management-port`), this node's too", Default = "none")]
+    public IReadOnlyList<string> DiscoveryEndpoints { get; init; } = [];
+
+    [NodeOption("--management-port", "port of the node's Akka.Management HTTP endpoint (Cluster Bootstrap's contact point; only with `--discovery config`)")]
+    public int ManagementPort { get; init; } = 8558;
+
+    [NodeOption("--management-host", "interface and host name of the Akka.Management endpoint", Default = "`--cluster-host`")]
+    public string? ManagementHost { get; init; }
+
+    [NodeOption("--otlp-endpoint", "also export the node's metrics over OTLP to this URL (e.g. `http://localhost:4317`); `/metrics` on the web port is always served", Default = "none")]
+    public string? OtlpEndpoint { get; init; }
+
     [NodeOption("--journal", "`sqlite` (single node), `postgresql` (a cluster) or `memory` (**benchmarks only**: no database at all, nothing survives)")]
     public string Journal { get; init; } = "sqlite";
 
@@ -132,6 +147,8 @@ public sealed record NodeOptions
 
     public string ClusterSystemName => "daytrading";
 
+    public string EffectiveManagementHost => ManagementHost ?? ClusterHost;
+
     public string SelfAddress => $"akka.tcp://{ClusterSystemName}@{ClusterHost}:{ClusterPort.ToString(CultureInfo.InvariantCulture)}";
 
     public string[] SeedAddresses() =>
@@ -151,6 +168,23 @@ public sealed record NodeOptions
     {
         if (Journal is not ("sqlite" or "postgresql" or "memory")) return $"--journal must be sqlite, postgresql or memory, not '{Journal}'";
         if (Journal == "postgresql" && string.IsNullOrWhiteSpace(ConnectionString)) return "--journal postgresql needs --connection-string";
+        if (Discovery is not ("seed-nodes" or "config")) return $"--discovery must be seed-nodes or config, not '{Discovery}'";
+        if (Discovery == "config")
+        {
+            if (SeedNodes.Count > 0) return "--discovery config forms the cluster without --seed-nodes: give one or the other";
+            if (DiscoveryEndpoints.Count == 0) return "--discovery config needs --discovery-endpoints host:port,… (every node's management endpoint)";
+            foreach (var e in DiscoveryEndpoints)
+            {
+                var colon = e.LastIndexOf(':');
+                if (colon <= 0 || !int.TryParse(e.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p is < 1 or > 65535)
+                    return $"--discovery-endpoints takes host:port pairs, not '{e}'";
+            }
+            if (Journal == "sqlite" && DiscoveryEndpoints.Count > 1)
+                return "a node forming a cluster with others needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
+        }
+        if (ManagementPort is < 0 or > 65535) return "--management-port must be between 0 and 65535";
+        if (OtlpEndpoint is { } otlp && !(Uri.TryCreate(otlp, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+            return $"--otlp-endpoint must be an http(s) URL, not '{otlp}'";
         var others = SeedAddresses().Where(a => a != SelfAddress).ToArray();
         if (Journal == "sqlite" && others.Length > 0)
             return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";

@@ -25,6 +25,8 @@ public static class RuntimeLog
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: lc => lc
             .MinimumLevel.Is(level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            // Every failing check, every second, while the node is not ready: NodeHealth logs the changes instead.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Error)
             .WriteTo.File(file, outputTemplate: Template, rollingInterval: RollingInterval.Day, fileSizeLimitBytes: 50 * 1024 * 1024,

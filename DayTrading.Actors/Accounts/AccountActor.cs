@@ -188,7 +188,9 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
 
         if (_state.Exists && AccountDomain.NeedsQuote(request.Kind) && Rules.IsValidSymbol(request.Symbol))
         {
-            if (_settings.Quotes.TryGetValid(request.Symbol!, Now, out var cached))
+            var fromCache = _settings.Quotes.TryGetValid(request.Symbol!, Now, out var cached);
+            _settings.Metrics?.QuoteLookup(fromCache);
+            if (fromCache)
             {
                 Handle(request, Sender, correlationId, cached, null);
                 return;
@@ -220,8 +222,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         if (quote is not null) _settings.Quotes.Put(quote);
         var now = Now;
-        var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
-        if (expired is not null) AccountDomain.Apply(_state, expired);
+        var expired = ApplyExpiry(now);
 
         var handled = refusal is null
             ? AccountDomain.Decide(_state, request, quote, now, _settings.ServerName, quoteError)
@@ -391,12 +392,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     {
         MaybeSnapshot();
         var now = Now;
-        var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
-        if (expired is not null)
-        {
-            AccountDomain.Apply(_state, expired);
-            ScheduleExpiry();
-        }
+        var expired = ApplyExpiry(now);
+        if (expired is not null) ScheduleExpiry();
         var executed = AccountDomain.DecideTrigger(_state, fire.Side, fire.Symbol, fire.Version, fire.Quote, now, _settings.ServerName);
         if (executed is null)
         {
@@ -421,13 +418,18 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     private void ExpireDue()
     {
         _scheduledExpiryMs = -1; // this timer has fired: whatever is still pending needs a new one
-        var expired = AccountDomain.Expire(_state, Now, _settings.ServerName);
-        if (expired is not null)
-        {
-            AccountDomain.Apply(_state, expired);
-            PersistApplied(expired);
-        }
+        PersistApplied(ApplyExpiry(Now));
         ScheduleExpiry();
+    }
+
+    /// <summary>Releases, in the state, whatever pending order is due at <paramref name="now"/>; the event to persist, or null.</summary>
+    private ReservationsExpired? ApplyExpiry(long now)
+    {
+        var expired = AccountDomain.Expire(_state, now, _settings.ServerName);
+        if (expired is null) return null;
+        AccountDomain.Apply(_state, expired);
+        _settings.Metrics?.OrdersExpired(expired.Changes.Length);
+        return expired;
     }
 
     /// <summary>Persists an expiry already applied; nobody waits for it.</summary>

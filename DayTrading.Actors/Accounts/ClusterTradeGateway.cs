@@ -48,7 +48,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
     public ClusterTradeGateway(GatewaySettings settings)
     {
         _settings = settings;
-        _replies = new GatewayReplies(((ExtendedActorSystem)settings.System).Provider, settings.AccountRegion, settings.ResendAfter, OnResend, NoAnswer);
+        _replies = new GatewayReplies(((ExtendedActorSystem)settings.System).Provider, settings.AccountRegion, settings.ResendAfter, OnResend, NoAnswer, settings.Metrics);
     }
 
     private ClusterTradeGateway(ClusterTradeGateway shared)
@@ -143,6 +143,14 @@ public sealed class ClusterTradeGateway : ITradeGateway
     }
 
     private async Task<TradeReply> DumpLog(TradeRequest request, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reply = await WriteDump(request, cancellationToken).ConfigureAwait(false);
+        _settings.Metrics?.RequestCompleted(CommandKind.DumpLog, reply, started);
+        return reply;
+    }
+
+    private async Task<TradeReply> WriteDump(TradeRequest request, CancellationToken cancellationToken)
     {
         // Checked here against this node's dump directory so a refusal is recorded like every refused request;
         // the Auditor checks again where it writes.

@@ -15,6 +15,7 @@ internal sealed class GatewayReplies : MinimalActorRef
 {
     private sealed class InFlight(GatewayRequest message, ITradeReplySink sink, long token, long sentAtMs, long deadlineMs)
     {
+        public readonly long StartTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         public readonly GatewayRequest Message = message;
         public readonly ITradeReplySink Sink = sink;
         public readonly long Token = token;
@@ -28,6 +29,7 @@ internal sealed class GatewayReplies : MinimalActorRef
     private readonly long _resendAfterMs;
     private readonly Action<TradeRequest, int, TimeSpan> _onResend;
     private readonly Func<TradeRequest, TradeReply> _onTimeout;
+    private readonly DayTrading.Telemetry.NodeMetrics? _metrics;
     private readonly Timer _sweep;
     private readonly long _sweepMs;
     private long _nextId;
@@ -35,9 +37,10 @@ internal sealed class GatewayReplies : MinimalActorRef
     private int _inSweep;
 
     public GatewayReplies(IActorRefProvider provider, IActorRef target, TimeSpan resendAfter,
-        Action<TradeRequest, int, TimeSpan> onResend, Func<TradeRequest, TradeReply> onTimeout)
+        Action<TradeRequest, int, TimeSpan> onResend, Func<TradeRequest, TradeReply> onTimeout, DayTrading.Telemetry.NodeMetrics? metrics = null)
     {
         Provider = provider;
+        _metrics = metrics;
         _target = target;
         _resendAfterMs = Math.Max(1, (long)resendAfter.TotalMilliseconds);
         _onResend = onResend;
@@ -69,8 +72,14 @@ internal sealed class GatewayReplies : MinimalActorRef
     protected override void TellInternal(object message, IActorRef sender)
     {
         // A reply that comes after its request timed out, or the second answer to a resent request, finds nothing.
-        if (message is GatewayReply reply && _inFlight.TryRemove(reply.CorrelationId, out var waiting))
-            waiting.Sink.OnReply(waiting.Token, reply.Reply);
+        if (message is GatewayReply reply && _inFlight.TryRemove(reply.CorrelationId, out var waiting)) Answer(waiting, reply.Reply);
+    }
+
+    private void Answer(InFlight request, TradeReply reply)
+    {
+        // A user's DUMPLOG passes here only for its recording step: the gateway measures the whole dump.
+        if (request.Message.Request.Kind != CommandKind.DumpLog) _metrics?.RequestCompleted(request.Message.Request.Kind, reply, request.StartTimestamp);
+        request.Sink.OnReply(request.Token, reply);
     }
 
     private void Sweep()
@@ -94,7 +103,7 @@ internal sealed class GatewayReplies : MinimalActorRef
         {
             if (now >= f.DeadlineMs)
             {
-                if (_inFlight.TryRemove(id, out var expired)) expired.Sink.OnReply(expired.Token, _onTimeout(expired.Message.Request));
+                if (_inFlight.TryRemove(id, out var expired)) Answer(expired, _onTimeout(expired.Message.Request));
             }
             else if (now - f.SentAtMs >= _resendAfterMs)
             {

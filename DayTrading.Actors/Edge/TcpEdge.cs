@@ -47,6 +47,9 @@ public sealed record TcpEdgeOptions
 
     public int MaxLineBytes { get; init; } = LineFramer.MaxLineBytes;
 
+    /// <summary>Why the node takes no new connection now (not ready: its journal unwritable, not Up), or null; null: always takes them.</summary>
+    public Func<string?>? NotReady { get; init; }
+
     /// <summary>Source of numbers for lines without <c>[N]</c>; null uses <see cref="TxNumberGenerator.Shared"/>.</summary>
     public TxNumberGenerator? TxNumbers { get; init; }
 }
@@ -102,6 +105,11 @@ public sealed class TcpEdgeBinding : IAsyncDisposable
             if (Volatile.Read(ref _unbound) == 1 || _open.Count >= _options.MaxConnections)
             {
                 Refuse(socket, Volatile.Read(ref _unbound) == 1 ? "the node is shutting down" : $"too many connections (limit {_options.MaxConnections})");
+                continue;
+            }
+            if (_options.NotReady?.Invoke() is { } notReady)
+            {
+                Refuse(socket, $"the node is not ready: {notReady}");
                 continue;
             }
             var connection = new EdgeConnection(socket, _gateway, _options, _log, Closed);

@@ -71,6 +71,40 @@ public static class DayTradingPersistence
     public static IEventLogReader CreateEventLogReader(ActorSystem system, string pluginId = JournalPluginId, bool includeDeleted = true) =>
         new EventLogReader(system, Settings(system, pluginId), includeDeleted);
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorSystem, IPersistenceDialect> Probes = new();
+
+    /// <summary>
+    /// Why the journal of <paramref name="system"/> cannot take writes now, or null when it can. A batch committed in
+    /// the last 2 s answers without touching the database; a batch failed since the last commit (within 30 s) answers
+    /// with its error; otherwise a probe takes the write lock and lets it go (<see cref="IPersistenceDialect.ProbeWriteAsync"/>).
+    /// </summary>
+    public static async Task<string?> JournalWriteProblemAsync(ActorSystem system, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(JournalPluginId);
+        if (JournalWriters.Get(journal) is { } writer)
+        {
+            var (committed, failed, error) = writer.LastOutcome;
+            var now = Environment.TickCount64;
+            if (failed > committed && now - failed < 30_000) return $"the last journal write failed: {error}";
+            if (committed > 0 && now - committed < 2_000) return null;
+        }
+        var probe = Probes.GetValue(system, s =>
+        {
+            var dialect = Settings(s).CreateDialect();
+            s.WhenTerminated.ContinueWith(_ => dialect.Dispose(), TaskScheduler.Default);
+            return dialect;
+        });
+        try
+        {
+            await probe.ProbeWriteAsync(timeout, ct).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return $"the journal cannot be written: {e.Message}";
+        }
+    }
+
     /// <summary>Creates tables if missing (same DDL the plugins run when auto-initialize = on).</summary>
     public static async Task InitializeAsync(DayTradingDbSettings settings, CancellationToken ct = default)
     {

@@ -56,6 +56,8 @@ public sealed class GroupCommitWriter : IDisposable
     private IJournalBatchWriter? _writer;
     private bool _stopping;
 
+    private long _lastCommitMs, _lastFailureMs;
+    private string? _lastError;
     private long _batches, _entries, _atomicWrites, _rows, _failedBatches, _maxBatchAtomicWrites;
 
     /// <summary>Test hook: runs inside each batch transaction after the inserts and before COMMIT.</summary>
@@ -68,6 +70,22 @@ public sealed class GroupCommitWriter : IDisposable
         _retryIndividually = retryIndividually;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
         _thread.Start();
+        JournalInstruments.Track(this);
+    }
+
+    /// <summary>
+    /// When (<see cref="Environment.TickCount64"/>, 0: never) a batch last committed and last failed, and why it failed.
+    /// </summary>
+    public (long CommitMs, long FailureMs, string? Error) LastOutcome =>
+        (Interlocked.Read(ref _lastCommitMs), Interlocked.Read(ref _lastFailureMs), Volatile.Read(ref _lastError));
+
+    /// <summary>Writes queued and not yet taken into a batch.</summary>
+    public int QueueDepth
+    {
+        get
+        {
+            lock (_lock) return _queue.Count;
+        }
     }
 
     public JournalMetrics Metrics
@@ -133,15 +151,19 @@ public sealed class GroupCommitWriter : IDisposable
                 }
             }
             foreach (var e in batch) rows.AddRange(e.Rows);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 if (rows.Count > 0) Commit(rows, batch);
-                Count(batch, rows.Count);
+                Count(batch, rows.Count, started);
                 foreach (var e in batch) e.Complete(null);
             }
             catch (Exception ex)
             {
                 Interlocked.Increment(ref _failedBatches);
+                JournalInstruments.Failed();
+                Volatile.Write(ref _lastError, ex.Message);
+                Interlocked.Exchange(ref _lastFailureMs, Environment.TickCount64);
                 ResetWriter();
                 // Retry alone only if the database is reachable again (a fresh connection opens); when it is
                 // down, fail the whole batch at once instead of timing out once per entry.
@@ -155,15 +177,17 @@ public sealed class GroupCommitWriter : IDisposable
                 {
                     foreach (var e in batch)
                     {
+                        var startedAlone = System.Diagnostics.Stopwatch.GetTimestamp();
                         try
                         {
                             if (e.Rows.Count > 0) Commit(e.Rows, new[] { e });
-                            Count(new[] { e }, e.Rows.Count);
+                            Count(new[] { e }, e.Rows.Count, startedAlone);
                             e.Complete(null);
                         }
                         catch (Exception ex2)
                         {
                             Interlocked.Increment(ref _failedBatches);
+                            JournalInstruments.Failed();
                             ResetWriter();
                             e.Complete(ex2);
                         }
@@ -185,10 +209,12 @@ public sealed class GroupCommitWriter : IDisposable
         _writer.WriteBatch(rows, hook is null ? null : () => hook(entries));
     }
 
-    private void Count(IReadOnlyList<Entry> batch, int rowCount)
+    private void Count(IReadOnlyList<Entry> batch, int rowCount, long startTimestamp)
     {
         long aw = 0;
         foreach (var e in batch) aw += e.AtomicWrites;
+        if (rowCount > 0) JournalInstruments.Committed(aw, startTimestamp);
+        Interlocked.Exchange(ref _lastCommitMs, Environment.TickCount64);
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _entries, batch.Count);
         Interlocked.Add(ref _atomicWrites, aw);
@@ -207,6 +233,7 @@ public sealed class GroupCommitWriter : IDisposable
     /// <summary>Stops accepting writes, lets the queued ones commit, then closes the connection.</summary>
     public void Dispose()
     {
+        JournalInstruments.Untrack(this);
         lock (_lock)
         {
             if (_stopping) return;

@@ -11,6 +11,13 @@ public interface IPersistenceDialect : IDisposable
     /// <summary>Creates schema/tables/indexes if missing (idempotent).</summary>
     Task InitializeAsync(CancellationToken ct = default);
 
+    /// <summary>
+    /// Whether a write could start now, on a connection of its own, within <paramref name="timeout"/>: takes the
+    /// journal's write lock and lets it go, writing nothing. Throws with the database's reason when it cannot
+    /// (locked by another process, read-only, unreachable).
+    /// </summary>
+    Task ProbeWriteAsync(TimeSpan timeout, CancellationToken ct = default);
+
     /// <summary>Opens the (single) batch writer connection. Used by one thread only.</summary>
     IJournalBatchWriter OpenWriter();
 

@@ -115,6 +115,20 @@ public sealed class PostgresDialect : IPersistenceDialect
 
     public IJournalBatchWriter OpenWriter() => new Writer(this);
 
+    // A standby (after a failover) or a read-only database refuses the lock; a table locked by someone else past the
+    // timeout fails it. Nothing is written, the transaction rolls back.
+    public async Task ProbeWriteAsync(TimeSpan timeout, CancellationToken ct = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout + TimeSpan.FromSeconds(1));
+        await using var c = await _ds.OpenConnectionAsync(cts.Token).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(cts.Token).ConfigureAwait(false);
+        await using var cmd = new NpgsqlCommand(
+            $"SET LOCAL lock_timeout = '{(int)timeout.TotalMilliseconds}ms'; LOCK TABLE {_j} IN ROW EXCLUSIVE MODE; SHOW transaction_read_only;", c, tx);
+        if (await cmd.ExecuteScalarAsync(cts.Token).ConfigureAwait(false) is "on") throw new InvalidOperationException("the journal database is read-only");
+        await tx.RollbackAsync(cts.Token).ConfigureAwait(false);
+    }
+
     private const string InsertCols = "persistence_id, sequence_nr, timestamp, deleted, manifest, serializer_id, payload, tags, writer_uuid, event_manifest";
 
     private sealed class Writer : IJournalBatchWriter

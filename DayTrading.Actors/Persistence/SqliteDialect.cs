@@ -92,6 +92,17 @@ public sealed class SqliteDialect : IPersistenceDialect
 
     public IJournalBatchWriter OpenWriter() => new Writer(this);
 
+    // BEGIN IMMEDIATE takes the write lock as the group-commit writer's batches do: it fails when another process
+    // holds the database locked past the timeout, or the file is read-only.
+    public Task ProbeWriteAsync(TimeSpan timeout, CancellationToken ct = default) => Task.Run(() =>
+    {
+        using var c = new SqliteConnection(_writerCs);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"PRAGMA busy_timeout={(int)timeout.TotalMilliseconds};BEGIN IMMEDIATE;ROLLBACK;";
+        cmd.ExecuteNonQuery();
+    }, ct);
+
     /// <summary>
     /// The group-commit writer: one non-pooled connection, driven through SQLitePCLRaw directly (the per-execute
     /// overhead of SqliteCommand — statement lookup, boxed parameter binding, a data reader per row — was a large part

@@ -34,33 +34,19 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     public const int MaxRequestHeaderCount = 50;
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(120);
+    private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
     private IWebUserStore? _store;
+    private Task _attaching = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var readiness = nodeServices.GetRequiredService<NodeReadiness>();
-        // After the TCP edge (which waits until the node is up in its cluster); stopped before it.
-        await readiness.Edge.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var system = nodeServices.GetRequiredService<ActorSystem>();
-        var registry = nodeServices.GetRequiredService<ActorRegistry>();
-        var gateway = await nodeServices.GetRequiredService<NodeGateway>().GetAsync(cancellationToken).ConfigureAwait(false);
-        var region = registry.Get<AccountRegionKey>();
-        var auditor = registry.Get<DayTrading.Audit.AuditorKey>();
-
         var store = await WebUserStore.OpenForNodeAsync(options, clock, cancellationToken).ConfigureAwait(false);
         _store = store;
         if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
-        var feed = new LiveFeed(clock);
-        system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
-        feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
-        var context = new WebContext(options, clock, store, feed, gateway, gateway.WithAdminRights(), system, region,
-            new LoginThrottle(clock))
-        {
-            Auditor = auditor,
-            KeyRepository = (store as PostgresWebUserStore)?.KeyRepository,
-        };
-        var app = BuildApp(context);
+        var slot = new WebContextSlot();
+        var app = BuildApp(options, (store as PostgresWebUserStore)?.KeyRepository, slot, nodeServices.GetRequiredService<Operations.OperationsEndpoints>());
         if (store is PostgresWebUserStore shared)
         {
             var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("DayTrading.KeyRing");
@@ -84,13 +70,48 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         readiness.Web.TrySetResult(uri); // named in the node's ready line
+        _attaching = AttachWhenUpAsync(slot, store, _stopping.Token);
     }
 
+    // The API and the UI need the node Up in its cluster (a request before that waits in sharding's buffer); until
+    // then they answer 503 and only the operations endpoints serve.
+    private async Task AttachWhenUpAsync(WebContextSlot slot, IWebUserStore store, CancellationToken cancellationToken)
+    {
+        var system = nodeServices.GetRequiredService<ActorSystem>();
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        try
+        {
+            await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var gateway = await nodeServices.GetRequiredService<NodeGateway>().GetAsync(cancellationToken).ConfigureAwait(false);
+            var registry = nodeServices.GetRequiredService<ActorRegistry>();
+            var region = registry.Get<AccountRegionKey>();
+            var feed = new LiveFeed(clock);
+            system.ActorOf(Props.Create(() => new LiveFeed.QuoteListener(feed)), "web-quote-feed");
+            feed.Watcher = system.ActorOf(Props.Create(() => new LiveFeed.AccountWatcher(feed, region)), "web-account-feed");
+            slot.Value = new WebContext(options, clock, store, feed, gateway, gateway.WithAdminRights(), system, region, new LoginThrottle(clock))
+            {
+                Auditor = registry.Get<DayTrading.Audit.AuditorKey>(),
+                KeyRepository = (store as PostgresWebUserStore)?.KeyRepository,
+            };
+        }
+        catch (OperationCanceledException)
+        {
+            // stopped before the node came Up
+        }
+    }
+
+    /// <summary>The web application of <paramref name="context"/> (not started), without the operations endpoints (tests).</summary>
+    public static WebApplication BuildApp(WebContext context) =>
+        BuildApp(context.Options, context.KeyRepository, new WebContextSlot { Value = context }, null);
+
     /// <summary>
-    /// The web application of <paramref name="context"/> (not started): Kestrel on the options' address with the
-    /// request limits of docs/SECURITY.md, cookie auth, antiforgery, the API and the UI.
+    /// The web application (not started): Kestrel on the options' address with the request limits of
+    /// docs/SECURITY.md, the operations endpoints (served at once), and, once <paramref name="slot"/> holds the
+    /// node's context, cookie auth, antiforgery, the API and the UI (503 before that).
     /// </summary>
-    public static WebApplication BuildApp(WebContext context)
+    public static WebApplication BuildApp(NodeOptions options, Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository? keyRepository,
+        WebContextSlot slot, Operations.OperationsEndpoints? operations)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -101,12 +122,11 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         // Cookie and antiforgery keys survive a restart of the node: sessions stay valid. In a cluster they are
         // the cluster's (in its database), so a session started on one node is valid on all.
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("DayTrading");
-        if (context.KeyRepository is { } keys)
+        if (keyRepository is { } keys)
             builder.Services.Configure<KeyManagementOptions>(o => o.XmlRepository = keys);
         else
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(context.Options.DataDirectory), "web-keys")));
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(options.DataDirectory), "web-keys")));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        var options = context.Options;
         builder.WebHost.ConfigureKestrel(k =>
         {
             // Request limits (docs/SECURITY.md): the API takes small JSON documents only; nothing needs big headers.
@@ -119,11 +139,13 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             k.Limits.KeepAliveTimeout = KeepAliveTimeout;
             k.Limits.MaxConcurrentConnections = options.WebMaxConnections;
             k.Limits.MaxConcurrentUpgradedConnections = 0;
-            if (context.Options.WebHost is "localhost") k.ListenLocalhost(context.Options.WebPort);
-            else if (context.Options.WebHost is "*" or "0.0.0.0") k.ListenAnyIP(context.Options.WebPort);
-            else k.Listen(IPAddress.Parse(context.Options.WebHost), context.Options.WebPort);
+            if (options.WebHost is "localhost") k.ListenLocalhost(options.WebPort);
+            else if (options.WebHost is "*" or "0.0.0.0") k.ListenAnyIP(options.WebPort);
+            else k.Listen(IPAddress.Parse(options.WebHost), options.WebPort);
         });
-        builder.Services.AddSingleton(context);
+        builder.Services.AddSingleton(slot);
+        builder.Services.AddTransient(sp => sp.GetRequiredService<WebContextSlot>().Value ?? throw new InvalidOperationException("the web front end is not attached to its node yet"));
+        operations?.AddTo(builder.Services);
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
         {
             o.Cookie.Name = "daytrading.auth";
@@ -144,6 +166,18 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         });
 
         var app = builder.Build();
+        app.Use(async (http, next) =>
+        {
+            if (slot.Value is null && !Operations.OperationsEndpoints.IsOperationsPath(http.Request.Path))
+            {
+                http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                http.Response.Headers.RetryAfter = "2";
+                await http.Response.WriteAsJsonAsync(new { error = "the node is starting: not yet Up in its cluster" }).ConfigureAwait(false);
+                return;
+            }
+            await next(http).ConfigureAwait(false);
+        });
+        operations?.MapTo(app);
         app.Use(WebApi.BodyLimit);
         var files = new EmbeddedFileProvider(typeof(WebFrontEnd).Assembly, "DayTrading.Host.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
@@ -158,6 +192,8 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _attaching.ConfigureAwait(false);
         if (_app is not null)
         {
             await _app.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -170,6 +206,18 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
     {
         if (_store is IAsyncDisposable d) await d.DisposeAsync().ConfigureAwait(false);
         _store = null;
+    }
+}
+
+/// <summary>Where the web front end finds its node's <see cref="WebContext"/> once the node is Up (null before).</summary>
+public sealed class WebContextSlot
+{
+    private volatile WebContext? _value;
+
+    public WebContext? Value
+    {
+        get => _value;
+        set => _value = value;
     }
 }
 
