@@ -124,8 +124,9 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Akka.Management's HTTP endpoint and Cluster Bootstrap with config discovery: the nodes find each other's
-    /// management endpoints in <c>--discovery-endpoints</c>, probe them, and the lowest address forms the cluster once
+    /// Akka.Management Cluster Bootstrap with config discovery, its contact point served by
+    /// <see cref="Operations.BootstrapContactPoint"/>: the nodes find each other's management endpoints in
+    /// <c>--discovery-endpoints</c>, probe them, and the lowest address forms the cluster once
     /// all of them answer (or the others join the cluster one of them already formed). No seed list anywhere.
     /// </summary>
     private static AkkaConfigurationBuilder WithClusterBootstrap(this AkkaConfigurationBuilder akka, NodeOptions options)
@@ -154,8 +155,7 @@ public static class NodeHost
             """, HoconAddMode.Prepend);
         return akka.AddStartup((system, _) =>
         {
-            Akka.Management.Dsl.AkkaManagement.Get(system).Start().GetAwaiter().GetResult();
-            Akka.Management.Cluster.Bootstrap.ClusterBootstrap.Get(system).Start().GetAwaiter().GetResult();
+            Operations.BootstrapContactPoint.StartAsync(system, options.EffectiveManagementHost, options.ManagementPort).GetAwaiter().GetResult();
         });
     }
 

@@ -37,16 +37,16 @@ public sealed record NodeOptions
     [NodeOption("--discovery", "how the node finds its cluster: `seed-nodes` (the `--seed-nodes` list, or itself) or `config` (Akka.Management Cluster Bootstrap over `--discovery-endpoints`; [docs/CLUSTER.md](docs/CLUSTER.md#cluster-bootstrap))")]
     public string Discovery { get; init; } = "seed-nodes";
 
-    [NodeOption("--discovery-endpoints", "with `--discovery config`: comma-separated `host:port` of every node's Akka.Management endpoint (`--management-port`), this node's too", Default = "none")]
+    [NodeOption("--discovery-endpoints", "with `--discovery config`: comma-separated `host:port` of every node's contact point (`--management-port`), this node's too", Default = "none")]
     public IReadOnlyList<string> DiscoveryEndpoints { get; init; } = [];
 
-    [NodeOption("--management-port", "port of the node's Akka.Management HTTP endpoint (Cluster Bootstrap's contact point; only with `--discovery config`)")]
+    [NodeOption("--management-port", "port of the node's Cluster Bootstrap contact point (HTTP `GET /bootstrap/seed-nodes`; only with `--discovery config`)")]
     public int ManagementPort { get; init; } = 8558;
 
-    [NodeOption("--management-host", "interface and host name of the Akka.Management endpoint", Default = "`--cluster-host`")]
+    [NodeOption("--management-host", "interface and host name of the Cluster Bootstrap contact point", Default = "`--cluster-host`")]
     public string? ManagementHost { get; init; }
 
-    [NodeOption("--otlp-endpoint", "also export the node's metrics over OTLP to this URL (e.g. `http://localhost:4317`); `/metrics` on the web port is always served", Default = "none")]
+    [NodeOption("--otlp-endpoint", "also export the node's metrics over OTLP to this URL (e.g. `http://localhost:4317`); `/metrics` is served on the web port whenever the web front end is on", Default = "none")]
     public string? OtlpEndpoint { get; init; }
 
     [NodeOption("--journal", "`sqlite` (single node), `postgresql` (a cluster) or `memory` (**benchmarks only**: no database at all, nothing survives)")]

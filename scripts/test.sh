@@ -10,6 +10,9 @@ bash scripts/ensure-postgres.sh
 # Chromium (Debian package) for the web front end's Playwright tests.
 bash scripts/ensure-chromium.sh
 
+# promtool (Debian package prometheus): the metrics test checks the /metrics exposition with it.
+bash scripts/ensure-promtool.sh
+
 # Node.js and npm: the build runs npm ci and Vite for the web UI.
 bash scripts/ensure-node.sh
 

@@ -146,7 +146,7 @@ public sealed class ClusterTradeGateway : ITradeGateway
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var reply = await WriteDump(request, cancellationToken).ConfigureAwait(false);
-        _settings.Metrics?.RequestCompleted(CommandKind.DumpLog, reply, started);
+        _settings.Metrics?.RequestCompleted(CommandKind.DumpLog, RequestOutcomes.Of(reply), started);
         return reply;
     }
 

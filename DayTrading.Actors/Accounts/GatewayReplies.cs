@@ -78,7 +78,7 @@ internal sealed class GatewayReplies : MinimalActorRef
     private void Answer(InFlight request, TradeReply reply)
     {
         // A user's DUMPLOG passes here only for its recording step: the gateway measures the whole dump.
-        if (request.Message.Request.Kind != CommandKind.DumpLog) _metrics?.RequestCompleted(request.Message.Request.Kind, reply, request.StartTimestamp);
+        if (request.Message.Request.Kind != CommandKind.DumpLog) _metrics?.RequestCompleted(request.Message.Request.Kind, RequestOutcomes.Of(reply), request.StartTimestamp);
         request.Sink.OnReply(request.Token, reply);
     }
 

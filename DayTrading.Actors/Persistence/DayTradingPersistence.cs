@@ -81,12 +81,15 @@ public static class DayTradingPersistence
     public static async Task<string?> JournalWriteProblemAsync(ActorSystem system, TimeSpan timeout, CancellationToken ct = default)
     {
         var journal = Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(JournalPluginId);
+        string? lastFailure = null;
         if (JournalWriters.Get(journal) is { } writer)
         {
             var (committed, failed, error) = writer.LastOutcome;
             var now = Environment.TickCount64;
-            if (failed > committed && now - failed < 30_000) return $"the last journal write failed: {error}";
-            if (committed > 0 && now - committed < 2_000) return null;
+            if (committed > failed && now - committed < 2_000) return null;
+            // A failed batch alone does not say the database is still refusing: the probe decides, so the node is
+            // ready again as soon as the database is, without waiting for traffic to succeed first.
+            if (failed > committed && now - failed < 30_000) lastFailure = error;
         }
         var probe = Probes.GetValue(system, s =>
         {
@@ -96,12 +99,15 @@ public static class DayTradingPersistence
         });
         try
         {
-            await probe.ProbeWriteAsync(timeout, ct).ConfigureAwait(false);
+            // Bounded here too: a probe stuck in a driver must not hold the caller's health report for longer.
+            await probe.ProbeWriteAsync(timeout, ct).WaitAsync(timeout + TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
             return null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return $"the journal cannot be written: {e.Message}";
+            return lastFailure is null
+                ? $"the journal cannot be written: {e.Message}"
+                : $"the last journal write failed ({lastFailure}) and a probe write fails too: {e.Message}";
         }
     }
 

@@ -99,8 +99,15 @@ public sealed class SqliteDialect : IPersistenceDialect
         using var c = new SqliteConnection(_writerCs);
         c.Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"PRAGMA busy_timeout={(int)timeout.TotalMilliseconds};BEGIN IMMEDIATE;ROLLBACK;";
-        cmd.ExecuteNonQuery();
+        // Microsoft.Data.Sqlite retries a busy statement until the command timeout (30 s by default), not busy_timeout.
+        cmd.CommandTimeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        // One statement per execution: after a PRAGMA that returns a row, an error of a later statement in the same
+        // command text is not raised (seen: BEGIN IMMEDIATE on a locked database "passed").
+        foreach (var statement in new[] { $"PRAGMA busy_timeout={(int)timeout.TotalMilliseconds}", "BEGIN IMMEDIATE", "ROLLBACK" })
+        {
+            cmd.CommandText = statement;
+            cmd.ExecuteNonQuery();
+        }
     }, ct);
 
     /// <summary>

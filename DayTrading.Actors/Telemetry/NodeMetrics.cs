@@ -59,8 +59,8 @@ public sealed class NodeMetrics
             "quote cache hits / quote lookups since the node started (0 before the first lookup)");
         meter.CreateObservableCounter("daytrading.requests", () => Interlocked.Read(ref _requests), "{request}",
             "requests handled by the accounts on this node");
-        meter.CreateObservableCounter("daytrading.requests.failed", () => Interlocked.Read(ref _requestErrors), "{request}",
-            "requests answered with an error by the accounts on this node");
+        meter.CreateObservableCounter("daytrading.requests.errors", () => Interlocked.Read(ref _requestErrors), "{request}",
+            "requests the accounts on this node answered with ERR: refusals by the domain and failures together (daytrading.gateway.requests tells them apart)");
         meter.CreateObservableCounter("daytrading.triggers.fired", () => Interlocked.Read(ref _triggersFired), "{trigger}",
             "buy and sell triggers executed by the accounts on this node");
         meter.CreateObservableCounter("daytrading.orders.expired", () => Interlocked.Read(ref _ordersExpired), "{order}",
@@ -80,13 +80,6 @@ public sealed class NodeMetrics
     /// <summary>The node's meter, for the instruments that read the actor system (cluster, shards).</summary>
     public Meter Meter { get; }
 
-    public static RequestOutcome OutcomeOf(TradeReply reply) => reply.Ok ? RequestOutcome.Ok : reply.Reason switch
-    {
-        RefusalReason.OutcomeUnknown or RefusalReason.NotDone or RefusalReason.QuoteUnavailable or RefusalReason.DumpFailed
-            or RefusalReason.Misrouted => RequestOutcome.Failed,
-        _ => RequestOutcome.Refused,
-    };
-
     public void QuoteHit() => Interlocked.Increment(ref _quoteHits);
 
     public void QuoteLookup(bool fromCache)
@@ -102,10 +95,10 @@ public sealed class NodeMetrics
     }
 
     /// <summary>A request of an edge answered (or timed out) <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp) after it came.</summary>
-    public void RequestCompleted(CommandKind kind, TradeReply reply, long startTimestamp)
+    public void RequestCompleted(CommandKind kind, RequestOutcome outcome, long startTimestamp)
     {
         var k = (int)kind & 31;
-        Interlocked.Increment(ref _completed[k * Outcomes + (int)OutcomeOf(reply)]);
+        Interlocked.Increment(ref _completed[k * Outcomes + (int)outcome]);
         var seconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
         if (kind == CommandKind.DumpLog) _dumpDuration.Record(seconds);
         else _requestDuration.Record(seconds, CommandTags[k]);

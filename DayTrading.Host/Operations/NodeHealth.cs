@@ -16,7 +16,7 @@ namespace DayTrading.Host.Operations;
 /// when the node comes Up) by <see cref="NodeHealthMonitor"/>. <c>/ready</c> answers from the latest report, and the
 /// TCP edge refuses new connections while a check tagged <see cref="EdgeTag"/> fails (docs/OPERATIONS.md).
 /// </summary>
-public sealed class NodeHealth(HealthCheckService checks, ILogger<NodeHealth> log)
+public sealed class NodeHealth(HealthCheckService checks, ActorSystem system, ILogger<NodeHealth> log)
 {
     /// <summary>Checks that answer /ready.</summary>
     public const string ReadyTag = "ready";
@@ -24,7 +24,9 @@ public sealed class NodeHealth(HealthCheckService checks, ILogger<NodeHealth> lo
     /// <summary>Checks without which the TCP edge takes no new connection (the quote source is not one: without it ADD, COMMIT and DISPLAY_SUMMARY still work).</summary>
     public const string EdgeTag = "edge";
 
+    private readonly SemaphoreSlim _evaluating = new(1, 1);
     private volatile HealthReport? _latest;
+    private int _edgeFailuresInARow;
     private volatile string? _edgeProblem = "the node is starting";
     private volatile bool _stopping;
 
@@ -38,12 +40,24 @@ public sealed class NodeHealth(HealthCheckService checks, ILogger<NodeHealth> lo
 
     internal void Stop() => _stopping = true;
 
+    // Leaving the cluster on purpose (SIGTERM, `cluster leave`) ends readiness as it should: nothing to warn about.
+    private bool ShuttingDown => _stopping || CoordinatedShutdown.Get(system).ShutdownReason is not null;
+
     /// <summary>Runs the ready checks now and publishes the result (the monitor's loop; the TCP edge once the node is Up).</summary>
     public async Task<HealthReport> EvaluateAsync(CancellationToken cancellationToken)
     {
-        var report = await checks.CheckHealthAsync(r => r.Tags.Contains(ReadyTag), cancellationToken).ConfigureAwait(false);
-        Publish(report);
-        return report;
+        // One evaluation at a time: one begun before the node came Up must not publish after the edge's fresh one.
+        await _evaluating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(ReadyTag), cancellationToken).ConfigureAwait(false);
+            Publish(report);
+            return report;
+        }
+        finally
+        {
+            _evaluating.Release();
+        }
     }
 
     private void Publish(HealthReport report)
@@ -54,11 +68,17 @@ public sealed class NodeHealth(HealthCheckService checks, ILogger<NodeHealth> lo
         {
             var failing = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => $"{e.Key}: {e.Value.Description}").ToArray();
             if (failing.Length == 0) log.LogInformation("node ready: every check passes");
-            else log.LogWarning("node not ready: {Failing}", string.Join("; ", failing));
+            // Not ready while starting is the normal course of things; only losing readiness is worth a warning.
+            else if (before?.Status == HealthStatus.Healthy && !ShuttingDown) log.LogWarning("node no longer ready: {Failing}", string.Join("; ", failing));
+            else log.LogInformation("node not ready yet: {Failing}", string.Join("; ", failing));
         }
         var failed = report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy && e.Value.Tags.Contains(EdgeTag))
             .Select(e => e.Value.Description ?? e.Key).ToArray();
-        _edgeProblem = failed.Length == 0 ? null : string.Join("; ", failed);
+        // Once open, the edge closes only on a second failing evaluation in a row: one probe that missed its timeout
+        // on a loaded machine must not turn clients away.
+        _edgeFailuresInARow = failed.Length == 0 ? 0 : _edgeFailuresInARow + 1;
+        if (failed.Length == 0) _edgeProblem = null;
+        else if (_edgeProblem is not null || _edgeFailuresInARow >= 2) _edgeProblem = string.Join("; ", failed);
     }
 
     /// <summary>Registers the node's checks (cluster member, shard region, journal, quote source) in its services.</summary>

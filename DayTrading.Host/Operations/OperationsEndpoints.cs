@@ -25,6 +25,12 @@ public sealed class OperationsEndpoints(NodeHealth health, NodeOptions options)
     public static bool IsOperationsPath(PathString path) =>
         path.Equals(LivenessPath, StringComparison.Ordinal) || path.Equals(ReadinessPath, StringComparison.Ordinal) || path.Equals(MetricsPath, StringComparison.Ordinal);
 
+    private static readonly (string, string)[] RuntimeRenames =
+    [
+        ("dotnet.assembly.count", "dotnet.assemblies"), ("dotnet.process.cpu.count", "dotnet.process.cpus"),
+        ("dotnet.thread_pool.thread.count", "dotnet.thread_pool.threads"), ("dotnet.timer.count", "dotnet.timers"),
+    ];
+
     public void AddTo(IServiceCollection services)
     {
         services.AddOpenTelemetry()
@@ -32,6 +38,9 @@ public sealed class OperationsEndpoints(NodeHealth health, NodeOptions options)
             .WithMetrics(m =>
             {
                 m.AddMeter(NodeMetrics.MeterName, JournalInstruments.MeterName).AddRuntimeInstrumentation().AddPrometheusExporter();
+                // The runtime's ".count" gauges would end in "_count", which Prometheus keeps for histograms and
+                // summaries (promtool check metrics flags them): exposed under plural names instead.
+                foreach (var (runtimeName, exposedName) in RuntimeRenames) m.AddView(runtimeName, exposedName);
                 if (options.OtlpEndpoint is { } otlp) m.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
             });
     }

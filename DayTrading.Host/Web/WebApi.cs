@@ -38,9 +38,8 @@ public static class WebApi
     /// A body announced larger than the limit is refused at once with a clear error (413), before anything reads it;
     /// Kestrel's <c>MaxRequestBodySize</c> (the same limit) still cuts a body without a length while it is read.
     /// </summary>
-    public static async Task BodyLimit(HttpContext http, Func<Task> next)
+    public static Func<HttpContext, Func<Task>, Task> BodyLimit(long limit) => async (http, next) =>
     {
-        var limit = http.RequestServices.GetRequiredService<WebContext>().Options.WebMaxBodyBytes;
         if (http.Request.ContentLength > limit)
         {
             http.Response.Headers.Connection = "close";
@@ -49,7 +48,7 @@ public static class WebApi
             return;
         }
         await next();
-    }
+    };
 
     /// <summary>Antiforgery on every state-changing API request (the token comes from GET /api/csrf).</summary>
     public static async Task CsrfCheck(HttpContext http, Func<Task> next)

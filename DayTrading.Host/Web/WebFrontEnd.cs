@@ -178,7 +178,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             await next(http).ConfigureAwait(false);
         });
         operations?.MapTo(app);
-        app.Use(WebApi.BodyLimit);
+        app.Use(WebApi.BodyLimit(options.WebMaxBodyBytes));
         var files = new EmbeddedFileProvider(typeof(WebFrontEnd).Assembly, "DayTrading.Host.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });

@@ -65,13 +65,13 @@ public sealed class NodeMetricsTests
         b.RequestResent();
 
         Assert.Equal(2, seenA["daytrading.requests"]);
-        Assert.Equal(1, seenA["daytrading.requests.failed"]);
+        Assert.Equal(1, seenA["daytrading.requests.errors"]);
         Assert.Equal(3, seenA["daytrading.quote.hits"]);
         Assert.Equal(0.15m, seenA["daytrading.quote.cost"]);
         Assert.Equal(1, seenA["daytrading.triggers.fired"]);
         Assert.Equal(0, seenA["daytrading.requests.resent"]);
         Assert.Equal(1, seenB["daytrading.requests"]);
-        Assert.Equal(0, seenB["daytrading.requests.failed"]);
+        Assert.Equal(0, seenB["daytrading.requests.errors"]);
         Assert.Equal(0, seenB["daytrading.quote.hits"]);
         Assert.Equal(1, seenB["daytrading.requests.resent"]);
     }
@@ -91,7 +91,7 @@ public sealed class NodeMetricsTests
             Assert.Contains(lines, l => l.StartsWith("[3] ERR COMMIT_BUY", StringComparison.Ordinal));
 
             Assert.Equal(3, totals["daytrading.requests"]);
-            Assert.Equal(1, totals["daytrading.requests.failed"]);
+            Assert.Equal(1, totals["daytrading.requests.errors"]);
             Assert.Equal(1, totals["daytrading.quote.hits"]);
             Assert.Equal(0.05m, totals["daytrading.quote.cost"]);
         }

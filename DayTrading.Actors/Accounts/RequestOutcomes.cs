@@ -1,0 +1,14 @@
+using DayTrading.Telemetry;
+
+namespace DayTrading.Accounts;
+
+/// <summary>How an answer counts for an operator (docs/OPERATIONS.md): refusals by the domain are correct answers; failures are not.</summary>
+public static class RequestOutcomes
+{
+    public static RequestOutcome Of(TradeReply reply) => reply.Ok ? RequestOutcome.Ok : reply.Reason switch
+    {
+        RefusalReason.OutcomeUnknown or RefusalReason.NotDone or RefusalReason.QuoteUnavailable or RefusalReason.DumpFailed
+            or RefusalReason.Misrouted => RequestOutcome.Failed,
+        _ => RequestOutcome.Refused,
+    };
+}
