@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Xunit;
 
@@ -7,7 +8,8 @@ namespace DayTrading.Tests.Support;
 /// The course's shared data folder (workloads, schema…): <c>../shared</c> next to the folder holding
 /// DayTrading.sln, found by walking up from the test binaries. Tests that need it use
 /// <see cref="SharedDataFactAttribute"/> / <see cref="SharedDataTheoryAttribute"/> so they are skipped, with the
-/// reason, when it is absent.
+/// reason, when it is absent. The reason is also sent as an xUnit diagnostic message (xunit.runner.json turns them
+/// on), because dotnet test's default console lists a skipped test without its reason.
 /// </summary>
 public static class SharedData
 {
@@ -40,10 +42,47 @@ public static class SharedData
     public static string Workload(string name) => PathOf("workloads", name);
 
     /// <summary>For tests that decide at run time: skips the running test (xunit v3 Assert.Skip) when the folder is absent.</summary>
-    public static string RequireOrSkip()
+    public static string RequireOrSkip([CallerMemberName] string test = "")
     {
-        if (Root is null) Assert.Skip(SkipReason);
+        if (Root is null)
+        {
+            Announce($"{test} skipped: {SkipReason}");
+            Assert.Skip(SkipReason);
+        }
         return Root!;
+    }
+
+    /// <summary>
+    /// For a test that runs without the folder but leaves some of its checks out: true when they can run, else
+    /// prints which checks were left out and why.
+    /// </summary>
+    public static bool AvailableFor(string checks, [CallerMemberName] string test = "")
+    {
+        if (Root is null) Announce($"{test}: {checks} not run: {SkipReason}");
+        return Root is not null;
+    }
+
+    /// <summary>
+    /// What <see cref="SharedDataFactAttribute"/> and <see cref="SharedDataTheoryAttribute"/> ask before each test:
+    /// true when the folder is there, else prints that the running test is skipped and why.
+    /// </summary>
+    public static bool AvailableForTheRunningTest
+    {
+        get
+        {
+            if (Root is null) Announce($"{TestContext.Current.Test?.TestDisplayName ?? "a test"} skipped: {SkipReason}");
+            return Root is not null;
+        }
+    }
+
+    private static readonly ConcurrentDictionary<string, bool> Announced = new();
+
+    /// <summary>
+    /// Prints a line on dotnet test's console, once per line (a theory asks once per case).
+    /// </summary>
+    internal static void Announce(string line)
+    {
+        if (Announced.TryAdd(line, true)) TestContext.Current.SendDiagnosticMessage("../shared absent: " + line);
     }
 
     private static string? FindRepoRoot()
@@ -62,7 +101,10 @@ public sealed class SharedDataFactAttribute : FactAttribute
     public SharedDataFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
-        if (!SharedData.IsAvailable) Skip = SharedData.SkipReason;
+        // Decided when the test runs, not at discovery, so that the check can print which test it skips.
+        Skip = SharedData.SkipReason;
+        SkipType = typeof(SharedData);
+        SkipUnless = nameof(SharedData.AvailableForTheRunningTest);
     }
 }
 
@@ -72,6 +114,9 @@ public sealed class SharedDataTheoryAttribute : TheoryAttribute
     public SharedDataTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
-        if (!SharedData.IsAvailable) Skip = SharedData.SkipReason;
+        // Decided when the test runs, not at discovery, so that the check can print which test it skips.
+        Skip = SharedData.SkipReason;
+        SkipType = typeof(SharedData);
+        SkipUnless = nameof(SharedData.AvailableForTheRunningTest);
     }
 }
