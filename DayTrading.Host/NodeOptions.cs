@@ -15,7 +15,7 @@ public sealed record NodeOptions
     public string NodeName { get; init; } = "node1";
 
     [NodeOption("--data-dir", "SQLite journal (`daytrading.db`), dumps, logs",
-        Default = "`./data` (of the working directory; `dotnet run --project DayTrading.Host` runs in `DayTrading.Host/`)")]
+        Default = "`./data` (of the working directory; `dotnet run -c Release --project DayTrading.Host` runs in `DayTrading.Host/`)")]
     public string DataDirectory { get; init; } = "./data";
 
     [NodeOption("--tcp-host", "interface of the TCP edge")]

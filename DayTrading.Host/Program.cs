@@ -3,8 +3,8 @@ using DayTrading.Host;
 using DayTrading.Quotes;
 using Microsoft.Extensions.Hosting;
 
-// dotnet run --project DayTrading.Host                       a single node, zero set-up
-// dotnet run --project DayTrading.Host -- quote-sim ...      the legacy quote server simulator
+// dotnet run -c Release --project DayTrading.Host                       a single node, zero set-up
+// dotnet run -c Release --project DayTrading.Host -- quote-sim ...      the legacy quote server simulator
 var root = new RootCommand("DayTrading node: sharded, event-sourced trading accounts behind a TCP edge.");
 
 // Every node setting is declared once, on NodeOptions; its command-line options are made from those declarations.
