@@ -66,7 +66,7 @@ public static class LineParser
         if (kind == CommandKind.DumpLog)
         {
             if (argCount is not (1 or 2))
-                return Reject(tx, assigned, name, null, $"DUMPLOG takes filename (admin) or user,filename (got {Plural(argCount)})");
+                return Reject(tx, assigned, name, null, $"takes filename (admin) or user,filename (got {Plural(argCount)})");
             string? user = null;
             if (argCount == 2)
             {
@@ -82,7 +82,8 @@ public static class LineParser
 
         var expected = shape.Length;
         if (argCount != expected)
-            return Reject(tx, assigned, name, null, $"{name} takes {string.Join(',', shape)} (got {Plural(argCount)})");
+            // The response names the command already (`ERR BUY takes …`), so the reason does not repeat it.
+            return Reject(tx, assigned, name, null, $"takes {string.Join(',', shape)} (got {Plural(argCount)})");
 
         var userSpan = Arg(argsText, ranges, 0);
         if (!Rules.IsValidUserId(userSpan)) return Reject(tx, assigned, name, null, InvalidUser(userSpan));
@@ -191,7 +192,7 @@ public static class LineParser
                 return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", "on", null);
             if (value.Equals("off", StringComparison.OrdinalIgnoreCase))
                 return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", "off", null);
-            return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", null, "QUIET takes on or off");
+            return ParsedLine.ForDirective(DirectiveKind.Quiet, "QUIET", null, "takes on or off");
         }
         if (nameSpan.Equals("ORDER", StringComparison.OrdinalIgnoreCase))
         {
@@ -199,7 +200,7 @@ public static class LineParser
                 return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", "position", null);
             if (value.Equals("ready", StringComparison.OrdinalIgnoreCase))
                 return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", "ready", null);
-            return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", null, "ORDER takes position or ready");
+            return ParsedLine.ForDirective(DirectiveKind.Order, "ORDER", null, "takes position or ready");
         }
         return ParsedLine.ForDirective(DirectiveKind.Unknown, "?", null, $"unknown directive '#{Echo(nameSpan)}'");
     }

@@ -44,14 +44,17 @@ public static class Rules
         amount = 0;
         error = null;
         if (text.IsEmpty) { error = "amount is missing"; return false; }
+        if (!IsDecimal(text))
+        {
+            // A negative number is an amount that is too small, not something that is no amount at all.
+            error = text[0] == '-' && IsDecimal(text[1..])
+                ? "amount must be greater than 0"
+                : $"'{Echo(text)}' is not an amount (digits with at most two decimals)";
+            return false;
+        }
         var dot = text.IndexOf('.');
         var whole = dot < 0 ? text : text[..dot];
         var frac = dot < 0 ? ReadOnlySpan<char>.Empty : text[(dot + 1)..];
-        if (whole.IsEmpty || !AllDigits(whole) || (dot >= 0 && (frac.IsEmpty || !AllDigits(frac))))
-        {
-            error = $"'{Echo(text)}' is not an amount (digits with at most two decimals)";
-            return false;
-        }
         if (frac.Length > 2) { error = $"'{Echo(text)}' has more than two decimals"; return false; }
         if (whole.TrimStart('0').Length > 10) { error = $"'{Echo(text)}' is above the limit of 1000000000"; return false; }
         amount = decimal.Parse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
@@ -73,6 +76,14 @@ public static class Rules
         var n = 0;
         foreach (var c in cut) buf[n++] = char.IsControl(c) ? ' ' : c;
         return s.Length > EchoLimit ? string.Concat(buf[..n], "...") : new string(buf[..n]);
+    }
+
+    /// <summary>Digits, optionally a dot and at least one more digit: the shape of an amount, before its limits.</summary>
+    private static bool IsDecimal(ReadOnlySpan<char> s)
+    {
+        var dot = s.IndexOf('.');
+        var whole = dot < 0 ? s : s[..dot];
+        return !whole.IsEmpty && AllDigits(whole) && (dot < 0 || (dot + 1 < s.Length && AllDigits(s[(dot + 1)..])));
     }
 
     private static bool AllDigits(ReadOnlySpan<char> s)

@@ -720,8 +720,8 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
                     do got = _rng.Next(0, 6); while (kind == CommandKind.DumpLog ? got is 1 or 2 : got == shape.Length);
                     var wrong = Enumerable.Range(0, got).Select(i => i < args.Count ? args[i] : Chance(50) ? "" : amount).ToList();
                     var reason = kind == CommandKind.DumpLog
-                        ? $"DUMPLOG takes filename (admin) or user,filename (got {Plural(got)})"
-                        : $"{name} takes {string.Join(',', shape)} (got {Plural(got)})";
+                        ? $"takes filename (admin) or user,filename (got {Plural(got)})"
+                        : $"takes {string.Join(',', shape)} (got {Plural(got)})";
                     Refused(lead + nPart + Spell(name) + (got == 0 ? "" : "," + Join(wrong)), n, name, reason);
                     break;
                 }
@@ -804,7 +804,10 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
             var whole = dot < 0 ? text : text[..dot];
             var frac = dot < 0 ? "" : text[(dot + 1)..];
             static bool Digits(string s) => s.All(c => c is >= '0' and <= '9');
-            if (whole.Length == 0 || !Digits(whole) || (dot >= 0 && (frac.Length == 0 || !Digits(frac)))) return "is not an amount (digits with at most two decimals)";
+            static bool IsDecimal(string s) =>
+                (s.IndexOf('.') is var d && d < 0 ? s : s[..d]) is { Length: > 0 } w && Digits(w) && (d < 0 || (d + 1 < s.Length && Digits(s[(d + 1)..])));
+            if (whole.Length == 0 || !Digits(whole) || (dot >= 0 && (frac.Length == 0 || !Digits(frac))))
+                return text[0] == '-' && IsDecimal(text[1..]) ? "amount must be greater than 0" : "is not an amount (digits with at most two decimals)";
             if (frac.Length > 2) return "has more than two decimals";
             if (whole.TrimStart('0').Length > 10) return "is above the limit of 1000000000";
             var value = decimal.Parse(text, CultureInfo.InvariantCulture);
@@ -853,14 +856,14 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
                     answer ??= $"# OK QUIET {value.ToLowerInvariant()}";
                     break;
                 case "QUIET":
-                    answer ??= "# ERR QUIET QUIET takes on or off";
+                    answer ??= "# ERR QUIET takes on or off";
                     break;
                 case "ORDER" when value.ToLowerInvariant() is "position" or "ready":
                     _position = value.Equals("position", StringComparison.OrdinalIgnoreCase);
                     answer ??= $"# OK ORDER {value.ToLowerInvariant()}";
                     break;
                 case "ORDER":
-                    answer ??= "# ERR ORDER ORDER takes position or ready";
+                    answer ??= "# ERR ORDER takes position or ready";
                     break;
                 default:
                     answer ??= $"# ERR ? unknown directive '#{(comma < 0 ? body : body[..comma]).Trim(' ', '\t')}'";

@@ -102,31 +102,68 @@ public sealed class LineParserTests
     }
 
     [Theory]
-    [InlineData("[1] ADD,u", "ADD takes user,amount (got 1 argument)")]
-    [InlineData("[1] ADD", "ADD takes user,amount (got 0 arguments)")]
-    [InlineData("[1] ADD,u,1,2", "ADD takes user,amount (got 3 arguments)")]
-    [InlineData("[1] QUOTE,u", "QUOTE takes user,symbol (got 1 argument)")]
-    [InlineData("[1] BUY,u,S", "BUY takes user,symbol,amount (got 2 arguments)")]
-    [InlineData("[1] SELL,u,S,1,2", "SELL takes user,symbol,amount (got 4 arguments)")]
-    [InlineData("[1] COMMIT_BUY,u,S", "COMMIT_BUY takes user (got 2 arguments)")]
-    [InlineData("[1] CANCEL_BUY", "CANCEL_BUY takes user (got 0 arguments)")]
-    [InlineData("[1] COMMIT_SELL,u,x", "COMMIT_SELL takes user (got 2 arguments)")]
-    [InlineData("[1] CANCEL_SELL,u,x", "CANCEL_SELL takes user (got 2 arguments)")]
-    [InlineData("[1] SET_BUY_AMOUNT,u,S", "SET_BUY_AMOUNT takes user,symbol,amount (got 2 arguments)")]
-    [InlineData("[1] SET_BUY_TRIGGER,u,S", "SET_BUY_TRIGGER takes user,symbol,price (got 2 arguments)")]
-    [InlineData("[1] CANCEL_SET_BUY,u", "CANCEL_SET_BUY takes user,symbol (got 1 argument)")]
-    [InlineData("[1] SET_SELL_AMOUNT,u", "SET_SELL_AMOUNT takes user,symbol,amount (got 1 argument)")]
-    [InlineData("[1] SET_SELL_TRIGGER,u,S,1,1", "SET_SELL_TRIGGER takes user,symbol,price (got 4 arguments)")]
-    [InlineData("[1] CANCEL_SET_SELL,u,S,1", "CANCEL_SET_SELL takes user,symbol (got 3 arguments)")]
-    [InlineData("[1] DISPLAY_SUMMARY,u,x", "DISPLAY_SUMMARY takes user (got 2 arguments)")]
-    [InlineData("[1] DUMPLOG", "DUMPLOG takes filename (admin) or user,filename (got 0 arguments)")]
-    [InlineData("[1] DUMPLOG,u,f,g", "DUMPLOG takes filename (admin) or user,filename (got 3 arguments)")]
-    [InlineData("[1] ADD,u,1,", "ADD takes user,amount (got 3 arguments)")]
+    [InlineData("[1] ADD,u", "takes user,amount (got 1 argument)")]
+    [InlineData("[1] ADD", "takes user,amount (got 0 arguments)")]
+    [InlineData("[1] ADD,u,1,2", "takes user,amount (got 3 arguments)")]
+    [InlineData("[1] QUOTE,u", "takes user,symbol (got 1 argument)")]
+    [InlineData("[1] BUY,u,S", "takes user,symbol,amount (got 2 arguments)")]
+    [InlineData("[1] SELL,u,S,1,2", "takes user,symbol,amount (got 4 arguments)")]
+    [InlineData("[1] COMMIT_BUY,u,S", "takes user (got 2 arguments)")]
+    [InlineData("[1] CANCEL_BUY", "takes user (got 0 arguments)")]
+    [InlineData("[1] COMMIT_SELL,u,x", "takes user (got 2 arguments)")]
+    [InlineData("[1] CANCEL_SELL,u,x", "takes user (got 2 arguments)")]
+    [InlineData("[1] SET_BUY_AMOUNT,u,S", "takes user,symbol,amount (got 2 arguments)")]
+    [InlineData("[1] SET_BUY_TRIGGER,u,S", "takes user,symbol,price (got 2 arguments)")]
+    [InlineData("[1] CANCEL_SET_BUY,u", "takes user,symbol (got 1 argument)")]
+    [InlineData("[1] SET_SELL_AMOUNT,u", "takes user,symbol,amount (got 1 argument)")]
+    [InlineData("[1] SET_SELL_TRIGGER,u,S,1,1", "takes user,symbol,price (got 4 arguments)")]
+    [InlineData("[1] CANCEL_SET_SELL,u,S,1", "takes user,symbol (got 3 arguments)")]
+    [InlineData("[1] DISPLAY_SUMMARY,u,x", "takes user (got 2 arguments)")]
+    [InlineData("[1] DUMPLOG", "takes filename (admin) or user,filename (got 0 arguments)")]
+    [InlineData("[1] DUMPLOG,u,f,g", "takes filename (admin) or user,filename (got 3 arguments)")]
+    [InlineData("[1] ADD,u,1,", "takes user,amount (got 3 arguments)")]
     public void Wrong_argument_counts_say_what_is_expected(string line, string reason)
     {
         var e = Err(line);
         Assert.Equal(reason, e.Reason);
         Assert.NotNull(e.Command);
+    }
+
+    [Theory]
+    [InlineData("[7] BUY,u,S", "[7] ERR BUY takes user,symbol,amount (got 2 arguments)")]
+    [InlineData("[7] DUMPLOG,u,f,g", "[7] ERR DUMPLOG takes filename (admin) or user,filename (got 3 arguments)")]
+    [InlineData("[7] add,u", "[7] ERR ADD takes user,amount (got 1 argument)")]
+    public void An_argument_count_error_names_its_command_once(string line, string response)
+    {
+        var e = Err(line);
+        Assert.Equal(response, ResponseFormatter.Error(e.TxNum, e.Command, e.Reason));
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("-0.01")]
+    [InlineData("-1000000000000")]
+    [InlineData("0")]
+    [InlineData("0.00")]
+    [InlineData("000")]
+    public void Negative_and_zero_amounts_must_be_greater_than_0(string amount)
+    {
+        Assert.False(Rules.TryParseAmount(amount, out _, out var error));
+        Assert.Equal("amount must be greater than 0", error);
+        Assert.Equal("[1] ERR ADD amount must be greater than 0", ResponseFormatter.Error(1, "ADD", Err($"[1] ADD,u,{amount}").Reason));
+    }
+
+    [Theory]
+    [InlineData("-")]
+    [InlineData("--5")]
+    [InlineData("-1e3")]
+    [InlineData("-5.")]
+    [InlineData("-x")]
+    [InlineData("5-")]
+    public void A_minus_sign_before_no_number_is_still_not_an_amount(string amount)
+    {
+        Assert.False(Rules.TryParseAmount(amount, out _, out var error));
+        Assert.Equal($"'{amount}' is not an amount (digits with at most two decimals)", error);
     }
 
     [Theory]
@@ -255,7 +292,8 @@ public sealed class LineParserTests
     [InlineData("#RUN,a b", DirectiveKind.Run, null, "invalid run id")]
     [InlineData("#QUIET,on", DirectiveKind.Quiet, "on", null)]
     [InlineData("#QUIET,OFF", DirectiveKind.Quiet, "off", null)]
-    [InlineData("#QUIET,maybe", DirectiveKind.Quiet, null, "QUIET takes on or off")]
+    [InlineData("#QUIET,maybe", DirectiveKind.Quiet, null, "takes on or off")]
+    [InlineData("#ORDER,sideways", DirectiveKind.Order, null, "takes position or ready")]
     [InlineData("#FOO,1", DirectiveKind.Unknown, null, "unknown directive '#FOO'")]
     public void Directives_parse(string line, DirectiveKind kind, string? value, string? reasonStart)
     {
@@ -332,7 +370,8 @@ public sealed class LineParserTests
         Assert.Equal("[8] OK BUY", Reply(buy, TradeReply.Success(buy, null, quoted, 4), quiet: true));
         Assert.Equal("[9] ERR ? unknown command 'X'", ResponseFormatter.Error(9, null, "unknown command 'X'"));
         Assert.Equal("# OK RUN abc", ResponseFormatter.Directive(P("#RUN,abc")));
-        Assert.Equal("# ERR QUIET QUIET takes on or off", ResponseFormatter.Directive(P("#QUIET,x")));
+        Assert.Equal("# ERR QUIET takes on or off", ResponseFormatter.Directive(P("#QUIET,x")));
+        Assert.Equal("# ERR ORDER takes position or ready", ResponseFormatter.Directive(P("#ORDER,x")));
         Assert.Equal("# ERR ? unknown directive '#X'", ResponseFormatter.Directive(P("#X")));
     }
 }

@@ -160,7 +160,9 @@ public sealed class WebApiTests(WebNode node) : IClassFixture<WebNode>
 
         Assert.Contains("insufficient", await Refused("buy", new { symbol = "ABC", amount = "5000.00" }, (HttpStatusCode)422), StringComparison.OrdinalIgnoreCase);
         Assert.Contains("no pending buy", await Refused("commit-buy", null, (HttpStatusCode)422));
-        Assert.Contains("not an amount", await Refused("add", new { amount = "-5" }, HttpStatusCode.BadRequest));
+        Assert.Equal("amount must be greater than 0", await Refused("add", new { amount = "-5" }, HttpStatusCode.BadRequest));
+        Assert.Equal("amount must be greater than 0", await Refused("add", new { amount = "0" }, HttpStatusCode.BadRequest));
+        Assert.Contains("not an amount", await Refused("add", new { amount = "5x" }, HttpStatusCode.BadRequest));
         Assert.Contains("more than two decimals", await Refused("add", new { amount = "1.234" }, HttpStatusCode.BadRequest));
         Assert.Contains("amount is missing", await Refused("add", new { }, HttpStatusCode.BadRequest));
         Assert.Contains("invalid symbol", await Refused("quote", new { symbol = "abc" }, HttpStatusCode.BadRequest));
