@@ -77,5 +77,7 @@ quoteSim.SetAction(async (parse, ct) =>
 });
 root.Subcommands.Add(quoteSim);
 
+var parsed = root.Parse(args);
+if (CommandLineUsage.IsParseError(parsed)) return CommandLineUsage.ReportParseError(parsed, Console.Error);
 // No termination timeout: a node given SIGTERM takes the time coordinated shutdown needs.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -25,7 +25,7 @@ public static class ClusterCommand
         cluster.Subcommands.Add(Verb("leave", "Make the member at <address> leave gracefully (hands its shards and singletons over, then exits).", needsAddress: true));
         cluster.Subcommands.Add(Verb("down", "Mark the member at <address> down (for a node that is gone; the cluster removes it).", needsAddress: true));
         cluster.Subcommands.Add(Verb("shards", "Account shards and their entity counts per node."));
-        cluster.Subcommands.Add(Verb("singletons", "Where the QuoteManager, AutoTxManager and sharding coordinator singletons run."));
+        cluster.Subcommands.Add(Verb("singletons", "Where each cluster singleton runs: the QuoteManager, the Auditor, the expiry watcher, the AutoTxManager and the account sharding coordinator."));
         return cluster;
     }
 
