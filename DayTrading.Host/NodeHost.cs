@@ -115,7 +115,7 @@ public static class NodeHost
         akka.WithRemoting(options.ClusterHost, options.ClusterPort)
             .WithClustering(new ClusterOptions { SeedNodes = seeds, Roles = ["trading"] })
             .WithDistributedPubSub(null!);
-        if (options.Discovery == "config") return akka.WithClusterBootstrap(options);
+        if (options.Discovery != "seed-nodes") return akka.WithClusterBootstrap(options);
         return akka.AddStartup((system, _) =>
         {
             // Its own address is known only once remoting is bound (port 0 in tests).
@@ -124,27 +124,37 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Akka.Management Cluster Bootstrap with config discovery, its contact point served by
-    /// <see cref="Operations.BootstrapContactPoint"/>: the nodes find each other's management endpoints in
-    /// <c>--discovery-endpoints</c>, probe them, and the lowest address forms the cluster once
-    /// all of them answer (or the others join the cluster one of them already formed). No seed list anywhere.
+    /// Akka.Management Cluster Bootstrap, its contact point served by <see cref="Operations.BootstrapContactPoint"/>:
+    /// the nodes find each other's contact points through Akka.Discovery (<c>config</c>: <c>--discovery-endpoints</c>;
+    /// <c>kubernetes-api</c>: the pods the selector names), probe them, and the lowest address forms the cluster once
+    /// the required number answer (or the others join the cluster one of them already formed). No seed list anywhere.
     /// </summary>
     private static AkkaConfigurationBuilder WithClusterBootstrap(this AkkaConfigurationBuilder akka, NodeOptions options)
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
         var endpoints = string.Join(", ", options.DiscoveryEndpoints.Select(Quote));
         var host = Quote(options.EffectiveManagementHost);
+        var discovery = options.Discovery == "config"
+            ? $$"""
+              akka.discovery.method = config
+              akka.discovery.config.services.{{BootstrapServiceName}}.endpoints = [{{endpoints}}]
+              """
+            // The pods' own IPs (use-raw-ip): their contact points answer there; the selector's {0} is not used.
+            : $$"""
+              akka.discovery.method = kubernetes-api
+              akka.discovery.kubernetes-api.pod-label-selector = {{Quote(options.DiscoveryPodSelector)}}
+              akka.discovery.kubernetes-api.use-raw-ip = true
+              """;
         akka.AddHocon($$"""
-            akka.discovery.method = config
-            akka.discovery.config.services.{{BootstrapServiceName}}.endpoints = [{{endpoints}}]
+            {{discovery}}
             akka.management.http.hostname = {{host}}
             akka.management.http.bind-hostname = {{host}}
             akka.management.http.port = {{options.ManagementPort}}
             akka.management.http.bind-port = {{options.ManagementPort}}
             akka.management.cluster.bootstrap.contact-point-discovery {
               service-name = {{BootstrapServiceName}}
-              discovery-method = config
-              required-contact-point-nr = {{options.DiscoveryEndpoints.Count}}
+              discovery-method = {{options.Discovery}}
+              required-contact-point-nr = {{options.EffectiveRequiredContactPoints}}
               contact-with-all-contact-points = true
               stable-margin = 3s
               interval = 1s

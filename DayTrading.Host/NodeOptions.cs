@@ -34,8 +34,14 @@ public sealed record NodeOptions
     [NodeOption("--seed-nodes", "comma-separated `host:port` (or full Akka addresses) of seed nodes", Default = "none: the node joins itself")]
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
-    [NodeOption("--discovery", "how the node finds its cluster: `seed-nodes` (the `--seed-nodes` list, or itself) or `config` (Akka.Management Cluster Bootstrap over `--discovery-endpoints`; [docs/CLUSTER.md](docs/CLUSTER.md#cluster-bootstrap))")]
+    [NodeOption("--discovery", "how the node finds its cluster: `seed-nodes` (the `--seed-nodes` list, or itself), `config` (Akka.Management Cluster Bootstrap over `--discovery-endpoints`) or `kubernetes-api` (Cluster Bootstrap over the pods `--discovery-pod-selector` selects; not run here) ([docs/CLUSTER.md](docs/CLUSTER.md#cluster-bootstrap))")]
     public string Discovery { get; init; } = "seed-nodes";
+
+    [NodeOption("--discovery-pod-selector", "with `--discovery kubernetes-api`: label selector of the cluster's pods (their contact points listen on `--management-port`)")]
+    public string DiscoveryPodSelector { get; init; } = "app=daytrading";
+
+    [NodeOption("--discovery-required-contact-points", "contact points that must answer before the lowest-addressed node forms a new cluster", Default = "with `config`: every endpoint listed; with `kubernetes-api`: 3")]
+    public int? DiscoveryRequiredContactPoints { get; init; }
 
     [NodeOption("--discovery-endpoints", "with `--discovery config`: comma-separated `host:port` of every node's contact point (`--management-port`), this node's too", Default = "none")]
     public IReadOnlyList<string> DiscoveryEndpoints { get; init; } = [];
@@ -149,6 +155,9 @@ public sealed record NodeOptions
 
     public string EffectiveManagementHost => ManagementHost ?? ClusterHost;
 
+    /// <summary>Cluster Bootstrap's required-contact-point-nr.</summary>
+    public int EffectiveRequiredContactPoints => DiscoveryRequiredContactPoints ?? (Discovery == "config" ? DiscoveryEndpoints.Count : 3);
+
     public string SelfAddress => $"akka.tcp://{ClusterSystemName}@{ClusterHost}:{ClusterPort.ToString(CultureInfo.InvariantCulture)}";
 
     public string[] SeedAddresses() =>
@@ -168,10 +177,13 @@ public sealed record NodeOptions
     {
         if (Journal is not ("sqlite" or "postgresql" or "memory")) return $"--journal must be sqlite, postgresql or memory, not '{Journal}'";
         if (Journal == "postgresql" && string.IsNullOrWhiteSpace(ConnectionString)) return "--journal postgresql needs --connection-string";
-        if (Discovery is not ("seed-nodes" or "config")) return $"--discovery must be seed-nodes or config, not '{Discovery}'";
+        if (Discovery is not ("seed-nodes" or "config" or "kubernetes-api")) return $"--discovery must be seed-nodes, config or kubernetes-api, not '{Discovery}'";
+        if (Discovery != "seed-nodes" && SeedNodes.Count > 0) return $"--discovery {Discovery} forms the cluster without --seed-nodes: give one or the other";
+        if (DiscoveryRequiredContactPoints is < 1 or > 1000) return "--discovery-required-contact-points must be between 1 and 1000";
+        if (Discovery == "kubernetes-api" && (string.IsNullOrWhiteSpace(DiscoveryPodSelector) || DiscoveryPodSelector.Contains('"')))
+            return "--discovery-pod-selector must be a Kubernetes label selector such as app=daytrading";
         if (Discovery == "config")
         {
-            if (SeedNodes.Count > 0) return "--discovery config forms the cluster without --seed-nodes: give one or the other";
             if (DiscoveryEndpoints.Count == 0) return "--discovery config needs --discovery-endpoints host:port,… (every node's management endpoint)";
             foreach (var e in DiscoveryEndpoints)
             {

@@ -31,6 +31,8 @@ public sealed class NodeMetrics
     private static readonly KeyValuePair<string, object?>[] CommandTags = Enumerable.Range(0, 32)
         .Select(k => new KeyValuePair<string, object?>("command", k is >= 1 and <= 16 ? ((CommandKind)k).Name() : "unknown")).ToArray();
 
+    private static readonly long CentsPerHit = (long)(DayTrading.Quotes.Quote.CostPerHit * 100);
+
     private long _quoteHits;
     private long _requests;
     private long _requestErrors;
@@ -49,8 +51,9 @@ public sealed class NodeMetrics
         var meter = Meter;
         meter.CreateObservableCounter("daytrading.quote.hits", () => Interlocked.Read(ref _quoteHits), "{hit}",
             "hits on the legacy quote server made by this node's QuoteManager");
-        meter.CreateObservableCounter("daytrading.quote.cost", () => Interlocked.Read(ref _quoteHits) * DayTrading.Quotes.Quote.CostPerHit, "USD",
-            "what those hits cost at $0.05 each");
+        // In whole cents: money is never a double, and a decimal instrument is exported by nothing (OpenTelemetry drops it).
+        meter.CreateObservableCounter("daytrading.quote.cost.cents", () => Interlocked.Read(ref _quoteHits) * CentsPerHit, "{cent}",
+            "what those hits cost, in US cents ($0.05 each)");
         meter.CreateObservableCounter("daytrading.quote.lookups", () => Interlocked.Read(ref _quoteLookups), "{lookup}",
             "quotes the accounts on this node needed (QUOTE, BUY, SELL)");
         meter.CreateObservableCounter("daytrading.quote.cache.hits", () => Interlocked.Read(ref _quoteCacheHits), "{lookup}",

@@ -104,4 +104,33 @@ public sealed class NodeOptionsBindingTests : IDisposable
         Assert.True(from >= 0 && to > from, "README.md lacks the options:begin / options:end markers");
         Assert.Equal(NodeOptionsBinding.MarkdownTable(), readme[(from + begin.Length)..to]);
     }
+
+    [Theory]
+    [InlineData("config", "", "", "--discovery config needs --discovery-endpoints host:port,… (every node's management endpoint)")]
+    [InlineData("config", "127.0.0.1:8558,127.0.0.1:8559", "127.0.0.1:4441", "--discovery config forms the cluster without --seed-nodes: give one or the other")]
+    [InlineData("config", "127.0.0.1:x", "", "--discovery-endpoints takes host:port pairs, not '127.0.0.1:x'")]
+    [InlineData("kubernetes-api", "", "127.0.0.1:4441", "--discovery kubernetes-api forms the cluster without --seed-nodes: give one or the other")]
+    [InlineData("dns", "", "", "--discovery must be seed-nodes, config or kubernetes-api, not 'dns'")]
+    public void Discovery_settings_that_cannot_form_a_cluster_are_refused_with_the_reason(string discovery, string endpoints, string seeds, string error)
+    {
+        var options = new NodeOptions
+        {
+            Journal = "postgresql", ConnectionString = "Host=localhost", Discovery = discovery,
+            DiscoveryEndpoints = endpoints.Length == 0 ? [] : endpoints.Split(','), SeedNodes = seeds.Length == 0 ? [] : seeds.Split(','),
+        };
+        Assert.Equal(error, options.Validate());
+    }
+
+    [Fact]
+    public void Bootstrap_waits_for_every_listed_endpoint_or_the_number_given()
+    {
+        var config = new NodeOptions { Journal = "postgresql", ConnectionString = "Host=localhost", Discovery = "config", DiscoveryEndpoints = ["a:1", "b:1", "c:1", "d:1"] };
+        Assert.Null(config.Validate());
+        Assert.Equal(4, config.EffectiveRequiredContactPoints);
+        Assert.Equal(2, (config with { DiscoveryRequiredContactPoints = 2 }).EffectiveRequiredContactPoints);
+        var kubernetes = new NodeOptions { Journal = "postgresql", ConnectionString = "Host=localhost", Discovery = "kubernetes-api" };
+        Assert.Null(kubernetes.Validate());
+        Assert.Equal(3, kubernetes.EffectiveRequiredContactPoints);
+        Assert.Equal("--discovery-required-contact-points must be between 1 and 1000", (kubernetes with { DiscoveryRequiredContactPoints = 0 }).Validate());
+    }
 }

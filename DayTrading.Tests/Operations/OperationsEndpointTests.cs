@@ -89,6 +89,7 @@ public sealed class OperationsEndpointTests(ITestOutputHelper output)
         Assert.Equal(3, after.Value("daytrading_quote_lookups_total"));
         Assert.Equal(2, after.Value("daytrading_quote_cache_hits_total"));
         Assert.Equal(1, after.Value("daytrading_quote_hits_total"));
+        Assert.Equal(5, after.Value("daytrading_quote_cost_cents_total"));
         Assert.True(after.Value("daytrading_journal_batch_size_count") >= 1, "no journal batch counted");
         Assert.True(after.Value("daytrading_journal_batch_size_sum") >= 7, "fewer journaled writes than the 7 audited requests");
         Assert.Equal(after.Value("daytrading_journal_batch_size_count"), after.Value("daytrading_journal_commit_duration_seconds_count"));

@@ -67,7 +67,7 @@ public sealed class NodeMetricsTests
         Assert.Equal(2, seenA["daytrading.requests"]);
         Assert.Equal(1, seenA["daytrading.requests.errors"]);
         Assert.Equal(3, seenA["daytrading.quote.hits"]);
-        Assert.Equal(0.15m, seenA["daytrading.quote.cost"]);
+        Assert.Equal(15, seenA["daytrading.quote.cost.cents"]);
         Assert.Equal(1, seenA["daytrading.triggers.fired"]);
         Assert.Equal(0, seenA["daytrading.requests.resent"]);
         Assert.Equal(1, seenB["daytrading.requests"]);
@@ -93,7 +93,7 @@ public sealed class NodeMetricsTests
             Assert.Equal(3, totals["daytrading.requests"]);
             Assert.Equal(1, totals["daytrading.requests.errors"]);
             Assert.Equal(1, totals["daytrading.quote.hits"]);
-            Assert.Equal(0.05m, totals["daytrading.quote.cost"]);
+            Assert.Equal(5, totals["daytrading.quote.cost.cents"]);
         }
     }
 }
