@@ -46,13 +46,18 @@ public static class LoadgenCli
         var skipDump = new Option<bool>("--skip-dumplog") { Description = "do not send the workload's final admin DUMPLOG" };
         var reportDir = new Option<string?>("--report-dir") { Description = "where the reports go (default ./reports/<run-id>/)" };
         var threshold = new Option<string[]>("--threshold") { Description = "[CMD:]metric<value[us|ms|s], repeatable; metric p50 p75 p90 p95 p99 p999 max mean min", AllowMultipleArgumentsPerToken = false };
-        var maxErr = new Option<double?>("--max-error-rate") { Description = "breach when failed/answered exceeds this (e.g. 0.01)" };
+        var maxErr = new Option<double?>("--max-error-rate")
+        {
+            Description = "breach when failures/trading requests exceed this (e.g. 0.01); refusals by the domain (nothing pending, no funds) are not errors",
+        };
+        var nodeOptions = new Option<string?>("--node-options") { Description = "how the node under test was started (free text, shown in the report's environment)" };
+        var commit = new Option<string?>("--commit") { Description = "commit of the node under test for the report (default: git rev-parse HEAD of the working directory)" };
         var noLive = new Option<bool>("--no-live") { Description = "plain progress lines even on a terminal" };
         var logInterval = new Option<string?>("--log-interval") { Description = "plain progress line interval when not on a terminal (default 5s)" };
 
         var cmd = new Command("replay", "Replay a workload: users in order and concurrent, DUMPLOG last, measured with HdrHistogram; exit 0 ok, 1 failed run, 2 threshold breached")
         {
-            workload, target, connections, runId, quiet, concurrency, rate, ramp, warmup, duration, retries, skipDump, reportDir, threshold, maxErr, noLive, logInterval,
+            workload, target, connections, runId, quiet, concurrency, rate, ramp, warmup, duration, retries, skipDump, reportDir, threshold, maxErr, noLive, logInterval, nodeOptions, commit,
         };
         cmd.SetAction(async (pr, ct) =>
         {
@@ -76,7 +81,9 @@ public static class LoadgenCli
                     (pr.GetValue(threshold) ?? []).Select(Threshold.Parse).ToArray(),
                     pr.GetValue(maxErr),
                     !pr.GetValue(noLive),
-                    ParseDuration(pr.GetValue(logInterval)) ?? TimeSpan.FromSeconds(5));
+                    ParseDuration(pr.GetValue(logInterval)) ?? TimeSpan.FromSeconds(5),
+                    pr.GetValue(nodeOptions),
+                    pr.GetValue(commit));
                 return await RunReplayAsync(settings, o, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or FileNotFoundException)
@@ -119,7 +126,7 @@ public static class LoadgenCli
     public sealed record ReplaySettings(
         string Workload, IReadOnlyList<Target> Targets, int Connections, string RunId, bool Quiet, int? Concurrency, double? Rate,
         TimeSpan Ramp, TimeSpan Warmup, TimeSpan? Duration, int MaxRetries, bool SkipDumpLog, string? ReportDir,
-        IReadOnlyList<Threshold> Thresholds, double? MaxErrorRate, bool Live, TimeSpan LogInterval);
+        IReadOnlyList<Threshold> Thresholds, double? MaxErrorRate, bool Live, TimeSpan LogInterval, string? NodeOptions = null, string? Commit = null);
 
     public static async Task<int> RunReplayAsync(ReplaySettings s, TextWriter output, CancellationToken ct)
     {
@@ -138,7 +145,11 @@ public static class LoadgenCli
         var console = new LiveConsole(metrics, planned, s.Live, s.LogInterval, ReferenceEquals(output, Console.Out) ? null : output);
         var outcome = await console.RunAsync(runner.RunAsync(commands, ct)).ConfigureAwait(false);
 
-        var report = RunReport.Build(s.RunId, Path.GetFileName(s.Workload), options, started, outcome, metrics)
+        var settings = RunReport.OptionsOf(options, Path.GetFileName(s.Workload));
+        settings.Add(new Setting("thresholds", s.Thresholds.Count == 0 ? "none" : string.Join(", ", s.Thresholds.Select(t => t.Text))));
+        settings.Add(new Setting("max error rate", s.MaxErrorRate is { } m ? m.ToString("0.####", CultureInfo.InvariantCulture) + " (failures only)" : "none"));
+        var environment = RunEnvironment.Capture(s.Commit ?? RunEnvironment.GitCommitOf(Directory.GetCurrentDirectory()), s.NodeOptions, settings);
+        var report = RunReport.Build(s.RunId, Path.GetFileName(s.Workload), options, started, outcome, metrics, environment)
             .WithThresholds(s.Thresholds, s.MaxErrorRate);
         var dir = s.ReportDir ?? Path.Combine("reports", s.RunId);
         var files = ReportWriter.WriteAll(report, dir);
@@ -146,14 +157,9 @@ public static class LoadgenCli
         output.Write(ReportWriter.Text(report));
         output.WriteLine($"reports: {Path.GetFullPath(dir)} ({string.Join(", ", files.Select(Path.GetFileName))})");
 
-        if (outcome.FatalError is { } fatal)
+        if (report.RunProblem is { } problem)
         {
-            output.WriteLine($"FAILED: {fatal}");
-            return ExitCodes.Failed;
-        }
-        if (!outcome.StoppedEarly && outcome.Answered < outcome.Planned)
-        {
-            output.WriteLine($"FAILED: only {outcome.Answered} of {outcome.Planned} requests were answered");
+            output.WriteLine($"FAILED: {problem}");
             return ExitCodes.Failed;
         }
         var breaches = report.Thresholds.Where(t => !t.Passed).ToArray();

@@ -1,67 +1,119 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
+using DayTrading.Telemetry;
 using HdrHistogram;
 
 namespace DayTrading.Loadgen.Metrics;
 
-/// <summary>Latency (from the intended send time) and service time (from the actual send) of one command type.</summary>
+/// <summary>
+/// Latency (from the intended send time) and service time (from the actual send) of one command type, and how its
+/// answers came out: done, refused by the domain (a correct answer) or failed (<see cref="AnswerClassifier"/>).
+/// </summary>
 public sealed class CommandStats(string name)
 {
     public string Name { get; } = name;
     public long Ok;
-    public long Fail;
+    public long Refused;
+    public long Failed;
     public readonly LatencyHistogram Latency = new();
     public readonly LatencyHistogram Service = new();
-    public long Total => Ok + Fail;
+    public long Total => Ok + Refused + Failed;
+
+    internal void Count(RequestOutcome outcome)
+    {
+        if (outcome == RequestOutcome.Ok) Ok++;
+        else if (outcome == RequestOutcome.Refused) Refused++;
+        else Failed++;
+    }
 }
 
-/// <summary>An HdrHistogram in microseconds (1 µs … 1 h, 3 significant digits) that also keeps the exact minimum.</summary>
+/// <summary>
+/// An HdrHistogram in microseconds (1 µs … 1 h, 3 significant digits) that also keeps the exact minimum, maximum
+/// and sum: the histogram's own mean and percentiles use bucket values, which for a few long samples (one DUMPLOG)
+/// can lie outside the recorded range (a mean below the minimum). Mean and max here are exact and every percentile
+/// is clamped into [min, max].
+/// </summary>
 public sealed class LatencyHistogram
 {
     public const long HighestMicros = 3_600_000_000L;
     public LongHistogram Histogram { get; } = new(HighestMicros, 3);
     public long MinMicros { get; private set; } = long.MaxValue;
+    public long MaxMicros { get; private set; }
+    public long SumMicros { get; private set; }
     public long Count => Histogram.TotalCount;
 
     public void Record(long micros)
     {
         micros = Math.Clamp(micros, 1, HighestMicros);
         Histogram.RecordValue(micros);
+        SumMicros += micros;
         if (micros < MinMicros) MinMicros = micros;
+        if (micros > MaxMicros) MaxMicros = micros;
     }
 
     public void Add(LatencyHistogram other)
     {
         Histogram.Add(other.Histogram);
+        SumMicros += other.SumMicros;
         if (other.MinMicros < MinMicros) MinMicros = other.MinMicros;
+        if (other.MaxMicros > MaxMicros) MaxMicros = other.MaxMicros;
     }
 
-    public double Percentile(double p) => Count == 0 ? 0 : Histogram.GetValueAtPercentile(p);
-    public double Mean => Count == 0 ? 0 : Histogram.GetMean();
-    public long Max => Count == 0 ? 0 : Histogram.GetMaxValue();
+    public double Percentile(double p) => Count == 0 ? 0 : Math.Clamp(Histogram.GetValueAtPercentile(p), MinMicros, MaxMicros);
+    public double Mean => Count == 0 ? 0 : (double)SumMicros / Count;
+    public long Max => Count == 0 ? 0 : MaxMicros;
     public long Min => Count == 0 ? 0 : MinMicros;
 }
 
-/// <summary>One second of the run (for the live console and the "over time" charts).</summary>
-public sealed record TimelinePoint(double Second, long Ok, long Fail, double P50Ms, double P90Ms, double P99Ms, double MaxMs, long InFlight);
+/// <summary>
+/// One sampling interval of the run (about a second; the last one ends with the run, so it is usually shorter):
+/// trading answers in it by outcome, their latency percentiles, and the requests in flight at its end. DUMPLOG
+/// answers are not in it (<see cref="DumpAnswer"/>).
+/// </summary>
+public sealed record TimelinePoint(double Second, double IntervalSeconds, long Ok, long Refused, long Failed,
+    double P50Ms, double P90Ms, double P99Ms, double MaxMs, long InFlight)
+{
+    public long Answered => Ok + Refused + Failed;
+}
+
+/// <summary>One DUMPLOG: when it was sent (seconds since the start), how long it took, and how it came out.</summary>
+public sealed record DumpAnswer(double SentSecond, double LatencyMs, RequestOutcome Outcome, string? Reason);
 
 /// <summary>
 /// Everything measured during a run. Thread-safe (one lock; recording is a few hundred ns, far below a round trip).
 /// Latencies are recorded in µs. In the open model "latency" starts at the command's intended send time, so time a
 /// command spent waiting behind a slow previous answer counts (no coordinated omission); "service" starts at the
 /// actual send. In the closed model both are the same. Results of the warm-up are counted apart and left out.
+/// DUMPLOG is measured apart from the trading commands: a dump takes seconds (it writes the whole log), so in the
+/// trading figures it would be one enormous outlier and stretch the run's throughput over time nobody traded in.
 /// </summary>
 public sealed class RunMetrics
 {
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, CommandStats> _byCommand = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
-    private readonly List<TimelinePoint> _timeline = [];
-    private LongHistogram _interval = new(LatencyHistogram.HighestMicros, 2);
-    private long _intervalOk, _intervalFail;
-    private readonly Stopwatch _clock = new();
+    public const string DumpCommand = "DUMPLOG";
 
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, CommandStats> _byCommand = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _failures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _refusals = new(StringComparer.Ordinal);
+    private readonly List<TimelinePoint> _timeline = [];
+    private readonly List<DumpAnswer> _dumpAnswers = [];
+    private LongHistogram _interval = new(LatencyHistogram.HighestMicros, 2);
+    private long _intervalOk, _intervalRefused, _intervalFailed, _intervalMaxMicros;
+    private TimeSpan _intervalStart;
+    private long _startTimestamp;
+    private bool _started;
+    private TimeSpan? _stoppedAt;
+    private TimeSpan _lastTradingAnswer;
+
+    /// <param name="time">the clock of <see cref="Elapsed"/> (tests drive one by hand)</param>
+    public RunMetrics(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+
+    /// <summary>Every trading command (DUMPLOG not included).</summary>
     public CommandStats Overall { get; } = new("ALL");
+
+    /// <summary>Every DUMPLOG, admin or per user.</summary>
+    public CommandStats Dumps { get; } = new(DumpCommand);
+
     /// <summary>Open model: how late requests were sent because the user's previous answer came after their due time.</summary>
     public LatencyHistogram Lateness { get; } = new();
     public long LateCount;
@@ -78,7 +130,17 @@ public sealed class RunMetrics
     public long InFlight;
     public long Sent;
 
-    public TimeSpan Elapsed => _clock.Elapsed;
+    /// <summary>Since <see cref="Start"/>; stands still after <see cref="Stop"/>.</summary>
+    public TimeSpan Elapsed => _stoppedAt ?? (_started ? _time.GetElapsedTime(_startTimestamp) : TimeSpan.Zero);
+
+    /// <summary>When the last trading answer came (since <see cref="Start"/>): the end of the trading phase; the DUMPLOG comes after.</summary>
+    public TimeSpan LastTradingAnswer
+    {
+        get
+        {
+            lock (_gate) return _lastTradingAnswer;
+        }
+    }
 
     /// <summary>The Loadgen's own process CPU time between <see cref="Start"/> and <see cref="Stop"/> (every thread, GC included).</summary>
     public TimeSpan LoadgenCpu { get; private set; }
@@ -93,17 +155,18 @@ public sealed class RunMetrics
     {
         _cpuAtStart = Environment.CpuUsage.TotalTime;
         _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: false);
-        _clock.Start();
+        _startTimestamp = _time.GetTimestamp();
+        _started = true;
     }
 
     public void Stop()
     {
-        _clock.Stop();
+        _stoppedAt = Elapsed;
         LoadgenCpu += Environment.CpuUsage.TotalTime - _cpuAtStart;
         LoadgenAllocatedBytes += GC.GetTotalAllocatedBytes(precise: false) - _allocatedAtStart;
     }
 
-    /// <summary>Records one answered request.</summary>
+    /// <summary>Records one answered request; an ERR answer counts as refused or failed by <see cref="AnswerClassifier"/>.</summary>
     /// <param name="latencyMicros">from the intended send time (open model) or the send (closed model)</param>
     /// <param name="serviceMicros">from the actual send</param>
     /// <param name="latenessMicros">actual send − intended send (open model; 0 when on time)</param>
@@ -111,11 +174,20 @@ public sealed class RunMetrics
     public void Record(string command, bool ok, string? reason, long latencyMicros, long serviceMicros, long latenessMicros, bool warmup,
         bool blockedByPrevious = false)
     {
+        var outcome = ok ? RequestOutcome.Ok : AnswerClassifier.Classify(command, reason);
+        var now = Elapsed;
         lock (_gate)
         {
-            if (ok) _intervalOk++;
-            else _intervalFail++;
-            _interval.RecordValue(Math.Clamp(latencyMicros, 1, LatencyHistogram.HighestMicros));
+            if (command == DumpCommand)
+            {
+                RecordDump(outcome, reason, latencyMicros, serviceMicros, now);
+                return;
+            }
+            CountInterval(outcome);
+            var clamped = Math.Clamp(latencyMicros, 1, LatencyHistogram.HighestMicros);
+            _interval.RecordValue(clamped);
+            if (clamped > _intervalMaxMicros) _intervalMaxMicros = clamped;
+            if (now > _lastTradingAnswer) _lastTradingAnswer = now;
             if (warmup)
             {
                 WarmupCount++;
@@ -124,8 +196,7 @@ public sealed class RunMetrics
             if (!_byCommand.TryGetValue(command, out var stats)) _byCommand[command] = stats = new CommandStats(command);
             foreach (var s in (ReadOnlySpan<CommandStats>)[stats, Overall])
             {
-                if (ok) s.Ok++;
-                else s.Fail++;
+                s.Count(outcome);
                 s.Latency.Record(latencyMicros);
                 s.Service.Record(serviceMicros);
             }
@@ -139,12 +210,29 @@ public sealed class RunMetrics
                 SchedulerLagCount++;
                 SchedulerLag.Record(latenessMicros);
             }
-            if (!ok) CountError(command, reason);
+            if (outcome != RequestOutcome.Ok) CountReason(outcome, command, reason);
         }
     }
 
-    /// <summary>Counts one error under "command: normalized reason" (under _gate; no allocation once the group exists).</summary>
-    private void CountError(string command, string? reason)
+    private void RecordDump(RequestOutcome outcome, string? reason, long latencyMicros, long serviceMicros, TimeSpan now)
+    {
+        Dumps.Count(outcome);
+        Dumps.Latency.Record(latencyMicros);
+        Dumps.Service.Record(serviceMicros);
+        var sent = Math.Max(0, now.TotalSeconds - serviceMicros / 1e6);
+        _dumpAnswers.Add(new DumpAnswer(Math.Round(sent, 3), latencyMicros / 1000.0, outcome, reason));
+        if (outcome != RequestOutcome.Ok) CountReason(outcome, DumpCommand, reason);
+    }
+
+    private void CountInterval(RequestOutcome outcome)
+    {
+        if (outcome == RequestOutcome.Ok) _intervalOk++;
+        else if (outcome == RequestOutcome.Refused) _intervalRefused++;
+        else _intervalFailed++;
+    }
+
+    /// <summary>Counts one refusal or failure under "command: normalized reason" (under _gate; no allocation once the group exists).</summary>
+    private void CountReason(RequestOutcome outcome, string command, string? reason)
     {
         var r = reason.AsSpan();
         var size = command.Length + 2 + NormalizedCapacity(r.Length);
@@ -153,35 +241,41 @@ public sealed class RunMetrics
         ": ".CopyTo(buffer[command.Length..]);
         var length = command.Length + 2 + Normalize(r, buffer[(command.Length + 2)..]);
         var key = buffer[..length];
-        var lookup = _errors.GetAlternateLookup<ReadOnlySpan<char>>();
+        var lookup = (outcome == RequestOutcome.Refused ? _refusals : _failures).GetAlternateLookup<ReadOnlySpan<char>>();
         ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(lookup, key, out _);
         count++;
     }
 
-    /// <summary>Records a request that got no answer at all (e.g. every target gone).</summary>
+    /// <summary>Records a request that got no answer at all (e.g. every target gone): a failure.</summary>
     public void RecordLost(string command, string reason)
     {
         lock (_gate)
         {
-            if (!_byCommand.TryGetValue(command, out var stats)) _byCommand[command] = stats = new CommandStats(command);
-            stats.Fail++;
-            Overall.Fail++;
-            _intervalFail++;
-            CountError(command, reason);
+            var stats = command == DumpCommand ? Dumps : _byCommand.TryGetValue(command, out var s) ? s : _byCommand[command] = new CommandStats(command);
+            stats.Failed++;
+            if (command != DumpCommand)
+            {
+                Overall.Failed++;
+                _intervalFailed++;
+            }
+            CountReason(RequestOutcome.Failed, command, AnswerClassifier.NoAnswerPrefix + reason);
         }
     }
 
-    /// <summary>Closes the current one-second interval (called by the sampler once per second and at the end).</summary>
+    /// <summary>Closes the current interval (called by the sampler about once per second and once at the end).</summary>
     public TimelinePoint Tick()
     {
+        var now = Elapsed;
         lock (_gate)
         {
             var h = _interval;
-            var point = new TimelinePoint(Math.Round(_clock.Elapsed.TotalSeconds, 3), _intervalOk, _intervalFail,
-                Ms(h, 50), Ms(h, 90), Ms(h, 99), h.TotalCount == 0 ? 0 : h.GetMaxValue() / 1000.0, Interlocked.Read(ref InFlight));
+            var point = new TimelinePoint(Math.Round(now.TotalSeconds, 3), Math.Round((now - _intervalStart).TotalSeconds, 3),
+                _intervalOk, _intervalRefused, _intervalFailed, Ms(h, 50), Ms(h, 90), Ms(h, 99), _intervalMaxMicros / 1000.0,
+                Interlocked.Read(ref InFlight));
             _timeline.Add(point);
             _interval = new LongHistogram(LatencyHistogram.HighestMicros, 2);
-            _intervalOk = _intervalFail = 0;
+            _intervalOk = _intervalRefused = _intervalFailed = _intervalMaxMicros = 0;
+            _intervalStart = now;
             return point;
         }
     }
@@ -196,6 +290,15 @@ public sealed class RunMetrics
         }
     }
 
+    public IReadOnlyList<DumpAnswer> DumpAnswers
+    {
+        get
+        {
+            lock (_gate) return _dumpAnswers.ToArray();
+        }
+    }
+
+    /// <summary>Trading command types, most frequent first.</summary>
     public IReadOnlyList<CommandStats> Commands
     {
         get
@@ -204,19 +307,22 @@ public sealed class RunMetrics
         }
     }
 
-    public IReadOnlyList<(string Reason, long Count)> Errors
+    /// <summary>Failed answers by "command: grouped reason", most frequent first.</summary>
+    public IReadOnlyList<(string Reason, long Count)> Failures => Sorted(_failures);
+
+    /// <summary>Refused answers by "command: grouped reason", most frequent first.</summary>
+    public IReadOnlyList<(string Reason, long Count)> Refusals => Sorted(_refusals);
+
+    private (string Reason, long Count)[] Sorted(Dictionary<string, long> counts)
     {
-        get
-        {
-            lock (_gate) return _errors.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)).ToArray();
-        }
+        lock (_gate) return counts.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)).ToArray();
     }
 
     /// <summary>A consistent snapshot of the overall counters and percentiles (for the live console).</summary>
-    public (long Ok, long Fail, double P50Ms, double P99Ms) Snapshot()
+    public (long Ok, long Refused, long Failed, double P50Ms, double P99Ms) Snapshot()
     {
         lock (_gate)
-            return (Overall.Ok, Overall.Fail, Overall.Latency.Percentile(50) / 1000.0, Overall.Latency.Percentile(99) / 1000.0);
+            return (Overall.Ok, Overall.Refused, Overall.Failed, Overall.Latency.Percentile(50) / 1000.0, Overall.Latency.Percentile(99) / 1000.0);
     }
 
     /// <summary>

@@ -66,8 +66,8 @@ public sealed class LiveConsole
 
     private (long Answered, double Fraction, string Eta) Progress()
     {
-        var (ok, fail, _, _) = _metrics.Snapshot();
-        var answered = ok + fail + _metrics.WarmupCount;
+        var (ok, refused, failed, _, _) = _metrics.Snapshot();
+        var answered = ok + refused + failed + _metrics.WarmupCount + _metrics.Dumps.Total;
         var fraction = Math.Min(1.0, (double)answered / _planned);
         var elapsed = _metrics.Elapsed.TotalSeconds;
         var eta = answered == 0 || elapsed <= 0 ? "?" : TimeSpan.FromSeconds(Math.Round((_planned - answered) / (answered / elapsed))).ToString("c", CultureInfo.InvariantCulture);
@@ -76,15 +76,19 @@ public sealed class LiveConsole
 
     public string PlainLine(TimelinePoint p)
     {
-        var (ok, fail, p50, p99) = _metrics.Snapshot();
+        var (ok, refused, failed, p50, p99) = _metrics.Snapshot();
         var (answered, fraction, eta) = Progress();
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{_metrics.Elapsed:hh\\:mm\\:ss}] {answered}/{_planned} ({fraction:P0}) ETA {eta} | last 1s: {p.Ok + p.Fail} req/s, p50 {p.P50Ms:0.##} ms, p99 {p.P99Ms:0.##} ms | total ok {ok} err {fail} p50 {p50:0.##} ms p99 {p99:0.##} ms | in flight {p.InFlight}");
+            $"[{_metrics.Elapsed:hh\\:mm\\:ss}] {answered}/{_planned} ({fraction:P0}) ETA {eta} | last 1s: {PerSecond(p)} req/s, p50 {p.P50Ms:0.##} ms, p99 {p.P99Ms:0.##} ms | total ok {ok} refused {refused} failed {failed} p50 {p50:0.##} ms p99 {p99:0.##} ms | in flight {p.InFlight}");
     }
+
+    /// <summary>The interval's trading answers per second (the interval is about a second; the last one shorter).</summary>
+    private static string PerSecond(TimelinePoint p) =>
+        (p.IntervalSeconds <= 0 ? 0 : p.Answered / p.IntervalSeconds).ToString("0", CultureInfo.InvariantCulture);
 
     private Table Render(TimelinePoint? p)
     {
-        var (ok, fail, p50, p99) = _metrics.Snapshot();
+        var (ok, refused, failed, p50, p99) = _metrics.Snapshot();
         var (answered, fraction, eta) = Progress();
         var bar = new string('█', (int)(fraction * 30)).PadRight(30, '░');
         var t = new Table().Border(TableBorder.Rounded).Title("[bold]DayTrading load[/]");
@@ -93,8 +97,8 @@ public sealed class LiveConsole
         string I(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
         t.AddRow("elapsed", I($"{_metrics.Elapsed:hh\\:mm\\:ss}"));
         t.AddRow("progress", I($"{bar} {fraction:P0}  {answered}/{_planned}  ETA {eta}"));
-        t.AddRow("throughput (last 1 s)", p is null ? "-" : I($"{p.Ok + p.Fail} req/s"));
-        t.AddRow("ok / errors", I($"[green]{ok}[/] / [red]{fail}[/]"));
+        t.AddRow("throughput (last 1 s)", p is null ? "-" : I($"{PerSecond(p)} req/s"));
+        t.AddRow("ok / refused / failed", I($"[green]{ok}[/] / [yellow]{refused}[/] / [red]{failed}[/]"));
         t.AddRow("p50 / p99 (last 1 s)", p is null ? "-" : I($"{p.P50Ms:0.##} / {p.P99Ms:0.##} ms"));
         t.AddRow("p50 / p99 (whole run)", I($"{p50:0.##} / {p99:0.##} ms"));
         t.AddRow("in flight / resends", I($"{p?.InFlight ?? 0} / {_metrics.Retries}"));

@@ -8,7 +8,8 @@ namespace DayTrading.Tests.Loadgen;
 
 /// <summary>
 /// A stand-in for the TCP edge, enough for the Loadgen: parses <c>[N] CMD,…</c>, answers <c>[N] OK CMD</c> (or
-/// <c>[N] ERR CMD reason</c> when <see cref="ErrorFor"/> says so) after <see cref="Delay"/>, in request order per
+/// <c>[N] ERR CMD reason</c> when <see cref="ErrorFor"/> says so: a domain refusal or a failure, whatever text it
+/// gives) after <see cref="Delay"/> (or <see cref="DelayFor"/> the line, e.g. a slow DUMPLOG), in request order per
 /// connection (requests run concurrently, like the edge); answers <c>#RUN</c> and <c>#QUIET</c>. With
 /// <see cref="Serial"/> one request at a time is served across all connections (a slow server of fixed capacity).
 /// With <see cref="DieAfter"/> it "dies" when that many requests have been received: it stops listening and cuts
@@ -40,6 +41,9 @@ public sealed class FakeEdgeServer : IAsyncDisposable
     public bool Serial { get; init; }
     public int? DieAfter { get; init; }
     public Func<string, string?>? ErrorFor { get; init; }
+
+    /// <summary>The delay of one request line, when not <see cref="Delay"/> (null: <see cref="Delay"/>).</summary>
+    public Func<string, TimeSpan?>? DelayFor { get; init; }
     public bool OutOfOrder { get; init; }
 
     /// <summary>Out of order: held requests that a later request of their connection overtook.</summary>
@@ -179,7 +183,8 @@ public sealed class FakeEdgeServer : IAsyncDisposable
         if (Serial) await _serial.WaitAsync();
         try
         {
-            if (Delay > TimeSpan.Zero) await Task.Delay(Delay);
+            var delay = DelayFor?.Invoke(line) ?? Delay;
+            if (delay > TimeSpan.Zero) await Task.Delay(delay);
         }
         finally
         {

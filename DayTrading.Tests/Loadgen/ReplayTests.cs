@@ -76,7 +76,7 @@ public sealed class ReplayTests
         // Every line answered exactly once (for the client).
         Assert.Equal(commands.Count, answers.Count);
         Assert.All(answers, kv => Assert.Equal(1, kv.Value));
-        Assert.Equal(commands.Count, metrics.Overall.Ok);
+        Assert.Equal(commands.Count, metrics.Overall.Ok + metrics.Dumps.Ok); // the DUMPLOG is counted apart
         // What the dying target received but never answered was resent, same N, to the other target, same run id.
         var unanswered = dying.ReceivedLines.Select(r => r.N!.Value).Except(dying.AnsweredLines.Where(x => x.N is not null).Select(x => x.N!.Value)).ToList();
         Assert.NotEmpty(unanswered);
@@ -109,7 +109,8 @@ public sealed class ReplayTests
         var report = RunReport.Build("slow", "gen", options, DateTimeOffset.UtcNow, outcome, metrics);
 
         Assert.Null(outcome.FatalError);
-        Assert.Equal(61, report.Ok);
+        Assert.Equal(60, report.Ok);
+        Assert.Equal(1, report.Dumps?.Ok); // the 61st line, counted apart
         Assert.True(report.Service.P50Ms >= 14, $"service p50 {report.Service.P50Ms}");
         Assert.True(report.LateRequests > 0);
         Assert.True(report.Latency.P99Ms > report.Service.P99Ms, $"latency p99 {report.Latency.P99Ms} vs service p99 {report.Service.P99Ms}");
@@ -161,18 +162,21 @@ public sealed class ReplayTests
     }
 
     [Fact]
-    public void Errors_are_counted_by_command_and_grouped_reason()
+    public void Refusals_and_failures_are_counted_apart_by_command_and_grouped_reason()
     {
         var m = new RunMetrics();
         m.Record("SELL", false, "insufficient shares: selling 1.00 of ABC at 2.00 needs 1 shares, 0 free", 1, 1, 0, false);
         m.Record("SELL", false, "insufficient shares: selling 9.50 of XY at 3.00 needs 4 shares, 1 free", 1, 1, 0, false);
         m.Record("BUY", false, "insufficient shares: selling 9.50 of XY at 3.00 needs 4 shares, 1 free", 1, 1, 0, false);
         m.Record("BUY", true, null, 1, 1, 0, false);
+        m.Record("BUY", false, "quote server did not answer for ABC within 500 ms", 1, 1, 0, false);
         m.RecordLost("BUY", "connection lost after 5 resends");
         Assert.Equal(
             [("SELL: insufficient shares: selling # of SYM at # needs # shares, # free", 2L),
-             ("BUY: connection lost after # resends", 1L), ("BUY: insufficient shares: selling # of SYM at # needs # shares, # free", 1L)],
-            m.Errors);
+             ("BUY: insufficient shares: selling # of SYM at # needs # shares, # free", 1L)],
+            m.Refusals);
+        Assert.Equal([("BUY: no answer: connection lost after # resends", 1L), ("BUY: quote server did not answer for SYM within # ms", 1L)], m.Failures);
+        Assert.Equal((1L, 3L, 2L), (m.Overall.Ok, m.Overall.Refused, m.Overall.Failed));
     }
 
     [Fact]
@@ -212,20 +216,26 @@ public sealed class ReplayTests
         Assert.Contains("run rep1", output);
         var report = JsonSerializer.Deserialize<RunReport>(File.ReadAllText(Path.Combine(reports, "report.json")), ReportWriter.Json)!;
         Assert.Equal("rep1", report.RunId);
-        Assert.Equal(400, report.Ok + report.Fail);
-        Assert.True(report.Fail > 0);
-        var error = Assert.Single(report.Errors);
-        Assert.Equal("CANCEL_BUY: no pending buy (n=#)", error.Reason);
-        Assert.Equal(report.Fail, error.Count);
+        // 399 trading requests and the final DUMPLOG, counted apart.
+        Assert.Equal(399, report.Requests);
+        Assert.Equal(399, report.Ok + report.Refused + report.Failed);
+        Assert.Equal(1, report.Dumps?.Count);
+        Assert.True(report.Refused > 0);
+        Assert.Equal(0, report.Failed);
+        Assert.Empty(report.Failures);
+        var refusal = Assert.Single(report.Refusals);
+        Assert.Equal("CANCEL_BUY: no pending buy (n=#)", refusal.Reason);
+        Assert.Equal(report.Refused, refusal.Count);
         var csv = File.ReadAllLines(Path.Combine(reports, "report.csv"));
         Assert.Equal(ReportWriter.CsvHeader, csv[0]);
-        Assert.Equal(report.Commands.Count + 1, csv.Length - 1);
-        Assert.StartsWith("ALL,400,", csv[^1]);
+        Assert.Equal(report.Commands.Count + 2, csv.Length - 1);
+        Assert.StartsWith("ALL,399,", csv[^2]);
+        Assert.StartsWith("DUMPLOG,1,1,0,0,", csv[^1]);
         var html = File.ReadAllText(Path.Combine(reports, "report.html"));
-        foreach (var id in new[] { "chart-throughput", "chart-latency-over-time", "chart-latency-distribution" })
+        foreach (var id in new[] { "chart-throughput", "chart-latency-over-time", "chart-errors-over-time", "chart-in-flight", "chart-latency-distribution", "chart-dumplog" })
             Assert.Contains($"id=\"{id}\"><svg", html);
         Assert.DoesNotContain("chart unavailable", html);
-        Assert.Contains("| ALL | 400 |", File.ReadAllText(Path.Combine(reports, "report.md")));
+        Assert.Contains("| ALL | 399 |", File.ReadAllText(Path.Combine(reports, "report.md")));
         Assert.Contains("p99.9", File.ReadAllText(Path.Combine(reports, "report.txt")));
         Assert.True(File.Exists(Path.Combine(reports, "timeline.csv")));
         Assert.Contains(server.Directives, d => d.Equals("#QUIET,on", StringComparison.OrdinalIgnoreCase));
