@@ -48,8 +48,9 @@ done
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 dotnet DayTrading.Loadgen/bin/Release/net10.0/DayTrading.Loadgen.dll replay "$workload" --target "$(IFS=,; echo "${targets[*]}")" \
-  --no-live --log-interval 30s --report-dir "$data/report" "${lg_args[@]}" >"$data/loadgen.out" 2>&1 || true
-sed -n '1,/^Errors by reason/p' "$data/report/report.txt"
+  --no-live --log-interval 30s --report-dir "$data/report" \
+  --node-options "$nodes DayTrading.Host nodes, postgresql journal, --log-level Warning ${node_args[*]}" "${lg_args[@]}" >"$data/loadgen.out" 2>&1 || true
+sed -n '1,/^Refusals by reason/p' "$data/report/report.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$nodes"); do
   echo "node$i peak memory: $(grep VmHWM /proc/${pids[$((i - 1))]}/status | awk '{print $2/1024 " MiB"}')"

@@ -26,8 +26,9 @@ grep "ready:" "$data/node.out"
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 dotnet DayTrading.Loadgen/bin/Release/net10.0/DayTrading.Loadgen.dll replay "$workload" --target "127.0.0.1:$port" \
-  --no-live --log-interval 30s --report-dir "$data/report" "${lg_args[@]}" >"$data/loadgen.out" 2>&1 || true
-sed -n '1,/^Errors by reason/p' "$data/report/report.txt"
+  --no-live --log-interval 30s --report-dir "$data/report" --node-options "DayTrading.Host --log-level Warning ${node_args[*]}" \
+  "${lg_args[@]}" >"$data/loadgen.out" 2>&1 || true
+sed -n '1,/^Refusals by reason/p' "$data/report/report.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "node peak memory: $(grep VmHWM /proc/$node/status | awk '{print $2/1024 " MiB"}')"
 for f in "$data"/dumps/*; do
