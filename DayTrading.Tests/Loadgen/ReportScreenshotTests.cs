@@ -35,8 +35,9 @@ public sealed class ReportScreenshotTests
         var reports = Path.Combine(dir.Path, "reports");
         var output = new StringWriter();
         var exit = await LoadgenCli.BuildRoot(output).Parse(["replay", workload, "--target", edge.Endpoint, "--run-id", "lg-example", "--report-dir", reports,
-            "--no-live", "--threshold", "p99<250ms", "--threshold", "BUY:p99<100ms", "--max-error-rate", "0.02",
+            "--no-live", "--threshold", "p99<5s", "--threshold", "BUY:p99<2s", "--max-error-rate", "0.02",
             "--node-options", "DayTrading.Host --tcp-port 4440 --quote-latency fixed:5"]).InvokeAsync(cancellationToken: Ct);
+        // Limits far above the fake's few ms: the picture shows a PASS however busy the machine is.
         Assert.True(exit == ExitCodes.Ok, output.ToString());
 
         using var playwright = await Playwright.CreateAsync();

@@ -144,7 +144,7 @@ public sealed partial class ReportTests
         var r = ReadJson(reports);
         var d = Assert.IsType<DumpReport>(r.Dumps);
         Assert.Equal((1L, 1L, 0L, 0L), (d.Count, d.Ok, d.Refused, d.Failed));
-        Assert.True(d.Latency.MinMs >= 300, $"dump took {d.Latency.MinMs} ms");
+        Assert.True(d.Latency.MinMs >= 250, $"dump took {d.Latency.MinMs} ms"); // the fake waits 300 ms (its timer may round a little down)
         // One sample: min, mean, percentiles and max are that sample (the histogram's bucket mean was below the min).
         Assert.Equal(d.Latency.MinMs, d.Latency.MeanMs, 3);
         Assert.Equal(d.Latency.MinMs, d.Latency.P50Ms);
@@ -152,14 +152,14 @@ public sealed partial class ReportTests
         Assert.Equal(d.Latency.MaxMs, Assert.Single(d.Answers).LatencyMs);
         // Not in the trading figures: no DUMPLOG row among the commands, the trading max far below the dump, 19 answered of 19.
         Assert.DoesNotContain(r.Commands, c => c.Command == "DUMPLOG");
-        Assert.True(r.Latency.MaxMs < 300, $"trading max {r.Latency.MaxMs} ms");
+        Assert.True(r.Latency.MaxMs < d.Latency.MinMs, $"trading max {r.Latency.MaxMs} ms, dump {d.Latency.MinMs} ms");
         Assert.Equal(18, r.Requests);
         Assert.Equal(19, r.Answered);
-        Assert.True(r.TradingSeconds <= r.WallTimeSeconds - 0.29, $"trading {r.TradingSeconds} s of {r.WallTimeSeconds} s");
+        Assert.True(r.TradingSeconds <= r.WallTimeSeconds - 0.25, $"trading {r.TradingSeconds} s of {r.WallTimeSeconds} s");
         Assert.Equal(18, r.Timeline.Sum(p => p.Answered));
-        Assert.True(r.Timeline.All(p => p.MaxMs < 300));
-        // A threshold can name it.
-        var limited = r.WithThresholds([Threshold.Parse("DUMPLOG:max<1ms"), Threshold.Parse("max<250ms")], null);
+        Assert.True(r.Timeline.All(p => p.MaxMs < d.Latency.MinMs));
+        // A threshold can name it; the trading max stays below the dump.
+        var limited = r.WithThresholds([Threshold.Parse("DUMPLOG:max<1ms"), Threshold.Parse(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max<{d.Latency.MinMs}ms"))], null);
         Assert.Equal(new[] { false, true }, limited.Thresholds.Select(t => t.Passed));
     }
 
