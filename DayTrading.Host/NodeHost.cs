@@ -211,8 +211,16 @@ internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGate
         await up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         var gateway = await nodeGateway.GetAsync(cancellationToken).ConfigureAwait(false);
-        // Checked afresh now that the node is Up, so the first connections are judged by this state, not the one before.
+        // Checked afresh now that the node is Up, so the first connections are judged by this state, not the one
+        // before. Cluster.SelfMember is a read view updated after the MemberUp callback: re-checked briefly until it
+        // catches up (or 10 s pass; then the edge opens and refuses with the reason).
+        var settleUntil = Environment.TickCount64 + 10_000;
         await health.EvaluateAsync(cancellationToken).ConfigureAwait(false);
+        while (health.EdgeProblem is not null && Environment.TickCount64 < settleUntil)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            await health.EvaluateAsync(cancellationToken).ConfigureAwait(false);
+        }
         _binding = await TcpEdge.StartAsync(system, options.EffectiveTcpAdmin ? gateway.WithAdminRights() : gateway, new TcpEdgeOptions
         {
             Host = options.TcpHost,

@@ -220,7 +220,7 @@ public sealed partial class ReportTests
     }
 
     [Theory]
-    // The node's failure reasons (NodeMetrics.OutcomeOf): OutcomeUnknown, NotDone, QuoteUnavailable, DumpFailed, Misrouted.
+    // The node's failure reasons (RequestOutcomes.Of): OutcomeUnknown, NotDone, QuoteUnavailable, DumpFailed, Misrouted.
     [InlineData("BUY", "no answer from account u1 within 5 s; the outcome is unknown, retry with the same run id and transaction number", RefusalReason.OutcomeUnknown)]
     [InlineData("BUY", "internal error: no reply", RefusalReason.OutcomeUnknown)]
     [InlineData("BUY", "not done, nothing changed: the journal refused to store it (disk full)", RefusalReason.NotDone)]
@@ -237,7 +237,7 @@ public sealed partial class ReportTests
     public void Failure_texts_of_the_node_count_as_failed(string command, string reason, RefusalReason expected)
     {
         Assert.Equal(expected, AnswerClassifier.FailureReasonOf(command, reason));
-        Assert.Equal(RequestOutcome.Failed, NodeMetrics.OutcomeOf(expected));
+        Assert.Equal(RequestOutcome.Failed, RequestOutcomes.Of(expected));
         Assert.Equal(RequestOutcome.Failed, AnswerClassifier.Classify(command, reason));
     }
 
