@@ -23,8 +23,8 @@ dotnet build DayTrading.sln -c Release -nologo -clp:ErrorsOnly >/dev/null
 dotnet DayTrading.Host/bin/Release/net10.0/DayTrading.Host.dll --data-dir "$work/node" --tcp-port "$tcp" --web-port "$web" \
   --admin-port -1 --node-name prom-demo >"$work/node.out" 2>&1 &
 node_pid=$!
-for _ in $(seq 1 120); do grep -q "ready:" "$work/node.out" && break; sleep 0.5; done
-grep "ready:" "$work/node.out"
+for _ in $(seq 1 120); do grep -q "DayTrading node .* ready:" "$work/node.out" && break; sleep 0.5; done
+grep "DayTrading node .* ready:" "$work/node.out"
 
 cat >"$work/prometheus.yml" <<YAML
 global:
@@ -45,7 +45,8 @@ L="dotnet DayTrading.Loadgen/bin/Release/net10.0/DayTrading.Loadgen.dll"
 $L generate --users 200 --symbols 300 --commands 200000 -o "$work/workload.txt" >/dev/null
 echo "replaying at 1000 requests/s for ${seconds} s"
 $L replay "$work/workload.txt" --target "127.0.0.1:$tcp" --rate 1000 --duration "${seconds}s" --skip-dumplog --no-live \
-  --report-dir "$work/report" --log-interval 30s | tail -n 3
+  --report-dir "$work/report" --log-interval 30s >"$work/loadgen.out" 2>&1 || true
+head -n 4 "$work/report/report.txt"
 sleep 10 # two more scrapes after the last request
 
 query() {
@@ -55,8 +56,9 @@ import json, sys
 r = json.load(sys.stdin)
 if r["status"] != "success": print("  error:", r.get("error")); sys.exit()
 for s in sorted(r["data"]["result"], key=lambda s: sorted(s["metric"].items())):
-    labels = ",".join(f"{k}=\"{v}\"" for k, v in sorted(s["metric"].items()) if k not in ("instance", "job"))
-    print(f"  {{{labels}}} {float(s[\"value\"][1]):.6g}")'
+    labels = ",".join(k + "=" + json.dumps(v) for k, v in sorted(s["metric"].items()) if k not in ("instance", "job"))
+    value = float(s["value"][1])
+    print("  {" + labels + "} " + format(value, ".6g"))'
 }
 query 'up{job="daytrading"}'
 query 'sum by (outcome) (daytrading_gateway_requests_total)'
