@@ -37,18 +37,22 @@ public sealed class OperationsEndpointTests(ITestOutputHelper output)
         return new PrometheusText(await response.Content.ReadAsStringAsync(Ct));
     }
 
-    /// <summary>Scrapes until <paramref name="condition"/> holds: the exporter serves a cached scrape for a few hundred ms.</summary>
-    private static async Task<PrometheusText> ScrapeUntil(HttpClient http, Func<PrometheusText, bool> condition, string what)
+    /// <summary>Reads with <paramref name="read"/> every 200 ms until <paramref name="done"/> holds; fails saying what was last read.</summary>
+    private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan within, Func<T, string> failure)
     {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var until = DateTime.UtcNow + within;
         while (true)
         {
-            var scrape = await Scrape(http);
-            if (condition(scrape)) return scrape;
-            if (DateTime.UtcNow > until) Assert.Fail($"{what} never showed on /metrics; last scrape:\n{scrape.Text}");
+            var last = await read();
+            if (done(last)) return last;
+            if (DateTime.UtcNow > until) Assert.Fail(failure(last));
             await Task.Delay(200, Ct);
         }
     }
+
+    /// <summary>Scrapes until <paramref name="condition"/> holds: the exporter serves a cached scrape for a few hundred ms.</summary>
+    private static Task<PrometheusText> ScrapeUntil(HttpClient http, Func<PrometheusText, bool> condition, string what) =>
+        Eventually(() => Scrape(http), condition, TimeSpan.FromSeconds(20), last => $"{what} never showed on /metrics; last scrape:\n{last.Text}");
 
     [Fact]
     public async Task Metrics_are_valid_Prometheus_text_and_their_counters_move_with_a_workload()
@@ -135,17 +139,9 @@ public sealed class OperationsEndpointTests(ITestOutputHelper output)
         return (response.StatusCode, body);
     }
 
-    private static async Task<JsonElement> ReadyUntil(HttpClient http, HttpStatusCode status, string what)
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var (got, body) = await Ready(http);
-            if (got == status) return body;
-            if (DateTime.UtcNow > until) Assert.Fail($"/ready never answered {(int)status} ({what}); last {(int)got}: {body}");
-            await Task.Delay(200, Ct);
-        }
-    }
+    private static async Task<JsonElement> ReadyUntil(HttpClient http, HttpStatusCode status, string what) =>
+        (await Eventually(() => Ready(http), r => r.Status == status, TimeSpan.FromSeconds(30),
+            last => $"/ready never answered {(int)status} ({what}); last {(int)last.Status}: {last.Body}")).Body;
 
     [Fact]
     public async Task Ready_turns_503_while_the_journal_refuses_writes_and_the_edge_refuses_new_connections_then_recovers()
