@@ -95,7 +95,7 @@ public static class NodeHost
     {
         // Benchmarks only (--journal memory): measures everything but the database. Nothing survives the process.
         if (!options.Durable) return akka.WithInMemoryJournal(adapters => adapters.AddAccountEventTags()).WithInMemorySnapshotStore();
-        var store = DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema);
+        var store = DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema) with { RedisUnsafe = options.RedisUnsafe };
         // Tagged on every node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
         return akka.WithJournalAndSnapshot(new DayTradingJournalOptions(store), new DayTradingSnapshotOptions(store),
             adapters => adapters.AddAccountEventTags(), _ => { });
@@ -231,6 +231,7 @@ internal sealed class EdgeHostedService(ActorSystem system, NodeGateway nodeGate
         {
             "sqlite" => $"SQLite {options.EffectiveConnectionString()["Data Source=".Length..]}",
             "memory" => "in memory (NOT durable: benchmarks only)",
+            "redis" => $"Redis {options.Redis}" + (options.DbSchema.Length > 0 ? $" (key prefix {options.DbSchema})" : "") + (options.RedisUnsafe ? " (UNSAFE: not fsynced, benchmarks only)" : ""),
             _ => options.DbSchema.Length > 0 ? $"PostgreSQL (schema {options.DbSchema})" : "PostgreSQL",
         };
         var quotes = options.QuoteServer is null ? $"built-in simulator (seed {options.QuoteSeed}, latency {options.QuoteLatency})" : $"quote server {options.QuoteServer}";

@@ -55,8 +55,14 @@ public sealed record NodeOptions
     [NodeOption("--otlp-endpoint", "also export the node's metrics over OTLP to this URL (e.g. `http://localhost:4317`); `/metrics` is served on the web port whenever the web front end is on", Default = "none")]
     public string? OtlpEndpoint { get; init; }
 
-    [NodeOption("--journal", "`sqlite` (single node), `postgresql` (a cluster) or `memory` (**benchmarks only**: no database at all, nothing survives)")]
+    [NodeOption("--journal", "`sqlite` (single node), `postgresql` (a cluster), `redis` (one Redis server with `appendfsync always`; `--redis`) or `memory` (**benchmarks only**: no database at all, nothing survives)")]
     public string Journal { get; init; } = "sqlite";
+
+    [NodeOption("--redis", "with `--journal redis`: the Redis server, `host:port` (StackExchange.Redis configuration string); `--db-schema` is the key prefix", Default = "none")]
+    public string? Redis { get; init; }
+
+    [NodeOption("--redis-unsafe", "with `--journal redis`: start although the server does not fsync every write (**benchmarks only**: an acknowledged event may be lost on a crash)")]
+    public bool RedisUnsafe { get; init; }
 
     [NodeOption("--connection-string", "journal database; required with `--journal postgresql`", Default = "SQLite file in the data dir")]
     public string? ConnectionString { get; init; }
@@ -165,6 +171,7 @@ public sealed record NodeOptions
 
     public string EffectiveConnectionString()
     {
+        if (Journal == "redis") return Redis ?? throw new ArgumentException("--redis is required with --journal redis");
         if (ConnectionString is not null) return ConnectionString;
         if (Journal == "memory") return "";
         if (Journal != "sqlite") throw new ArgumentException("--connection-string is required with --journal postgresql");
@@ -175,7 +182,9 @@ public sealed record NodeOptions
     /// <summary>A clear error for settings that cannot work, or null.</summary>
     public string? Validate()
     {
-        if (Journal is not ("sqlite" or "postgresql" or "memory")) return $"--journal must be sqlite, postgresql or memory, not '{Journal}'";
+        if (Journal is not ("sqlite" or "postgresql" or "redis" or "memory")) return $"--journal must be sqlite, postgresql, redis or memory, not '{Journal}'";
+        if (Journal == "redis" && string.IsNullOrWhiteSpace(Redis)) return "--journal redis needs --redis host:port";
+        if (Journal != "redis" && (Redis is not null || RedisUnsafe)) return "--redis and --redis-unsafe go with --journal redis";
         if (Journal == "postgresql" && string.IsNullOrWhiteSpace(ConnectionString)) return "--journal postgresql needs --connection-string";
         if (Discovery is not ("seed-nodes" or "config" or "kubernetes-api")) return $"--discovery must be seed-nodes, config or kubernetes-api, not '{Discovery}'";
         if (Discovery != "seed-nodes" && SeedNodes.Count > 0) return $"--discovery {Discovery} forms the cluster without --seed-nodes: give one or the other";

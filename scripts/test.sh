@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 # PostgreSQL 15 for the journal's PostgreSQL tests and the multi-node cluster tests.
 bash scripts/ensure-postgres.sh
 
+# A throwaway Redis server (127.0.0.1:6390, AOF with appendfsync always) for the Redis journal's tests.
+bash scripts/ensure-redis.sh
+
 # Chromium (Debian package) for the web front end's Playwright tests.
 bash scripts/ensure-chromium.sh
 

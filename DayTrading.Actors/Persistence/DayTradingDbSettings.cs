@@ -2,7 +2,7 @@ using Akka.Configuration;
 
 namespace DayTrading.Persistence;
 
-public enum PersistenceProvider { Sqlite, PostgreSql }
+public enum PersistenceProvider { Sqlite, PostgreSql, Redis }
 
 /// <summary>Settings read from a plugin's HOCON section (journal or snapshot store).</summary>
 public sealed record DayTradingDbSettings
@@ -33,12 +33,15 @@ public sealed record DayTradingDbSettings
     public int ReplayPageSize { get; init; } = 1000;
     /// <summary>Max concurrent reader/delete/snapshot DB operations of one plugin instance (bounds connections in use).</summary>
     public int MaxConcurrentReads { get; init; } = 8;
+    /// <summary>Redis only: run against a server that does not fsync every write (benchmarks; an acknowledged event may be lost).</summary>
+    public bool RedisUnsafe { get; init; }
 
     public static PersistenceProvider ParseProvider(string value) => value.Trim().ToLowerInvariant() switch
     {
         "sqlite" => PersistenceProvider.Sqlite,
         "postgresql" or "postgres" or "pg" or "npgsql" => PersistenceProvider.PostgreSql,
-        _ => throw new ConfigurationException($"Unknown persistence provider '{value}' (use sqlite or postgresql)"),
+        "redis" => PersistenceProvider.Redis,
+        _ => throw new ConfigurationException($"Unknown persistence provider '{value}' (use sqlite, postgresql or redis)"),
     };
 
     public static DayTradingDbSettings FromConfig(Config config)
@@ -60,13 +63,14 @@ public sealed record DayTradingDbSettings
             RetryFailedBatchIndividually = config.GetBoolean("retry-failed-batch-individually", d.RetryFailedBatchIndividually),
             ReplayPageSize = config.GetInt("replay-page-size", d.ReplayPageSize),
             MaxConcurrentReads = Math.Max(1, config.GetInt("max-concurrent-reads", d.MaxConcurrentReads)),
+            RedisUnsafe = config.GetBoolean("redis-unsafe", d.RedisUnsafe),
         };
         if (string.IsNullOrWhiteSpace(s.ConnectionString))
             throw new ConfigurationException("DayTrading persistence: connection-string is required");
         if (s.MaxBatchSize < 1) throw new ConfigurationException("max-batch-size must be >= 1");
         ValidateIdentifier(s.JournalTable);
         ValidateIdentifier(s.SnapshotTable);
-        if (s.Schema.Length > 0) ValidateIdentifier(s.Schema);
+        if (s.Schema.Length > 0) ValidateIdentifier(s.Schema); // also the Redis key prefix
         if (s.SqliteSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL" or "OFF" or "EXTRA"))
             throw new ConfigurationException($"sqlite-synchronous must be FULL, NORMAL, OFF or EXTRA, got {s.SqliteSynchronous}");
         if (s.SqliteCacheSizeKiB < 0) throw new ConfigurationException($"sqlite-cache-size-kib must be >= 0, got {s.SqliteCacheSizeKiB}");
@@ -91,7 +95,7 @@ public sealed record DayTradingDbSettings
         static string Q(string v) => Akka.Hosting.HoconExtensions.ToHocon(v);
         static string B(bool v) => v ? "on" : "off";
         static string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sb.AppendLine($"provider = {(Provider == PersistenceProvider.Sqlite ? "sqlite" : "postgresql")}")
+        sb.AppendLine($"provider = {ProviderName}")
             .AppendLine($"connection-string = {Q(ConnectionString)}")
             .AppendLine($"schema = {Q(Schema)}")
             .AppendLine($"journal-table = {Q(JournalTable)}")
@@ -103,13 +107,22 @@ public sealed record DayTradingDbSettings
             .AppendLine($"postgres-write-mode = {Q(PostgresWriteMode)}")
             .AppendLine($"retry-failed-batch-individually = {B(RetryFailedBatchIndividually)}")
             .AppendLine($"replay-page-size = {I(ReplayPageSize)}")
-            .AppendLine($"max-concurrent-reads = {I(MaxConcurrentReads)}");
+            .AppendLine($"max-concurrent-reads = {I(MaxConcurrentReads)}")
+            .AppendLine($"redis-unsafe = {B(RedisUnsafe)}");
     }
 
     public IPersistenceDialect CreateDialect() => Provider switch
     {
         PersistenceProvider.Sqlite => new SqliteDialect(this),
         PersistenceProvider.PostgreSql => new PostgresDialect(this),
+        PersistenceProvider.Redis => new RedisDialect(this),
         _ => throw new ArgumentOutOfRangeException(),
+    };
+
+    public string ProviderName => Provider switch
+    {
+        PersistenceProvider.Sqlite => "sqlite",
+        PersistenceProvider.PostgreSql => "postgresql",
+        _ => "redis",
     };
 }

@@ -111,6 +111,25 @@ public static class DayTradingPersistence
         }
     }
 
+    /// <summary>
+    /// Why a node must not start on <paramref name="store"/>, or null: a Redis server that does not fsync every write
+    /// (unless <see cref="DayTradingDbSettings.RedisUnsafe"/>), or one that cannot be reached. The SQL stores are
+    /// checked by their first write instead.
+    /// </summary>
+    public static async Task<string?> PreflightProblemAsync(DayTradingDbSettings store)
+    {
+        if (store.Provider != PersistenceProvider.Redis || store.RedisUnsafe) return null;
+        using var dialect = new RedisDialect(store);
+        try
+        {
+            return await dialect.DurabilityProblemAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
+        {
+            return $"the Redis server at {store.ConnectionString} cannot be asked for its settings: {e.Message}";
+        }
+    }
+
     /// <summary>Creates tables if missing (same DDL the plugins run when auto-initialize = on).</summary>
     public static async Task InitializeAsync(DayTradingDbSettings settings, CancellationToken ct = default)
     {

@@ -133,4 +133,15 @@ public sealed class NodeOptionsBindingTests : IDisposable
         Assert.Equal(3, kubernetes.EffectiveRequiredContactPoints);
         Assert.Equal("--discovery-required-contact-points must be between 1 and 1000", (kubernetes with { DiscoveryRequiredContactPoints = 0 }).Validate());
     }
+
+    [Fact]
+    public void The_Redis_journal_needs_its_server_and_its_options_need_the_Redis_journal()
+    {
+        Assert.Equal("--journal redis needs --redis host:port", new NodeOptions { Journal = "redis" }.Validate());
+        Assert.Equal("--redis and --redis-unsafe go with --journal redis", new NodeOptions { Redis = "127.0.0.1:6390" }.Validate());
+        Assert.Equal("--redis and --redis-unsafe go with --journal redis", new NodeOptions { RedisUnsafe = true }.Validate());
+        var redis = new NodeOptions { Journal = "redis", Redis = "127.0.0.1:6390" };
+        Assert.Null(redis.Validate());
+        Assert.Equal("127.0.0.1:6390", redis.EffectiveConnectionString());
+    }
 }

@@ -9,12 +9,12 @@ using TK = Akka.TestKit.Xunit.TestKit;
 
 namespace DayTrading.Tests.Persistence;
 
-/// <summary>Journal / snapshot-store contract tests, run on SQLite (temp file) and PostgreSQL (own schema).</summary>
+/// <summary>Journal / snapshot-store contract tests, run on SQLite (temp file), PostgreSQL (own schema) and Redis (own key prefix).</summary>
 public class JournalContractTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static TheoryData<string> Providers => new() { "sqlite", "postgresql" };
+    public static TheoryData<string> Providers => new() { "sqlite", "postgresql", "redis" };
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 

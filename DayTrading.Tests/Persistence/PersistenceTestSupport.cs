@@ -7,10 +7,16 @@ using Npgsql;
 
 namespace DayTrading.Tests.Persistence;
 
-/// <summary>One isolated store per test: a temp SQLite file, or a fresh PostgreSQL schema (dropped on dispose).</summary>
+/// <summary>
+/// One isolated store per test: a temp SQLite file, a fresh PostgreSQL schema (dropped on dispose), or a fresh key
+/// prefix on the test Redis server (scripts/ensure-redis.sh; its keys deleted on dispose).
+/// </summary>
 public sealed class TestStore : IDisposable
 {
     public const string DefaultPg = "Host=127.0.0.1;Port=5432;Username=daytrading;Password=daytrading;Database=daytrading_test";
+
+    /// <summary>The test Redis server (scripts/ensure-redis.sh), or DAYTRADING_REDIS.</summary>
+    public static string DefaultRedis => Environment.GetEnvironmentVariable("DAYTRADING_REDIS") is { Length: > 0 } env ? env : "127.0.0.1:6390";
 
     public string Provider { get; }
     public string ConnectionString { get; }
@@ -25,6 +31,20 @@ public sealed class TestStore : IDisposable
             _dir = Path.Combine(Path.GetTempPath(), "dt-journal-tests", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_dir);
             ConnectionString = $"Data Source={Path.Combine(_dir, "journal.db")}";
+        }
+        else if (provider == "redis")
+        {
+            ConnectionString = DefaultRedis;
+            Schema = "t_" + Guid.NewGuid().ToString("N")[..12];
+            try
+            {
+                using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(ConnectionString + ",connectTimeout=3000");
+                redis.GetDatabase().Ping();
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException($"Redis is unreachable at {ConnectionString}: run scripts/ensure-redis.sh (as root) or set DAYTRADING_REDIS. Cause: " + e.Message, e);
+            }
         }
         else
         {
@@ -72,6 +92,17 @@ public sealed class TestStore : IDisposable
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(_dir, true); } catch { /* best effort */ }
+        }
+        else if (Provider == "redis")
+        {
+            try
+            {
+                using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(ConnectionString);
+                var server = redis.GetServers()[0];
+                var keys = server.Keys(pattern: Schema + ":*", pageSize: 1000).ToArray();
+                if (keys.Length > 0) redis.GetDatabase().KeyDelete(keys);
+            }
+            catch { /* best effort */ }
         }
         else
         {
