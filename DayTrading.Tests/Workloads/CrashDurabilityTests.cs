@@ -16,12 +16,17 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
 {
     private const string RunId = "crash-test";
 
-    [SharedDataFact]
-    public async Task A_node_killed_mid_workload_loses_nothing_it_acknowledged()
+    [SharedDataTheory]
+    [InlineData("sqlite")]
+    [InlineData("redis")]
+    public async Task A_node_killed_mid_workload_loses_nothing_it_acknowledged(string journal)
     {
         var ct = TestContext.Current.CancellationToken;
         using var data = new TempDirectory();
-        string[] Args() => ["--data-dir", data.Path, "--tcp-port", "0", "--cluster-port", "0", "--node-name", "crash-node", "--auto-tx", "false"];
+        // On Redis the test's own key prefix on the test server (scripts/ensure-redis.sh), its keys deleted after.
+        using var redisStore = journal == "redis" ? new Persistence.TestStore("redis") : null;
+        string[] store = redisStore is null ? [] : ["--journal", "redis", "--redis", redisStore.ConnectionString, "--db-schema", redisStore.Schema];
+        string[] Args() => ["--data-dir", data.Path, "--tcp-port", "0", "--cluster-port", "0", "--node-name", "crash-node", "--auto-tx", "false", .. store];
         var commands = WorkloadReader.ReadFile(SharedData.Workload("10User_testWorkLoad")).Where(c => !c.IsAdminDump).ToList();
         var byUser = commands.GroupBy(c => c.UserId ?? "").ToDictionary(g => g.Key, g => g.ToList());
         var answers = new ConcurrentDictionary<int, EdgeResponse>(); // by line number
