@@ -12,6 +12,7 @@ namespace DayTrading.Tests.Workloads;
 /// acknowledged change is there, nothing unacknowledged is half-applied, retries are answered as the first time,
 /// and the rest of the workload completes to the books the pure domain computes from the outcomes.
 /// </summary>
+[Collection(Cluster.ClusterProcessCollection.Name)] // node processes killed and restarted: run alone, as the cluster tests
 public sealed class CrashDurabilityTests(ITestOutputHelper output)
 {
     private const string RunId = "crash-test";
