@@ -95,7 +95,7 @@ public static class NodeHost
     {
         // Benchmarks only (--journal memory): measures everything but the database. Nothing survives the process.
         if (!options.Durable) return akka.WithInMemoryJournal(adapters => adapters.AddAccountEventTags()).WithInMemorySnapshotStore();
-        var store = DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema) with { RedisUnsafe = options.RedisUnsafe };
+        var store = options.JournalStore();
         // Tagged on every node, trigger engine and expiry watcher on or off: they may run on another node, and they tail the tags.
         return akka.WithJournalAndSnapshot(new DayTradingJournalOptions(store), new DayTradingSnapshotOptions(store),
             adapters => adapters.AddAccountEventTags(), _ => { });

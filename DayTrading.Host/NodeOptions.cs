@@ -179,6 +179,10 @@ public sealed record NodeOptions
         return $"Data Source={path}";
     }
 
+    /// <summary>The journal and snapshot store these options name (a durable journal only).</summary>
+    public DayTrading.Persistence.DayTradingDbSettings JournalStore() =>
+        DayTrading.Persistence.DayTradingPersistence.Store(Journal, EffectiveConnectionString(), DbSchema) with { RedisUnsafe = RedisUnsafe };
+
     /// <summary>A clear error for settings that cannot work, or null.</summary>
     public string? Validate()
     {

@@ -45,9 +45,7 @@ root.SetAction(async (parse, ct) =>
         await Console.Error.WriteLineAsync($"error: {error}");
         return 2;
     }
-    if (options.Durable && await DayTrading.Persistence.DayTradingPersistence.PreflightProblemAsync(
-            DayTrading.Persistence.DayTradingPersistence.Store(options.Journal, options.EffectiveConnectionString(), options.DbSchema) with { RedisUnsafe = options.RedisUnsafe })
-        is { } storeProblem)
+    if (options.Durable && await DayTrading.Persistence.DayTradingPersistence.PreflightProblemAsync(options.JournalStore()) is { } storeProblem)
     {
         await Console.Error.WriteLineAsync($"error: {storeProblem}");
         return 2;
