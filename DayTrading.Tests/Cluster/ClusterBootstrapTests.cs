@@ -17,15 +17,15 @@ public sealed class ClusterBootstrapTests(ITestOutputHelper output)
 
     private sealed record BootstrapNode(string Name, int ClusterPort, int ManagementPort, int WebPort);
 
-    private static string[] Args(PgCluster cluster, BootstrapNode node, IEnumerable<BootstrapNode> all) =>
+    private static string[] Args(NodeCluster cluster, BootstrapNode node, IEnumerable<BootstrapNode> all) =>
     [
         "--node-name", node.Name, "--data-dir", cluster.DataPath(node.Name),
-        "--journal", "postgresql", "--connection-string", cluster.ConnectionString, "--db-schema", cluster.Schema,
+        .. cluster.Journal.NodeArgs,
         "--tcp-port", "0", "--cluster-port", node.ClusterPort.ToString(), "--admin-port", "0",
         "--discovery", "config", "--management-port", node.ManagementPort.ToString(),
         "--discovery-endpoints", string.Join(",", all.Select(n => $"127.0.0.1:{n.ManagementPort}")),
         "--web", "true", "--web-port", node.WebPort.ToString(), "--auto-tx", "false",
-        "--sbr-stable-after-seconds", "3", "--admin-secret-file", PgCluster.AdminSecretFile,
+        "--sbr-stable-after-seconds", "3", "--admin-secret-file", NodeCluster.AdminSecretFile,
     ];
 
     private static async Task<(HttpStatusCode Status, string Body)> Get(HttpClient http, string path)
@@ -53,9 +53,9 @@ public sealed class ClusterBootstrapTests(ITestOutputHelper output)
     [Fact]
     public async Task Three_nodes_form_a_cluster_through_config_discovery_without_a_seed_list()
     {
-        await using var cluster = new PgCluster(autoTx: false);
+        await using var cluster = new NodeCluster(autoTx: false);
         var nodes = Enumerable.Range(1, 3)
-            .Select(i => new BootstrapNode($"boot{i}", PgCluster.FreePort(), PgCluster.FreePort(), PgCluster.FreePort())).ToArray();
+            .Select(i => new BootstrapNode($"boot{i}", NodeCluster.FreePort(), NodeCluster.FreePort(), NodeCluster.FreePort())).ToArray();
         var http = nodes.Select(n => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{n.WebPort}"), Timeout = TimeSpan.FromSeconds(10) }).ToArray();
         try
         {
@@ -82,8 +82,8 @@ public sealed class ClusterBootstrapTests(ITestOutputHelper output)
             foreach (var node in nodes.Skip(1)) cluster.Add(NodeProcess.Launch(Args(cluster, node, nodes)), node.ClusterPort);
             foreach (var node in cluster.Nodes) await node.WaitUntilReadyAsync(TimeSpan.FromSeconds(120));
 
-            var members = await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count(m => m.Status == "Up") == 3, TimeSpan.FromSeconds(60));
-            Assert.Equal(nodes.Select(n => PgCluster.Address(n.ClusterPort)).Order(), members.Members.Select(m => m.Address).Order());
+            var members = await NodeCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count(m => m.Status == "Up") == 3, TimeSpan.FromSeconds(60));
+            Assert.Equal(nodes.Select(n => NodeCluster.Address(n.ClusterPort)).Order(), members.Members.Select(m => m.Address).Order());
             foreach (var client in http)
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -10,26 +10,28 @@ using Xunit;
 namespace DayTrading.Tests.Cluster;
 
 /// <summary>
-/// Three nodes on PostgreSQL, the 10-user workload replayed through all three TCP edges under one run id (the
-/// Loadgen runner, which resends a request whose connection broke on another node with the same N); one node is
-/// lost part-way. At the end every account equals the pure domain run over the outcomes, as in
-/// CrashDurabilityTests. Triggers are off (--auto-tx false) so their timing does not enter the comparison.
+/// Three nodes on one shared store (PostgreSQL; the SIGKILL case on Redis too), the 10-user workload replayed through
+/// all three TCP edges under one run id (the Loadgen runner, which resends a request whose connection broke on
+/// another node with the same N); one node is lost part-way. At the end every account equals the pure domain run
+/// over the outcomes, as in CrashDurabilityTests; the trigger engine runs, and each execution is checked against
+/// the model.
 /// </summary>
 [Collection(ClusterProcessCollection.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private const string UnknownOutcome = "the outcome is unknown";
 
-    [SharedDataFact]
-    public async Task A_node_killed_mid_workload_the_others_carry_on_and_it_is_removed()
+    [SharedDataTheory]
+    [MemberData(nameof(NodeCluster.Stores), MemberType = typeof(NodeCluster))]
+    public async Task A_node_killed_mid_workload_the_others_carry_on_and_it_is_removed(string store)
     {
-        var (cluster, victim, answers, outcome, _) = await RunWithNodeLoss(graceful: false);
+        var (cluster, victim, answers, outcome, _) = await RunWithNodeLoss(graceful: false, store: store);
         await using var _ = cluster;
         Assert.Null(outcome.FatalError);
 
         // The split-brain resolver (keep-majority) downs the dead node: members no longer list it.
         var survivor = cluster.Nodes.First(n => n != victim);
-        var members = await PgCluster.WaitForMembers(survivor,
+        var members = await NodeCluster.WaitForMembers(survivor,
             r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up" && m.Reachable), TimeSpan.FromSeconds(60));
         Assert.DoesNotContain(members.Members, m => m.Address == cluster.AddressOf(victim));
         output.WriteLine(ClusterAdminProtocol.Format(members));
@@ -54,27 +56,27 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.DoesNotContain(answers.Values, r => r.Reason?.Contains("unavailable") == true);
 
         var survivor = cluster.Nodes.First(n => n != victim);
-        await PgCluster.WaitForMembers(survivor, r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up" && m.Reachable), TimeSpan.FromSeconds(60));
+        await NodeCluster.WaitForMembers(survivor, r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up" && m.Reachable), TimeSpan.FromSeconds(60));
         await AssertBooksMatchReference(cluster, survivor, answers);
     }
 
-    private async Task<(PgCluster Cluster, NodeProcess Victim, ConcurrentDictionary<int, EdgeResponse> Answers, LoadOutcome Outcome, RunMetrics Metrics)> RunWithNodeLoss(bool graceful, int victimIndex = 2)
+    private async Task<(NodeCluster Cluster, NodeProcess Victim, ConcurrentDictionary<int, EdgeResponse> Answers, LoadOutcome Outcome, RunMetrics Metrics)> RunWithNodeLoss(bool graceful, int victimIndex = 2, string store = "postgresql")
     {
         var ct = TestContext.Current.CancellationToken;
         // The trigger engine runs (checking every second): the model takes each execution from the journal and
         // checks it (AssertBooksMatchReference), so a trigger fired twice fails the test.
-        var cluster = new PgCluster(autoTx: true) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
+        var cluster = new NodeCluster(autoTx: true, store) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
         try
         {
             await cluster.StartAsync(3);
-            await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
+            await NodeCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
             var commands = Commands();
             var victim = cluster.Nodes[victimIndex];
             var answers = new ConcurrentDictionary<int, EdgeResponse>();
             var lossAt = commands.Count * 3 / 10;
             Task? loss = null;
             var lossStarted = 0;
-            var runId = "cluster-" + (graceful ? "leave" : "kill") + "-" + Guid.NewGuid().ToString("N")[..8];
+            var runId = "cluster-" + (graceful ? "leave" : "kill") + "-" + store + "-" + Guid.NewGuid().ToString("N")[..8];
             var metrics = new RunMetrics();
             var runner = new LoadRunner(new LoadOptions
             {
@@ -157,12 +159,12 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         return commands;
     }
 
-    private async Task AssertBooksMatchReference(PgCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
+    private async Task AssertBooksMatchReference(NodeCluster cluster, NodeProcess survivor, ConcurrentDictionary<int, EdgeResponse> answers)
     {
         var ct = TestContext.Current.CancellationToken;
         var commands = Commands();
         var triggerUsers = Enumerable.Range(0, TriggerUsers).Select(u => $"trg{u}").ToList();
-        await ClusterInvariants.WaitForTriggers(cluster.ConnectionString, cluster.Schema, triggerUsers, TimeSpan.FromSeconds(60));
+        await ClusterInvariants.WaitForTriggers(cluster.Journal, triggerUsers, TimeSpan.FromSeconds(60));
         await using (var admin = await EdgeClient.ConnectAsync("127.0.0.1", survivor.EdgePort, cancellationToken: ct))
             await ClusterInvariants.AssertAuditLog(admin, commands, answers);
 
@@ -170,7 +172,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var edges = cluster.Nodes.Where(n => !n.HasExited).Prepend(survivor).Distinct()
             .Select(n => (Func<string, Task<EdgeClient>>)(run => EdgeClient.ConnectAsync("127.0.0.1", n.EdgePort, new EdgeClientOptions { RunId = run }, ct)))
             .ToList();
-        var (model, triggersFired) = await ClusterInvariants.AssertBooksMatchReference(cluster.ConnectionString, cluster.Schema, commands, answers, edges);
+        var (model, triggersFired) = await ClusterInvariants.AssertBooksMatchReference(cluster.Journal, commands, answers, edges);
         output.WriteLine($"trigger executions in the journal, each checked against the model: {triggersFired}");
         // Each trigger user's one arming fired once (a second execution would have failed ApplyTrigger above).
         Assert.All(triggerUsers, u => Assert.Empty(model.Accounts[u].BuyTriggers));

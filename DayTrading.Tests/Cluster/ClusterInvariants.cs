@@ -20,12 +20,10 @@ namespace DayTrading.Tests.Cluster;
 /// </summary>
 public static class ClusterInvariants
 {
-    /// <summary>Every account's journal, in sequence order, read straight from the cluster's PostgreSQL schema.</summary>
-    public static async Task<Dictionary<string, Queue<AccountEvent>>> AccountJournals(string connectionString, string schema)
+    /// <summary>Every account's journal, in sequence order, read straight from the cluster's store.</summary>
+    public static async Task<Dictionary<string, Queue<AccountEvent>>> AccountJournals(ClusterJournal journal)
     {
-        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", connectionString, schema: schema))
-            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
-        var system = ActorSystem.Create("journal-reader", config);
+        var system = ActorSystem.Create("journal-reader", journal.ReaderConfig());
         try
         {
             using var reader = DayTradingPersistence.CreateEventLogReader(system);
@@ -45,11 +43,9 @@ public static class ClusterInvariants
     /// (user, tx) of the requests the nodes' audit recorders hold: a request for a user with no account is refused
     /// there, not in an account journal (issue 13, item 6).
     /// </summary>
-    public static async Task<HashSet<(string? User, long Tx)>> RecordedRefusals(string connectionString, string schema)
+    public static async Task<HashSet<(string? User, long Tx)>> RecordedRefusals(ClusterJournal journal)
     {
-        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", connectionString, schema: schema))
-            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
-        var system = ActorSystem.Create("refusal-reader", config);
+        var system = ActorSystem.Create("refusal-reader", journal.ReaderConfig());
         try
         {
             using var reader = DayTradingPersistence.CreateEventLogReader(system);
@@ -65,12 +61,12 @@ public static class ClusterInvariants
     }
 
     /// <summary>Waits until each of <paramref name="users"/> has a trigger execution in its journal.</summary>
-    public static async Task WaitForTriggers(string connectionString, string schema, IReadOnlyList<string> users, TimeSpan timeout)
+    public static async Task WaitForTriggers(ClusterJournal journal, IReadOnlyList<string> users, TimeSpan timeout)
     {
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
-            var journals = await AccountJournals(connectionString, schema);
+            var journals = await AccountJournals(journal);
             var fired = users.Count(u => journals.TryGetValue(u, out var j) && j.Any(e => e is TriggerExecuted));
             if (fired == users.Count) return;
             Assert.True(DateTime.UtcNow < until, $"only {fired} of {users.Count} armed triggers fired within {timeout.TotalSeconds:0} s; journals: " +
@@ -103,7 +99,7 @@ public static class ClusterInvariants
     /// the pure domain run over <paramref name="commands"/> and their <paramref name="answers"/>; every event in the
     /// journal is accounted for. Returns the model and the number of trigger executions it checked.
     /// </summary>
-    public static async Task<(ReferenceModel Model, int TriggersFired)> AssertBooksMatchReference(string connectionString, string schema,
+    public static async Task<(ReferenceModel Model, int TriggersFired)> AssertBooksMatchReference(ClusterJournal journal,
         IReadOnlyList<WorkloadCommand> commands, IReadOnlyDictionary<int, EdgeResponse> answers, IReadOnlyList<Func<string, Task<EdgeClient>>> edges)
     {
         var ct = TestContext.Current.CancellationToken;
@@ -124,8 +120,8 @@ public static class ClusterInvariants
 
         var model = new ReferenceModel();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var journals = await AccountJournals(connectionString, schema);
-        var refusals = await RecordedRefusals(connectionString, schema);
+        var journals = await AccountJournals(journal);
+        var refusals = await RecordedRefusals(journal);
         var triggersFired = 0;
         // Trigger executions and expiries happen when the node's clock and quotes say: the model applies each where
         // it stands in that user's journal, between the commands around it.

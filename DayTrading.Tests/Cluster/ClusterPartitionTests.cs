@@ -127,7 +127,7 @@ public sealed class ClusterPartitionTests(ITestOutputHelper output)
     {
         private readonly NodeProcess?[] _nodes = new NodeProcess?[Nodes + 1];
         private readonly List<NodeProcess> _all = [];
-        private readonly string _secret = AdminSecret.Read(PgCluster.AdminSecretFile);
+        private readonly string _secret = AdminSecret.Read(NodeCluster.AdminSecretFile);
         private readonly List<(string User, int Phase)> _triggerUsers = [];
         private int _nextTriggerTx = 900_000;
         private int _nextTriggerLine = 1_000_000;
@@ -140,7 +140,7 @@ public sealed class ClusterPartitionTests(ITestOutputHelper output)
             "--cluster-host", lab.NodeAddress(i), "--cluster-port", NetLab.ClusterPort.ToString(),
             "--seed-nodes", string.Join(',', Enumerable.Range(1, Nodes).Select(n => $"{lab.NodeAddress(n)}:{NetLab.ClusterPort}")),
             "--tcp-host", lab.NodeAddress(i), "--tcp-port", NetLab.EdgePort.ToString(), "--tcp-admin", "true",
-            "--admin-port", NetLab.AdminPort.ToString(), "--admin-secret-file", PgCluster.AdminSecretFile,
+            "--admin-port", NetLab.AdminPort.ToString(), "--admin-secret-file", NodeCluster.AdminSecretFile,
             "--auto-tx", "true", "--trigger-refresh-seconds", "1",
             "--sbr-stable-after-seconds", StableAfterSeconds.ToString(), "--request-timeout-seconds", "30",
         ];
@@ -453,15 +453,15 @@ public sealed class ClusterPartitionTests(ITestOutputHelper output)
             var commands = results.OrderBy(r => r.FirstSentMs).Select(r => r.Command).ToList();
             var answers = results.ToDictionary(r => r.Command.LineNumber, r => r.Answer!);
             var live = Enumerable.Range(1, Nodes).Where(n => _nodes[n] is { HasExited: false }).ToList();
-            var testCs = lab.TestConnectionString;
+            var journal = new ClusterJournal("postgresql", lab.TestConnectionString, schema);
 
             List<string> triggerUsers;
             lock (_triggerUsers) triggerUsers = _triggerUsers.Select(t => t.User).ToList();
-            await ClusterInvariants.WaitForTriggers(testCs, schema, triggerUsers, TimeSpan.FromSeconds(90));
+            await ClusterInvariants.WaitForTriggers(journal, triggerUsers, TimeSpan.FromSeconds(90));
             await using (var admin = await lab.ConnectEdgeAsync(live[0], null, ct))
                 await ClusterInvariants.AssertAuditLog(admin, commands, answers);
             var edges = live.Select(n => (Func<string, Task<EdgeClient>>)(runId => lab.ConnectEdgeAsync(n, runId, ct))).ToList();
-            var (model, triggersFired) = await ClusterInvariants.AssertBooksMatchReference(testCs, schema, commands, answers, edges);
+            var (model, triggersFired) = await ClusterInvariants.AssertBooksMatchReference(journal, commands, answers, edges);
             output.WriteLine($"checked: {commands.Count} requests of {commands.Select(c => c.UserId).Distinct().Count()} users, each in the journal exactly once and in order; " +
                 $"books on {live.Count} edges equal the model; audit log complete; {triggersFired} trigger executions, each checked");
             // Each trigger trader's one arming fired exactly once (a second execution would have failed the model).

@@ -23,9 +23,9 @@ public sealed class ClusterPendingTests(ITestOutputHelper output)
     public async Task Pending_buys_of_accounts_on_a_killed_node_are_released_after_their_deadline_without_any_request()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = new PgCluster(autoTx: false);
+        await using var cluster = new NodeCluster(autoTx: false);
         await cluster.StartAsync(3);
-        await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
+        await NodeCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
         var oldest = cluster.Nodes[0];
         var survivor = cluster.Nodes[1];
 
@@ -43,7 +43,7 @@ public sealed class ClusterPendingTests(ITestOutputHelper output)
 
         // Which accounts live on the node about to die (their timers die with it).
         var extractor = new AccountMessageExtractor(100);
-        var shards = await PgCluster.CliJson<ShardsReport>(survivor, "shards");
+        var shards = await NodeCluster.CliJson<ShardsReport>(survivor, "shards");
         var onOldest = shards.Regions.Single(r => r.Address == cluster.AddressOf(oldest)).Shards.Select(s => s.ShardId).ToHashSet();
         var doomed = users.Where(u => onOldest.Contains(extractor.ShardId(u))).ToHashSet();
         Assert.NotEmpty(doomed);
@@ -73,11 +73,9 @@ public sealed class ClusterPendingTests(ITestOutputHelper output)
         output.WriteLine($"lateness after the deadline, the others: {Late(users.Except(doomed))}");
     }
 
-    private static async Task<Dictionary<string, List<AccountEvent>>> AccountJournals(PgCluster cluster)
+    private static async Task<Dictionary<string, List<AccountEvent>>> AccountJournals(NodeCluster cluster)
     {
-        var config = ConfigurationFactory.ParseString(DayTradingPersistence.Hocon("postgresql", cluster.ConnectionString, schema: cluster.Schema))
-            .WithFallback(ConfigurationFactory.ParseString(DayTradingSerialization.Hocon));
-        var system = ActorSystem.Create("journal-reader", config);
+        var system = ActorSystem.Create("journal-reader", cluster.Journal.ReaderConfig());
         try
         {
             using var reader = DayTradingPersistence.CreateEventLogReader(system);

@@ -18,17 +18,17 @@ public sealed class ClusterSeparateAddressesTests(ITestOutputHelper output)
     public async Task Nodes_on_their_own_addresses_with_the_same_ports_form_one_cluster_and_trade()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = new PgCluster(autoTx: false);
-        int clusterPort = PgCluster.FreePort(), tcpPort = PgCluster.FreePort(), adminPort = PgCluster.FreePort();
+        await using var cluster = new NodeCluster(autoTx: false);
+        int clusterPort = NodeCluster.FreePort(), tcpPort = NodeCluster.FreePort(), adminPort = NodeCluster.FreePort();
         string Host(int i) => $"127.0.0.{i}";
         string[] Args(int i) =>
         [
             "--node-name", $"machine{i}", "--data-dir", cluster.DataPath($"machine{i}"),
-            "--journal", "postgresql", "--connection-string", cluster.ConnectionString, "--db-schema", cluster.Schema,
+            .. cluster.Journal.NodeArgs,
             "--cluster-host", Host(i), "--cluster-port", clusterPort.ToString(),
             "--seed-nodes", $"{Host(1)}:{clusterPort},{Host(2)}:{clusterPort}",
             "--tcp-host", Host(i), "--tcp-port", tcpPort.ToString(),
-            "--admin-host", Host(i), "--admin-port", adminPort.ToString(), "--admin-secret-file", PgCluster.AdminSecretFile,
+            "--admin-host", Host(i), "--admin-port", adminPort.ToString(), "--admin-secret-file", NodeCluster.AdminSecretFile,
             "--auto-tx", "false", "--sbr-stable-after-seconds", "3",
         ];
 
@@ -40,7 +40,7 @@ public sealed class ClusterSeparateAddressesTests(ITestOutputHelper output)
         Assert.All(cluster.Nodes, n => Assert.Equal(adminPort, n.AdminPort));
 
         // Asked at machine 3's own admin address: three members, each at its own address, all on the same port.
-        var members = await PgCluster.WaitForMembers($"{Host(3)}:{adminPort}",
+        var members = await NodeCluster.WaitForMembers($"{Host(3)}:{adminPort}",
             r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
         output.WriteLine(ClusterAdminProtocol.Format(members));
         Assert.Equal(Enumerable.Range(1, 3).Select(i => $"akka.tcp://daytrading@{Host(i)}:{clusterPort}"),

@@ -16,9 +16,9 @@ public sealed class ClusterTriggerTests(ITestOutputHelper output)
     public async Task Triggers_fire_exactly_once_when_the_singletons_node_dies()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = new PgCluster(autoTx: true) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
+        await using var cluster = new NodeCluster(autoTx: true) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
         await cluster.StartAsync(3);
-        await PgCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
+        await NodeCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
         var oldest = cluster.Nodes[0];
         var survivor = cluster.Nodes[2];
 

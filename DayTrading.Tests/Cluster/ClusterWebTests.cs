@@ -15,7 +15,7 @@ namespace DayTrading.Tests.Cluster;
 public sealed class WebClusterFixture : IAsyncLifetime
 {
     public const string AdminPassword = "cluster-admin-password";
-    public PgCluster Cluster { get; } = new(autoTx: false) { ExtraArgs = ["--web", "true", "--web-port", "0", "--web-admin-password", AdminPassword] };
+    public NodeCluster Cluster { get; } = new(autoTx: false) { ExtraArgs = ["--web", "true", "--web-port", "0", "--web-admin-password", AdminPassword] };
     public Uri AuditorNode { get; private set; } = null!;
     public Uri OtherNode { get; private set; } = null!;
 
@@ -24,7 +24,7 @@ public sealed class WebClusterFixture : IAsyncLifetime
         await Cluster.StartAsync(2);
         AuditorNode = await Cluster.Nodes[0].WebUri.WaitAsync(TimeSpan.FromSeconds(60));
         OtherNode = await Cluster.Nodes[1].WebUri.WaitAsync(TimeSpan.FromSeconds(60));
-        await PgCluster.WaitForMembers(Cluster.Nodes[1], r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
+        await NodeCluster.WaitForMembers(Cluster.Nodes[1], r => r.Members.Count == 2 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
     }
 
     public async ValueTask DisposeAsync() => await Cluster.DisposeAsync();

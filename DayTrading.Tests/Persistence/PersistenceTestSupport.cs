@@ -36,15 +36,7 @@ public sealed class TestStore : IDisposable
         {
             ConnectionString = DefaultRedis;
             Schema = "t_" + Guid.NewGuid().ToString("N")[..12];
-            try
-            {
-                using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(ConnectionString + ",connectTimeout=3000");
-                redis.GetDatabase().Ping();
-            }
-            catch (Exception e)
-            {
-                throw new InvalidOperationException($"Redis is unreachable at {ConnectionString}: run scripts/ensure-redis.sh (as root) or set DAYTRADING_REDIS. Cause: " + e.Message, e);
-            }
+            CheckRedis(ConnectionString);
         }
         else
         {
@@ -62,6 +54,36 @@ public sealed class TestStore : IDisposable
                     "Run scripts/ensure-postgres.sh (as root) or set DAYTRADING_PG. Cause: " + e.Message, e);
             }
         }
+    }
+
+    /// <summary>Fails with what to do when the Redis server at <paramref name="connectionString"/> does not answer.</summary>
+    public static void CheckRedis(string connectionString)
+    {
+        try
+        {
+            using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(connectionString + ",connectTimeout=3000");
+            redis.GetDatabase().Ping();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"Redis is unreachable at {connectionString}: run scripts/ensure-redis.sh (as root) or set DAYTRADING_REDIS. Cause: " + e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Deletes every key under <paramref name="prefix"/> (found with SCAN; the server is shared, so never FLUSHALL).
+    /// Best effort: a test's clean-up must not hide its result.
+    /// </summary>
+    public static void DeleteRedisKeys(string connectionString, string prefix)
+    {
+        try
+        {
+            using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(connectionString);
+            var server = redis.GetServers()[0];
+            var db = redis.GetDatabase();
+            foreach (var page in server.Keys(pattern: prefix + ":*", pageSize: 1000).Chunk(1000)) db.KeyDelete(page);
+        }
+        catch { /* best effort */ }
     }
 
     public DayTradingDbSettings Settings(int maxBatchSize = 1000) => new()
@@ -93,17 +115,7 @@ public sealed class TestStore : IDisposable
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(_dir, true); } catch { /* best effort */ }
         }
-        else if (Provider == "redis")
-        {
-            try
-            {
-                using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(ConnectionString);
-                var server = redis.GetServers()[0];
-                var keys = server.Keys(pattern: Schema + ":*", pageSize: 1000).ToArray();
-                if (keys.Length > 0) redis.GetDatabase().KeyDelete(keys);
-            }
-            catch { /* best effort */ }
-        }
+        else if (Provider == "redis") DeleteRedisKeys(ConnectionString, Schema);
         else
         {
             try

@@ -20,7 +20,7 @@ public sealed class RedisDurabilityTests
 
         public UnsafeRedis()
         {
-            Port = PgCluster.FreePort();
+            Port = NodeCluster.FreePort();
             _server = Process.Start(new ProcessStartInfo("redis-server",
                 ["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir.Path])
             {

@@ -18,32 +18,66 @@ public sealed class ClusterProcessCollection
 }
 
 /// <summary>
-/// Up to a few DayTrading nodes in their own processes on loopback, sharing one PostgreSQL database in a fresh
-/// schema (dropped on dispose); the first node is the seed. Split-brain resolver stable-after is lowered to 3 s;
-/// the request timeout is the production 30 s.
+/// Where a test cluster's nodes keep their journal: a PostgreSQL schema or a Redis key prefix, shared by every node.
+/// What the tests read the journal back through (<see cref="ClusterInvariants"/>) and the nodes' journal options.
 /// </summary>
-public sealed class PgCluster : IAsyncDisposable
+public sealed record ClusterJournal(string Provider, string ConnectionString, string Schema)
 {
-    public string ConnectionString { get; }
-    public string Schema { get; } = "c_" + Guid.NewGuid().ToString("N")[..12];
+    /// <summary>The node options that put a node's journal (and, in a cluster, its web logins) here.</summary>
+    public string[] NodeArgs => Provider == "redis"
+        ? ["--journal", "redis", "--redis", ConnectionString, "--db-schema", Schema]
+        : ["--journal", "postgresql", "--connection-string", ConnectionString, "--db-schema", Schema];
+
+    /// <summary>An actor system's configuration that reads this journal (with the project's serializers).</summary>
+    public Akka.Configuration.Config ReaderConfig() =>
+        Akka.Configuration.ConfigurationFactory.ParseString(DayTrading.Persistence.DayTradingPersistence.Hocon(Provider, ConnectionString, schema: Schema))
+            .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(DayTrading.Serialization.DayTradingSerialization.Hocon));
+}
+
+/// <summary>
+/// Up to a few DayTrading nodes in their own processes on loopback, sharing one store: a fresh PostgreSQL schema
+/// (dropped on dispose; the default) or a fresh key prefix on the test Redis server (its keys deleted on dispose).
+/// The first node is the seed. Split-brain resolver stable-after is lowered to 3 s; the request timeout is the
+/// production 30 s.
+/// </summary>
+public sealed class NodeCluster : IAsyncDisposable
+{
+    /// <summary>The stores a cluster can share, as <c>--journal</c> names them (the tests' theory data).</summary>
+    public static TheoryData<string> Stores => ["postgresql", "redis"];
+
+    public ClusterJournal Journal { get; }
+    public string ConnectionString => Journal.ConnectionString;
+    public string Schema => Journal.Schema;
     public int SeedPort { get; } = FreePort();
     public List<NodeProcess> Nodes { get; } = [];
     public Dictionary<NodeProcess, int> ClusterPorts { get; } = [];
     private readonly TempDirectory _data = new();
     private readonly bool _autoTx;
 
-    public PgCluster(bool autoTx)
+    /// <param name="autoTx">whether the nodes run the trigger engine</param>
+    /// <param name="store"><c>postgresql</c> (DAYTRADING_PG, else the test database) or <c>redis</c> (DAYTRADING_REDIS, else scripts/ensure-redis.sh's server)</param>
+    public NodeCluster(bool autoTx, string store = "postgresql")
     {
         _autoTx = autoTx;
-        ConnectionString = Environment.GetEnvironmentVariable("DAYTRADING_PG") is { Length: > 0 } env ? env : TestStore.DefaultPg;
-        try
+        var name = "c_" + Guid.NewGuid().ToString("N")[..12];
+        Journal = store switch
         {
-            using var c = new NpgsqlConnection(ConnectionString);
-            c.Open();
-        }
-        catch (Exception e)
+            "postgresql" => new ClusterJournal(store, Environment.GetEnvironmentVariable("DAYTRADING_PG") is { Length: > 0 } env ? env : TestStore.DefaultPg, name),
+            "redis" => new ClusterJournal(store, TestStore.DefaultRedis, name),
+            _ => throw new ArgumentException($"a test cluster runs on postgresql or redis, not '{store}'", nameof(store)),
+        };
+        if (store == "redis") TestStore.CheckRedis(ConnectionString);
+        else
         {
-            throw new InvalidOperationException("PostgreSQL is unreachable: run scripts/ensure-postgres.sh (as root) or set DAYTRADING_PG. " + e.Message, e);
+            try
+            {
+                using var c = new NpgsqlConnection(ConnectionString);
+                c.Open();
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException("PostgreSQL is unreachable: run scripts/ensure-postgres.sh (as root) or set DAYTRADING_PG. " + e.Message, e);
+            }
         }
     }
 
@@ -57,7 +91,7 @@ public sealed class PgCluster : IAsyncDisposable
     public string[] Args(string name, int clusterPort, int adminPort = 0, string? seeds = null) =>
     [
         "--node-name", name, "--data-dir", Path.Combine(_data.Path, name),
-        "--journal", "postgresql", "--connection-string", ConnectionString, "--db-schema", Schema,
+        .. Journal.NodeArgs,
         "--tcp-port", "0", "--cluster-port", clusterPort.ToString(), "--admin-port", adminPort.ToString(),
         "--seed-nodes", seeds ?? $"127.0.0.1:{SeedPort}", "--auto-tx", _autoTx ? "true" : "false",
         "--sbr-stable-after-seconds", "3", "--request-timeout-seconds", "30",
@@ -149,17 +183,21 @@ public sealed class PgCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var n in Nodes) await n.DisposeAsync();
-        try
+        if (Journal.Provider == "redis") TestStore.DeleteRedisKeys(ConnectionString, Schema);
+        else
         {
-            NpgsqlConnection.ClearAllPools();
-            await using var c = new NpgsqlConnection(ConnectionString);
-            await c.OpenAsync();
-            await using var cmd = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", c);
-            await cmd.ExecuteNonQueryAsync();
-        }
-        catch
-        {
-            // best effort
+            try
+            {
+                NpgsqlConnection.ClearAllPools();
+                await using var c = new NpgsqlConnection(ConnectionString);
+                await c.OpenAsync();
+                await using var cmd = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", c);
+                await cmd.ExecuteNonQueryAsync();
+            }
+            catch
+            {
+                // best effort
+            }
         }
         _data.Dispose();
     }
