@@ -11,6 +11,12 @@ public sealed record DayTradingDbSettings
     public string ConnectionString { get; init; } = "";
     /// <summary>PostgreSQL schema; empty = the connection's search_path.</summary>
     public string Schema { get; init; } = "";
+
+    /// <summary>
+    /// Redis only: the prefix of every key of this store (the schema, else <c>dt</c>). The web front end's logins and
+    /// keys live under it too, so one prefix is one cluster's whole state on a shared server.
+    /// </summary>
+    public string RedisKeyPrefix => Schema.Length > 0 ? Schema : "dt";
     public string JournalTable { get; init; } = "event_journal";
     public string SnapshotTable { get; init; } = "snapshot_store";
     /// <summary>Maximum AtomicWrites per group-commit transaction.</summary>

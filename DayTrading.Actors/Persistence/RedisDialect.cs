@@ -61,7 +61,7 @@ public sealed class RedisDialect : IPersistenceDialect
     public RedisDialect(DayTradingDbSettings settings)
     {
         _s = settings;
-        _p = settings.Schema.Length > 0 ? settings.Schema : "dt";
+        _p = settings.RedisKeyPrefix;
         _gate = new SemaphoreSlim(settings.MaxConcurrentReads);
         _redis = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(Options(settings.ConnectionString)));
     }

@@ -46,8 +46,8 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         _store = store;
         if (options.WebAdminPassword is { Length: > 0 } pw) await store.UpsertAdminAsync(AdminUserId, pw, cancellationToken).ConfigureAwait(false);
         var slot = new WebContextSlot();
-        var app = BuildApp(options, (store as PostgresWebUserStore)?.KeyRepository, slot, nodeServices.GetRequiredService<Operations.OperationsEndpoints>());
-        if (store is PostgresWebUserStore shared)
+        var app = BuildApp(options, (store as ISharedWebKeys)?.KeyRepository, slot, nodeServices.GetRequiredService<Operations.OperationsEndpoints>());
+        if (store is ISharedWebKeys shared)
         {
             var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("DayTrading.KeyRing");
             await shared.WithKeyRingLockAsync(() => protector.Protect([1]), cancellationToken).ConfigureAwait(false);
@@ -92,7 +92,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
             slot.Value = new WebContext(options, clock, store, feed, gateway, gateway.WithAdminRights(), system, region, new LoginThrottle(clock))
             {
                 Auditor = registry.Get<DayTrading.Audit.AuditorKey>(),
-                KeyRepository = (store as PostgresWebUserStore)?.KeyRepository,
+                KeyRepository = (store as ISharedWebKeys)?.KeyRepository,
             };
         }
         catch (OperationCanceledException)
@@ -120,7 +120,7 @@ public sealed class WebFrontEnd(IServiceProvider nodeServices, NodeOptions optio
         // Keys are files in the data directory (readable only by whoever can read the journal): unencrypted at rest is expected.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         // Cookie and antiforgery keys survive a restart of the node: sessions stay valid. In a cluster they are
-        // the cluster's (in its database), so a session started on one node is valid on all.
+        // the cluster's (in its PostgreSQL database or Redis server), so a session started on one node is valid on all.
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("DayTrading");
         if (keyRepository is { } keys)
             builder.Services.Configure<KeyManagementOptions>(o => o.XmlRepository = keys);

@@ -16,8 +16,9 @@ public sealed record WebUser(string UserId, string PasswordHash, bool Admin, lon
 /// The web front end's users and claim codes. Passwords are stored as ASP.NET Core Identity
 /// <see cref="PasswordHasher{TUser}"/> hashes (PBKDF2); claim codes only as SHA-256 hashes. A password longer than
 /// <see cref="WebUserStore.MaxPasswordLength"/> is never hashed (<see cref="VerifyAsync"/> answers null, the others
-/// throw <see cref="ArgumentException"/>): the endpoints refuse it before, this is the last guard. The database
-/// decides every race: a user id exists at most once, a claim code is used at most once, whichever node asks.
+/// throw <see cref="ArgumentException"/>): the endpoints refuse it before, this is the last guard. The store (the
+/// database, or the Redis server) decides every race: a user id exists at most once, a claim code is used at most
+/// once, whichever node asks.
 /// </summary>
 public interface IWebUserStore
 {
@@ -40,6 +41,22 @@ public interface IWebUserStore
 }
 
 /// <summary>
+/// A login store every node of a cluster shares (PostgreSQL, Redis), with the cluster's cookie and antiforgery keys:
+/// a cookie issued by one node is accepted by every node.
+/// </summary>
+public interface ISharedWebKeys
+{
+    /// <summary>ASP.NET Core Data Protection's key ring in the shared store (instead of each node's <c>web-keys/</c>).</summary>
+    IXmlRepository KeyRepository { get; }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> (the node's first use of its key ring) while no other node does: the first node
+    /// creates the key and every node after it finds that key, instead of each making one of its own at the same time.
+    /// </summary>
+    Task WithKeyRingLockAsync(Action action, CancellationToken ct);
+}
+
+/// <summary>
 /// The store's logic over ADO.NET, the same SQL for both databases (<c>INSERT … ON CONFLICT</c>, <c>@</c>
 /// parameters); the subclasses give the connection, the table names and how a claim's transaction starts.
 /// </summary>
@@ -48,7 +65,8 @@ public abstract class WebUserStore : IWebUserStore
     public static readonly TimeSpan ClaimCodeLifetime = TimeSpan.FromHours(24);
     public const int MaxPasswordLength = 128;
     public const int MaxClaimCodeLength = 64;
-    private const string WrongCode = "the claim code is wrong, used or expired for this account";
+    internal const string WrongCode = "the claim code is wrong, used or expired for this account";
+    internal const string AlreadyHasLogin = "this account already has a web login";
 
     private readonly TimeProvider _clock;
     private readonly IPasswordHasher<WebUser> _hasher;
@@ -72,7 +90,7 @@ public abstract class WebUserStore : IWebUserStore
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private static void CheckLength(string password)
+    internal static void CheckLength(string password)
     {
         if (password.Length > MaxPasswordLength) throw new ArgumentException($"the password has more than {MaxPasswordLength} characters", nameof(password));
     }
@@ -128,22 +146,33 @@ public abstract class WebUserStore : IWebUserStore
     public async Task<WebUser?> VerifyAsync(string userId, string password, CancellationToken ct = default)
     {
         if (password.Length > MaxPasswordLength) return null;
-        var user = await FindAsync(userId, ct).ConfigureAwait(false);
+        return Verify(_hasher, await FindAsync(userId, ct).ConfigureAwait(false), password);
+    }
+
+    /// <summary><paramref name="user"/> when <paramref name="password"/> is its password, else null.</summary>
+    internal static WebUser? Verify(IPasswordHasher<WebUser> hasher, WebUser? user, string password)
+    {
         if (user is null)
         {
             // Same work for an unknown user as for a wrong password: no timing hint about which ids exist.
-            _hasher.VerifyHashedPassword(Dummy, DummyHash, password);
+            hasher.VerifyHashedPassword(Dummy, DummyHash, password);
             return null;
         }
-        return _hasher.VerifyHashedPassword(user, user.PasswordHash, password) == PasswordVerificationResult.Failed ? null : user;
+        return hasher.VerifyHashedPassword(user, user.PasswordHash, password) == PasswordVerificationResult.Failed ? null : user;
     }
 
     private static readonly WebUser Dummy = new("-", "", false, 0);
     private static readonly string DummyHash = new PasswordHasher<WebUser>().HashPassword(Dummy, "not a password");
 
+    /// <summary>A fresh claim code: 96 random bits, as upper-case hex (what <see cref="NormalizeClaimCode"/> gives back).</summary>
+    internal static string NewClaimCode() => Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>A claim code as typed (spaces around it, any case) in the form it was issued in.</summary>
+    internal static string NormalizeClaimCode(string code) => code.Trim().ToUpperInvariant();
+
     public async Task<string> IssueClaimCodeAsync(string userId, CancellationToken ct = default)
     {
-        var code = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        var code = NewClaimCode();
         await using var c = await OpenAsync(ct).ConfigureAwait(false);
         await using var cmd = Command(c, $"INSERT INTO {ClaimCodesTable} (code_hash, user_id, expires_ms) VALUES (@c, @u, @e)", null,
             ("c", HashCode(code)), ("u", userId), ("e", Now + (long)ClaimCodeLifetime.TotalMilliseconds));
@@ -163,7 +192,7 @@ public abstract class WebUserStore : IWebUserStore
         // sees it used (or the id taken): one claim wins, the other changes nothing (the rollback keeps its code).
         await using (var use = Command(c,
                          $"UPDATE {ClaimCodesTable} SET used_ms = @now WHERE code_hash = @c AND user_id = @u AND used_ms IS NULL AND expires_ms > @now", tx,
-                         ("c", HashCode(code.Trim().ToUpperInvariant())), ("u", userId), ("now", now)))
+                         ("c", HashCode(NormalizeClaimCode(code))), ("u", userId), ("now", now)))
         {
             if (await use.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1) return WrongCode;
         }
@@ -171,22 +200,25 @@ public abstract class WebUserStore : IWebUserStore
                          $"INSERT INTO {UsersTable} (user_id, password_hash, admin, created_ms) VALUES (@u, @h, 0, @t) ON CONFLICT (user_id) DO NOTHING", tx,
                          ("u", userId), ("h", hash), ("t", now)))
         {
-            if (await ins.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1) return "this account already has a web login";
+            if (await ins.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1) return AlreadyHasLogin;
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return null;
     }
 
-    private static string HashCode(string code) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(code)));
+    internal static string HashCode(string code) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(code)));
 
     /// <summary>
-    /// The store a node uses: in the cluster's PostgreSQL database with <c>--journal postgresql</c> (every node sees
-    /// every login), else the node's own SQLite file <c>web-users.db</c> in its data directory (a single node).
+    /// The store a node uses: where the journal is when that is shared by a cluster — the PostgreSQL database with
+    /// <c>--journal postgresql</c>, the Redis server under the journal's key prefix with <c>--journal redis</c> (every
+    /// node sees every login) — else the node's own SQLite file <c>web-users.db</c> in its data directory (a single node).
     /// </summary>
     public static async Task<IWebUserStore> OpenForNodeAsync(NodeOptions options, TimeProvider clock, CancellationToken ct = default)
     {
         if (options.Journal == "postgresql")
             return await PostgresWebUserStore.OpenAsync(options.EffectiveConnectionString(), options.DbSchema, clock, ct: ct).ConfigureAwait(false);
+        if (options.Journal == "redis")
+            return await RedisWebUserStore.OpenAsync(options.EffectiveConnectionString(), options.JournalStore().RedisKeyPrefix, clock, ct: ct).ConfigureAwait(false);
         return new SqliteWebUserStore(Path.Combine(options.DataDirectory, "web-users.db"), clock);
     }
 }
@@ -234,7 +266,7 @@ public sealed class SqliteWebUserStore : WebUserStore
 /// The web's cookie and antiforgery keys live there too (<see cref="KeyRepository"/>, table <c>web_keys</c>), so
 /// a session started on one node is valid on every node.
 /// </summary>
-public sealed class PostgresWebUserStore : WebUserStore, IAsyncDisposable
+public sealed class PostgresWebUserStore : WebUserStore, ISharedWebKeys, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _ds;
     private readonly string _schema;
@@ -252,15 +284,10 @@ public sealed class PostgresWebUserStore : WebUserStore, IAsyncDisposable
 
     private string KeysTable { get; }
 
-    /// <summary>ASP.NET Core Data Protection's key ring in the shared database (instead of each node's <c>web-keys/</c>).</summary>
     public IXmlRepository KeyRepository { get; }
 
     private const long KeyLock = 7240135520987413762;
 
-    /// <summary>
-    /// Runs <paramref name="action"/> (the node's first use of its key ring) while no other node does: the first node
-    /// creates the key and every node after it finds that key, instead of each making one of its own at the same time.
-    /// </summary>
     public async Task WithKeyRingLockAsync(Action action, CancellationToken ct)
     {
         await using var c = await _ds.OpenConnectionAsync(ct).ConfigureAwait(false);

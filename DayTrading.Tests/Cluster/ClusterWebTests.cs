@@ -9,13 +9,13 @@ using Xunit;
 namespace DayTrading.Tests.Cluster;
 
 /// <summary>
-/// Two nodes (separate processes) sharing one PostgreSQL database, each with its web front end. node1 is the oldest
-/// member, so it hosts the Auditor singleton; node2 does not.
+/// Two nodes (separate processes) sharing one store, each with its web front end. node1 is the oldest member, so it
+/// hosts the Auditor singleton; node2 does not.
 /// </summary>
-public sealed class WebClusterFixture : IAsyncLifetime
+public abstract class WebClusterFixture(string store) : IAsyncLifetime
 {
     public const string AdminPassword = "cluster-admin-password";
-    public NodeCluster Cluster { get; } = new(autoTx: false) { ExtraArgs = ["--web", "true", "--web-port", "0", "--web-admin-password", AdminPassword] };
+    public NodeCluster Cluster { get; } = new(autoTx: false, store) { ExtraArgs = ["--web", "true", "--web-port", "0", "--web-admin-password", AdminPassword] };
     public Uri AuditorNode { get; private set; } = null!;
     public Uri OtherNode { get; private set; } = null!;
 
@@ -32,15 +32,22 @@ public sealed class WebClusterFixture : IAsyncLifetime
     public string DumpFolder(string node) => Path.Combine(Cluster.DataPath(node), "dumps", "web");
 }
 
+/// <summary>The two web nodes on one PostgreSQL database.</summary>
+public sealed class PostgresWebClusterFixture() : WebClusterFixture("postgresql");
+
+/// <summary>The two web nodes on one Redis server, under one key prefix.</summary>
+public sealed class RedisWebClusterFixture() : WebClusterFixture("redis");
+
 /// <summary>
-/// Issue 13, item 13: a web login made on one node works on the other (credentials and sessions live in the
-/// cluster's database), the same id signed up on both at once is won once, and a dump downloaded from the node
-/// that does not host the Auditor is the very file the Auditor wrote.
+/// Issue 13, item 13 (issue 17 on Redis): a web login made on one node works on the other (credentials and sessions
+/// live in the cluster's store), and the same id signed up on both at once is won once.
 /// </summary>
-[Collection(ClusterProcessCollection.Name)]
-public sealed class ClusterWebTests(WebClusterFixture fixture, ITestOutputHelper output) : IClassFixture<WebClusterFixture>
+public abstract class ClusterWebLoginTests(WebClusterFixture fixture, ITestOutputHelper output)
 {
-    private static string NewUser() => "w" + Guid.NewGuid().ToString("N")[..10];
+    protected WebClusterFixture Fixture => fixture;
+    protected ITestOutputHelper Output => output;
+
+    protected static string NewUser() => "w" + Guid.NewGuid().ToString("N")[..10];
 
     [Fact]
     public async Task Signed_up_on_one_node_the_user_logs_in_on_the_other_and_a_session_is_valid_on_both()
@@ -58,7 +65,7 @@ public sealed class ClusterWebTests(WebClusterFixture fixture, ITestOutputHelper
         Assert.Equal(user, json.GetProperty("userId").GetString());
         Assert.Equal(HttpStatusCode.OK, (await onB.Post($"/api/accounts/{user}/add", new { amount = "25.00" })).Status);
 
-        // The cookie node A issued is accepted by node B (one key ring in the database), as behind a load balancer.
+        // The cookie node A issued is accepted by node B (one key ring in the shared store), as behind a load balancer.
         using var carried = new WebClient(fixture.OtherNode);
         carried.Cookies.Add(onA.Cookies.GetAllCookies());
         (status, json) = await carried.Get("/api/me");
@@ -98,6 +105,16 @@ public sealed class ClusterWebTests(WebClusterFixture fixture, ITestOutputHelper
         }
     }
 
+}
+
+/// <summary>
+/// On PostgreSQL the logins as above, and a dump downloaded from the node that does not host the Auditor is the very
+/// file the Auditor wrote (remoting between the nodes, whatever the store).
+/// </summary>
+[Collection(ClusterProcessCollection.Name)]
+public sealed class ClusterWebTests(PostgresWebClusterFixture fixture, ITestOutputHelper output)
+    : ClusterWebLoginTests(fixture, output), IClassFixture<PostgresWebClusterFixture>
+{
     private static async Task<(string Name, byte[] Bytes, long? Length)> Download(WebClient c, string path)
     {
         using var resp = await c.Http.GetAsync(path, TestContext.Current.CancellationToken);
@@ -114,23 +131,23 @@ public sealed class ClusterWebTests(WebClusterFixture fixture, ITestOutputHelper
     {
         var ct = TestContext.Current.CancellationToken;
         var user = NewUser();
-        using var web = new WebClient(fixture.OtherNode);
+        using var web = new WebClient(Fixture.OtherNode);
         await web.SignUp(user);
 
         // Enough history for a dump of several 64 KiB chunks, through node B's TCP edge.
         const int adds = 500;
-        await using (var tcp = await EdgeClient.ConnectAsync("127.0.0.1", fixture.Cluster.Nodes[1].EdgePort, new EdgeClientOptions { RunId = "web-" + user }, ct))
+        await using (var tcp = await EdgeClient.ConnectAsync("127.0.0.1", Fixture.Cluster.Nodes[1].EdgePort, new EdgeClientOptions { RunId = "web-" + user }, ct))
         {
             var replies = await Task.WhenAll(Enumerable.Range(1, adds).Select(i => tcp.SendAsync($"[{i}] ADD,{user},1.00", ct)));
             Assert.All(replies, r => Assert.True(r.Ok, r.Raw));
         }
 
         var (name, bytes, length) = await Download(web, $"/api/accounts/{user}/dumplog");
-        output.WriteLine($"{name}: {bytes.Length} bytes");
+        Output.WriteLine($"{name}: {bytes.Length} bytes");
         Assert.Equal(bytes.Length, length);
         Assert.True(bytes.Length > 3 * DumpDownloads.MaxChunkBytes, $"the dump has only {bytes.Length} bytes");
-        Assert.False(File.Exists(Path.Combine(fixture.DumpFolder("node2"), name)), "node B wrote the dump itself");
-        var written = await File.ReadAllBytesAsync(Path.Combine(fixture.DumpFolder("node1"), name), ct);
+        Assert.False(File.Exists(Path.Combine(Fixture.DumpFolder("node2"), name)), "node B wrote the dump itself");
+        var written = await File.ReadAllBytesAsync(Path.Combine(Fixture.DumpFolder("node1"), name), ct);
         Assert.Equal(written, bytes);
 
         var log = XDocument.Parse(System.Text.Encoding.UTF8.GetString(bytes)).Root!;
@@ -140,23 +157,28 @@ public sealed class ClusterWebTests(WebClusterFixture fixture, ITestOutputHelper
         Assert.Single(commands, e => e.Element("command")?.Value == "DUMPLOG");
 
         // Another user on the same node cannot download it.
-        using var other = new WebClient(fixture.OtherNode);
+        using var other = new WebClient(Fixture.OtherNode);
         await other.SignUp(NewUser());
         Assert.Equal(HttpStatusCode.Forbidden, (await other.Get($"/api/accounts/{user}/dumplog")).Status);
 
         // The administrator's system-wide dump from node B: also the Auditor's file, byte for byte.
-        using var admin = new WebClient(fixture.OtherNode);
+        using var admin = new WebClient(Fixture.OtherNode);
         Assert.Equal(HttpStatusCode.OK, (await admin.Post("/api/login", new { userId = "admin", password = WebClusterFixture.AdminPassword })).Status);
         var (adminName, adminBytes, adminLength) = await Download(admin, "/api/admin/dumplog");
         Assert.Equal(adminBytes.Length, adminLength);
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(fixture.DumpFolder("node1"), adminName), ct), adminBytes);
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(Fixture.DumpFolder("node1"), adminName), ct), adminBytes);
         Assert.Contains(user, System.Text.Encoding.UTF8.GetString(adminBytes));
 
         // And from the Auditor's own node, the same way.
-        using var onA = new WebClient(fixture.AuditorNode);
+        using var onA = new WebClient(Fixture.AuditorNode);
         Assert.Equal(HttpStatusCode.OK, (await onA.Post("/api/login", new { userId = user, password = "password-123" })).Status);
         var (nameA, bytesA, _) = await Download(onA, $"/api/accounts/{user}/dumplog");
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(fixture.DumpFolder("node1"), nameA), ct), bytesA);
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(Fixture.DumpFolder("node1"), nameA), ct), bytesA);
         Assert.NotEqual(name, nameA);
     }
 }
+
+/// <summary>The logins of <see cref="ClusterWebLoginTests"/> on a Redis cluster: users, claim codes and the key ring in Redis.</summary>
+[Collection(ClusterProcessCollection.Name)]
+public sealed class ClusterWebRedisTests(RedisWebClusterFixture fixture, ITestOutputHelper output)
+    : ClusterWebLoginTests(fixture, output), IClassFixture<RedisWebClusterFixture>;

@@ -8,48 +8,57 @@ using Xunit;
 namespace DayTrading.Tests.Web;
 
 /// <summary>
-/// Issue 13, item 13: both login stores keep the same contract — unique user ids, one-time claim codes that expire,
-/// the password rules — and two stores on one database (two nodes) decide every race exactly once.
+/// Issue 13, item 13 (and issue 17 for Redis): every login store keeps the same contract — unique user ids, one-time
+/// claim codes that expire, the password rules — and two stores on one database or Redis server (two nodes) decide
+/// every race exactly once.
 /// </summary>
 public sealed class WebUserStoreTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static TheoryData<string> Stores => ["sqlite", "postgresql"];
+    public static TheoryData<string> Stores => ["sqlite", "postgresql", "redis"];
+
+    /// <summary>The stores a cluster shares, with its cookie keys.</summary>
+    public static TheoryData<string> SharedStores => ["postgresql", "redis"];
+
+    /// <summary>A node's store on the cluster's PostgreSQL schema or Redis key prefix of <paramref name="db"/>.</summary>
+    private static async Task<IWebUserStore> OpenShared(TestStore db, TimeProvider clock) => db.Provider == "redis"
+        ? await RedisWebUserStore.OpenAsync(db.ConnectionString, db.Schema, clock)
+        : await PostgresWebUserStore.OpenAsync(db.ConnectionString, db.Schema, clock);
 
     private sealed class TwoNodes : IAsyncDisposable
     {
-        private readonly TestStore _db;
+        public TestStore Db { get; }
         public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
         public IWebUserStore A { get; private set; } = null!;
         public IWebUserStore B { get; private set; } = null!;
 
-        private TwoNodes(string provider) => _db = new TestStore(provider);
+        private TwoNodes(string provider) => Db = new TestStore(provider);
 
         public static async Task<TwoNodes> OpenAsync(string provider)
         {
             var n = new TwoNodes(provider);
             if (provider == "sqlite")
             {
-                var file = n._db.ConnectionString["Data Source=".Length..];
+                var file = n.Db.ConnectionString["Data Source=".Length..];
                 n.A = new SqliteWebUserStore(file, n.Clock);
                 n.B = new SqliteWebUserStore(file, n.Clock);
             }
             else
             {
-                // Both create the tables at once, as two nodes starting together do.
-                var a = PostgresWebUserStore.OpenAsync(n._db.ConnectionString, n._db.Schema, n.Clock);
-                var b = PostgresWebUserStore.OpenAsync(n._db.ConnectionString, n._db.Schema, n.Clock);
+                // Both open at once, as two nodes starting together do (on PostgreSQL both create the tables).
+                var a = OpenShared(n.Db, n.Clock);
+                var b = OpenShared(n.Db, n.Clock);
                 n.A = await a;
                 n.B = await b;
             }
             return n;
         }
 
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
-            _db.Dispose();
-            return ValueTask.CompletedTask;
+            foreach (var store in new[] { A, B }.OfType<IAsyncDisposable>()) await store.DisposeAsync();
+            Db.Dispose();
         }
     }
 
@@ -142,12 +151,13 @@ public sealed class WebUserStoreTests
         }
     }
 
-    [Fact]
-    public async Task Two_nodes_starting_at_once_share_one_cookie_key_from_the_database()
+    [Theory]
+    [MemberData(nameof(SharedStores))]
+    public async Task Two_nodes_starting_at_once_share_one_cookie_key_from_the_shared_store(string provider)
     {
-        using var db = new TestStore("postgresql");
+        using var db = new TestStore(provider);
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        var stores = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => PostgresWebUserStore.OpenAsync(db.ConnectionString, db.Schema, clock)));
+        var stores = (await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => OpenShared(db, clock)))).Cast<ISharedWebKeys>().ToArray();
         try
         {
             var providers = stores.Select(s => new ServiceCollection()
@@ -167,7 +177,36 @@ public sealed class WebUserStoreTests
         }
         finally
         {
-            foreach (var s in stores) await s.DisposeAsync();
+            foreach (var s in stores.OfType<IAsyncDisposable>()) await s.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task On_Redis_everything_is_under_the_journal_prefix_and_a_claim_code_is_kept_only_as_its_hash_until_it_expires()
+    {
+        await using var nodes = await TwoNodes.OpenAsync("redis");
+        Assert.True(await nodes.A.TryCreateAsync("alice", "password-1", admin: false, Ct));
+        var code = await nodes.A.IssueClaimCodeAsync("trader", Ct);
+
+        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(nodes.Db.ConnectionString);
+        var db = redis.GetDatabase();
+        var server = redis.GetServers()[0];
+        var keys = server.Keys(pattern: nodes.Db.Schema + ":*").Select(k => k.ToString()).Order().ToList();
+        Assert.Equal(2, keys.Count);
+        Assert.Equal($"{nodes.Db.Schema}:web:user:alice", keys[1]);
+        var claimKey = keys[0];
+        Assert.StartsWith($"{nodes.Db.Schema}:web:claim:", claimKey);
+        Assert.DoesNotContain(code, claimKey, StringComparison.OrdinalIgnoreCase);
+        var claim = await db.HashGetAllAsync(claimKey);
+        Assert.Equal("trader", claim.Single(f => f.Name == "user_id").Value.ToString());
+        Assert.DoesNotContain(claim, f => f.Value.ToString().Contains(code, StringComparison.OrdinalIgnoreCase));
+        var ttl = await db.KeyTimeToLiveAsync(claimKey);
+        Assert.InRange(ttl!.Value, WebUserStore.ClaimCodeLifetime - TimeSpan.FromMinutes(1), WebUserStore.ClaimCodeLifetime);
+        Assert.DoesNotContain(await db.HashGetAllAsync(keys[1]), f => f.Value.ToString().Contains("password-1", StringComparison.Ordinal));
+
+        // Used: marked so, still only until it would have expired.
+        Assert.Null(await nodes.B.TryClaimAsync("trader", code, "password-2", Ct));
+        Assert.True(await db.HashExistsAsync(claimKey, "used_ms"));
+        Assert.NotNull(await db.KeyTimeToLiveAsync(claimKey));
     }
 }
