@@ -205,14 +205,14 @@ public sealed record NodeOptions
                     return $"--discovery-endpoints takes host:port pairs, not '{e}'";
             }
             if (Journal == "sqlite" && DiscoveryEndpoints.Count > 1)
-                return "a node forming a cluster with others needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
+                return "a node forming a cluster with others needs a journal shared by the cluster (--journal postgresql or --journal redis): SQLite is for a single node";
         }
         if (ManagementPort is < 0 or > 65535) return "--management-port must be between 0 and 65535";
         if (OtlpEndpoint is { } otlp && !(Uri.TryCreate(otlp, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
             return $"--otlp-endpoint must be an http(s) URL, not '{otlp}'";
         var others = SeedAddresses().Where(a => a != SelfAddress).ToArray();
         if (Journal == "sqlite" && others.Length > 0)
-            return "a node joining other nodes needs the shared PostgreSQL journal (--journal postgresql): SQLite is for a single node";
+            return "a node joining other nodes needs a journal shared by the cluster (--journal postgresql or --journal redis): SQLite is for a single node";
         if (TcpPort is < 0 or > 65535 || ClusterPort is < 0 or > 65535 || WebPort is < 0 or > 65535) return "ports must be between 0 and 65535";
         if (Shards < 1) return "--shards must be at least 1";
         if (MaxLiveAccounts < 1) return "--max-live-accounts must be at least 1";
