@@ -143,7 +143,7 @@ public sealed record NodeOptions
     [NodeOption("--admin-idle-timeout-seconds", "how long an admin connection has to send its request")]
     public TimeSpan AdminIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    [NodeOption("--db-schema", "PostgreSQL schema of the journal tables (created if missing)", Default = "the search path")]
+    [NodeOption("--db-schema", "PostgreSQL schema of the journal tables (created if missing); with `--journal redis` the key prefix of everything the node keeps there", Default = "the search path; Redis: `dt`")]
     public string DbSchema { get; init; } = "";
 
     [NodeOption("--sbr-stable-after-seconds", "stable-after of the project's split-brain resolver ([docs/CLUSTER.md](docs/CLUSTER.md#the-split-brain-resolver))",
