@@ -88,6 +88,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         });
         Recover<RecoveryCompleted>(_ =>
         {
+            _arrivedDuringRecovery = null; // unstashed now, and handled as usual
             ScheduleExpiry();
             if (_state.Exists) ArmIdleCheck();
         });
@@ -512,6 +513,55 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "persisting event {0} of {1} failed; the account stops and recovers from the journal", sequenceNr, PersistenceId);
+        // Answered now rather than left to the gateway's time-out: the journal is down, and the requester should
+        // hear so at once. Not "not done": a write whose answer was lost (the store went away after receiving it)
+        // may be durable, and the account recovering from the journal is what tells; a retry under the same run id
+        // and number is then answered with its first outcome, or applied if it never was.
+        var a = _answering;
+        _answering = default;
+        _owedOnRejection = null;
+        if (a.ReplyTo is not null) Reply(a.ReplyTo, a.CorrelationId, JournalUnavailable(a.Request, cause));
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The answer to a request the journal could not take or the account could not recover for.</summary>
+    internal static TradeReply JournalUnavailable(TradeRequest request, Exception cause) =>
+        TradeReply.Failure(request, RefusalReason.OutcomeUnknown,
+            $"{JournalUnavailablePrefix} ({(cause is AggregateException ? cause.GetBaseException() : cause).Message}); the outcome is unknown, retry with the same run id and transaction number");
+
+    /// <summary>How <see cref="JournalUnavailable"/>'s text starts (clients tell it from a refusal by it).</summary>
+    public const string JournalUnavailablePrefix = "journal unavailable";
+
+    // Requests that reach an account while it recovers wait in Akka's internal stash, and a failed recovery stops the
+    // account with them still there (they go to dead letters). Noted here so that a recovery failing because the
+    // journal is unreachable answers them with the reason, instead of each waiting for the gateway's time-out.
+    private List<(TradeRequest Request, IActorRef ReplyTo, long CorrelationId)>? _arrivedDuringRecovery;
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (IsRecovering)
+        {
+            switch (message)
+            {
+                case GatewayRequest g:
+                    (_arrivedDuringRecovery ??= []).Add((g.Request, Sender, g.CorrelationId));
+                    break;
+                case TradeRequest r:
+                    (_arrivedDuringRecovery ??= []).Add((r, Sender, NoCorrelation));
+                    break;
+            }
+        }
+        return base.AroundReceive(receive, message);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var waiting = _arrivedDuringRecovery;
+        _arrivedDuringRecovery = null;
+        if (waiting is not null)
+        {
+            foreach (var (request, replyTo, correlationId) in waiting) Reply(replyTo, correlationId, JournalUnavailable(request, reason));
+        }
+        base.OnRecoveryFailure(reason, message);
     }
 }

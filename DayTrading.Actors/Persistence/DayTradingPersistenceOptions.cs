@@ -33,10 +33,16 @@ public sealed class DayTradingSnapshotOptions(DayTradingDbSettings store, bool i
 
     protected override Config InternalDefaultConfig { get; } = PluginSection.Defaults(typeof(DayTradingSnapshotStore));
 
+    // Akka's snapshot store wraps every call in a circuit breaker whose default stays open for 30 s after its 10th
+    // failure: after a database outage every account recovering in those 30 s would still fail ("Circuit Breaker is
+    // open") although the database is back and the node says it is ready. The store's own calls are bounded (Redis
+    // fails at once while down, every timeout is at most 5 s), so one trial call a second is enough to close it again.
+    private const string Breaker = "circuit-breaker { max-failures = 10, call-timeout = 10s, reset-timeout = 1s }";
+
     protected override StringBuilder Build(StringBuilder sb)
     {
         AutoInitialize = Store.AutoInitialize;
-        return base.Build(PluginSection.Append(sb, Store, typeof(DayTradingSnapshotStore)));
+        return base.Build(PluginSection.Append(sb, Store, typeof(DayTradingSnapshotStore)).AppendLine(Breaker));
     }
 }
 

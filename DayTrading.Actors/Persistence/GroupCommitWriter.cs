@@ -9,6 +9,12 @@ namespace DayTrading.Persistence;
 /// <c>retryIndividually</c> is on and the batch had more than one entry, each entry is retried alone in its
 /// own transaction so only the culprit(s) fail. An entry is completed successfully ONLY after the COMMIT
 /// that contains it returned; every other outcome completes it with the exception.
+///
+/// A failure does not prove that nothing was written: a connection lost after the COMMIT (or the Redis script)
+/// was sent leaves the outcome unknown. So callers take a failure as "unknown" (the account answers so and
+/// recovers from the journal, which tells), and writing the same rows again is safe: every store refuses a second
+/// row at the same (persistence id, sequence number) — the SQL stores' unique index, the Redis script's duplicate
+/// check, which takes its own earlier rows found there byte for byte as committed.
 /// </summary>
 public sealed class GroupCommitWriter : IDisposable
 {

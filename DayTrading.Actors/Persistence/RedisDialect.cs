@@ -55,20 +55,76 @@ public sealed class RedisDialect : IPersistenceDialect
 
     private readonly DayTradingDbSettings _s;
     private readonly string _p;
-    private readonly Lazy<ConnectionMultiplexer> _redis;
+    private readonly SharedConnection _redis;
     private readonly SemaphoreSlim _gate;
+    private int _disposed;
 
     public RedisDialect(DayTradingDbSettings settings)
     {
         _s = settings;
         _p = settings.RedisKeyPrefix;
         _gate = new SemaphoreSlim(settings.MaxConcurrentReads);
-        _redis = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(Options(settings.ConnectionString)));
+        _redis = SharedConnection.Acquire(settings.ConnectionString);
+    }
+
+    /// <summary>
+    /// One multiplexer per server and process, however many dialects use it (the journal, the snapshot store, the
+    /// event-log readers, the readiness probe): they lose the server and get it back together, so a node whose
+    /// readiness probe writes again has the connection its accounts recover and write on too, instead of one
+    /// that is still waiting for its next reconnect attempt. (StackExchange.Redis advises one per process anyway.)
+    /// </summary>
+    private sealed class SharedConnection
+    {
+        private static readonly Dictionary<string, SharedConnection> ByServer = new(StringComparer.Ordinal);
+        private readonly string _connectionString;
+        private readonly Lazy<ConnectionMultiplexer> _multiplexer;
+        private int _users;
+
+        private SharedConnection(string connectionString)
+        {
+            _connectionString = connectionString;
+            _multiplexer = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(Options(connectionString)));
+        }
+
+        public ConnectionMultiplexer Value => _multiplexer.Value;
+
+        public static SharedConnection Acquire(string connectionString)
+        {
+            lock (ByServer)
+            {
+                if (!ByServer.TryGetValue(connectionString, out var shared)) ByServer[connectionString] = shared = new SharedConnection(connectionString);
+                shared._users++;
+                return shared;
+            }
+        }
+
+        public void Release()
+        {
+            lock (ByServer)
+            {
+                if (--_users > 0) return;
+                ByServer.Remove(_connectionString);
+            }
+            if (_multiplexer.IsValueCreated) _multiplexer.Value.Dispose();
+        }
     }
 
     public string Provider => "redis";
 
-    /// <summary>The server's connection settings: no retry of a write whose answer was lost (the group-commit writer decides), bounded timeouts.</summary>
+    /// <summary>
+    /// The server's connection settings. A server that goes away must give every caller an error at once and be
+    /// reconnected to by itself when it is back:
+    /// <list type="bullet">
+    /// <item>no abort on a failed connect: the node starts (and keeps running) while the server is down, and the
+    /// multiplexer keeps trying, every second (<see cref="LinearRetry"/>), so the node is ready soon after the server is;</item>
+    /// <item><see cref="BacklogPolicy.FailFast"/>: a command issued while disconnected fails at once instead of waiting
+    /// in a backlog for a server that may not come back, so the account answers "journal unavailable" now rather
+    /// than its requester waiting for the gateway's time-out; nothing is ever retried by the client library, so a
+    /// write whose answer was lost is decided by the group-commit writer and the batch script's duplicate check;</item>
+    /// <item>connect, sync and async timeouts at most 5 s: a server that accepts the connection but does not answer
+    /// (stopped with SIGSTOP, a full disk) still fails each call within a bound.</item>
+    /// </list>
+    /// </summary>
     internal static ConfigurationOptions Options(string connectionString)
     {
         var o = ConfigurationOptions.Parse(connectionString);
@@ -77,7 +133,13 @@ public sealed class RedisDialect : IPersistenceDialect
         o.ConnectTimeout = Math.Min(o.ConnectTimeout, 5000);
         o.SyncTimeout = Math.Min(o.SyncTimeout, 5000);
         o.AsyncTimeout = Math.Min(o.AsyncTimeout, 5000);
+        o.ConnectRetry = Math.Max(o.ConnectRetry, 1);
+        o.ReconnectRetryPolicy = new LinearRetry(1000);
         o.BacklogPolicy = BacklogPolicy.FailFast;
+        // No pub/sub connection: nothing here subscribes, and a second connection to lose and re-establish is a
+        // second way for a command to find the server "unavailable" right after it came back.
+        o.CommandMap = CommandMap.Create(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE"], available: false);
+        o.ConfigurationChannel = "";
         return o;
     }
 
@@ -134,10 +196,36 @@ public sealed class RedisDialect : IPersistenceDialect
             // The script is the transaction: nothing is written before it runs, so the hook sees the same "not yet
             // committed" state as between the SQL inserts and their COMMIT.
             beforeCommit?.Invoke();
-            d.Db.ScriptEvaluate(BatchScript, keys: null, values: _args.ToArray());
+            try
+            {
+                d.Db.ScriptEvaluate(BatchScript, keys: null, values: _args.ToArray());
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("DUPLICATE ", StringComparison.Ordinal) && d.AllStoredAsWritten(rows, _args))
+            {
+                // These very rows are there already, byte for byte (same writer, timestamp and payload): an earlier
+                // attempt of this batch ran although its answer never came (a time-out on a busy server, the
+                // connection lost after the script was sent), and the group-commit writer is trying them again.
+                // The duplicate check stopped the second attempt before it wrote anything, so the retry is
+                // idempotent and the write is committed. Any other row at one of these places (another writer's)
+                // is a real conflict and fails the write, as the SQL stores' unique index does.
+            }
         }
 
         public void Dispose() { }
+    }
+
+    /// <summary>Whether every row of a batch is stored with exactly the value <paramref name="args"/> (the batch script's arguments) gave it.</summary>
+    private bool AllStoredAsWritten(IReadOnlyList<JournalRow> rows, List<RedisValue> args)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var stored = (byte[]?)Db.HashGet(Key("row", rows[i].PersistenceId), rows[i].SequenceNr.ToString(CultureInfo.InvariantCulture));
+            if (stored is null) return false;
+            var written = (byte[])args[4 + i * 4]!;
+            var colon = Array.IndexOf(stored, (byte)':');
+            if (colon < 0 || !stored.AsSpan(colon + 1).SequenceEqual(written)) return false;
+        }
+        return true;
     }
 
     // Row value: timestamp (8), serializer id (4), then length-prefixed manifest, writer uuid, event manifest, tags, payload.
@@ -336,7 +424,8 @@ public sealed class RedisDialect : IPersistenceDialect
 
     public void Dispose()
     {
-        if (_redis.IsValueCreated) _redis.Value.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _redis.Release();
         _gate.Dispose();
     }
 }

@@ -32,6 +32,8 @@ public static class AnswerClassifier
 
         // ClusterTradeGateway's ask timeout, TradeMessages' faulted ask, the edge's missing reply.
         if (Starts("no answer from account") || Starts("internal error")) return RefusalReason.OutcomeUnknown;
+        // AccountActor: the journal failed the write or the recovery (its store unreachable).
+        if (Starts(DayTrading.Accounts.AccountActor.JournalUnavailablePrefix)) return RefusalReason.OutcomeUnknown;
         // AccountActor: the journal refused the write; an earlier outcome could not be read.
         if (Starts("not done") || (Starts("the earlier outcome of transaction") && Has("could not be read"))) return RefusalReason.NotDone;
         // AccountDomain and QuoteManagerActor: no valid quote (server down, slow, answered amiss, expired).

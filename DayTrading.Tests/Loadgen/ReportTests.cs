@@ -223,6 +223,7 @@ public sealed partial class ReportTests
     // The node's failure reasons (RequestOutcomes.Of): OutcomeUnknown, NotDone, QuoteUnavailable, DumpFailed, Misrouted.
     [InlineData("BUY", "no answer from account u1 within 5 s; the outcome is unknown, retry with the same run id and transaction number", RefusalReason.OutcomeUnknown)]
     [InlineData("BUY", "internal error: no reply", RefusalReason.OutcomeUnknown)]
+    [InlineData("BUY", "journal unavailable (No connection is active/available to service this operation: EVAL); the outcome is unknown, retry with the same run id and transaction number", RefusalReason.OutcomeUnknown)]
     [InlineData("BUY", "not done, nothing changed: the journal refused to store it (disk full)", RefusalReason.NotDone)]
     [InlineData("SELL", "the earlier outcome of transaction 7 could not be read; nothing was done, send it again", RefusalReason.NotDone)]
     [InlineData("QUOTE", "quote server did not answer for ABC within 500 ms", RefusalReason.QuoteUnavailable)]

@@ -10,7 +10,8 @@ namespace DayTrading.Tests.Workloads;
 /// <summary>
 /// A node killed with SIGKILL part-way through the 10-user workload and started again on the same data: every
 /// acknowledged change is there, nothing unacknowledged is half-applied, retries are answered as the first time,
-/// and the rest of the workload completes to the books the pure domain computes from the outcomes.
+/// the rest of the workload completes to the books the pure domain computes from the outcomes, and the audit log
+/// (a DUMPLOG, valid against ../shared/logfile.xsd) holds every request exactly once.
 /// </summary>
 [Collection(Cluster.ClusterProcessCollection.Name)] // node processes killed and restarted: run alone, as the cluster tests
 public sealed class CrashDurabilityTests(ITestOutputHelper output)
@@ -93,25 +94,9 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
                 Assert.True(before.Ok == after.Ok && before.Text == after.Text, $"retry of '{command.Line}': before {before.Raw}, after {after.Raw}");
             }
 
-            // The books equal the pure domain run over the same outcomes, so every acknowledged change is there
-            // exactly once and no unacknowledged one was half-applied.
-            var model = new ReferenceModel();
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            foreach (var command in commands)
-            {
-                var response = answers[command.LineNumber];
-                var expected = model.Apply(command, r => ReferenceModel.QuoteInReply(r, response) is { } q ? q with { TimestampMs = now } : null, now);
-                if (expected is null) continue;
-                Assert.True(expected.Ok == response.Ok, $"line {command.LineNumber} '{command.Line}': model {(expected.Ok ? "OK" : expected.Error)}, node {response.Raw}");
-            }
-            var check = second.Clients[0];
-            var tx = 5_000_000L;
-            foreach (var (user, state) in model.Accounts.Where(a => a.Value.Exists))
-            {
-                var reply = await check.SendAsync($"[{++tx}] DISPLAY_SUMMARY,{user}", ct);
-                Assert.True(reply.Ok, reply.Raw);
-                ReferenceModel.AssertSameBooks(state, AccountSummary.FromJson(reply.Body!)!);
-            }
+            await WorkloadChecks.AssertBooksEqualTheModel(second.Clients[0], commands, answers, ct);
+            // The audit log too: every request once, the ones answered before the crash and sent again after it too.
+            await WorkloadChecks.AssertAuditLogHasEveryRequestOnce(second.Clients[1], commands, answers, ct);
         }
         finally
         {
@@ -119,33 +104,5 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<ClientSet> Clients(int port, int count, CancellationToken ct)
-    {
-        var set = new ClientSet();
-        for (var i = 0; i < count; i++)
-        {
-            set.Clients.Add(await EdgeClient.ConnectAsync("127.0.0.1", port, new EdgeClientOptions { RunId = RunId }, ct));
-        }
-        return set;
-    }
-
-    private sealed class ClientSet : IAsyncDisposable
-    {
-        public List<EdgeClient> Clients { get; } = [];
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var c in Clients)
-            {
-                try
-                {
-                    await c.DisposeAsync();
-                }
-                catch (Exception)
-                {
-                    // a connection to a killed node
-                }
-            }
-        }
-    }
+    private static Task<WorkloadChecks.ClientSet> Clients(int port, int count, CancellationToken ct) => WorkloadChecks.Clients(port, count, RunId, ct);
 }
