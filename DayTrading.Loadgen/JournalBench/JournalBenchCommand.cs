@@ -12,16 +12,21 @@ namespace DayTrading.Loadgen.JournalBench;
 
 /// <summary>
 /// journal-bench: N persistent actors each persisting events one after another (Persist, waiting for each),
-/// against the group-commit journal or Akka.Persistence.Sql, on SQLite or PostgreSQL.
+/// against the group-commit journal or Akka.Persistence.Sql, on SQLite or PostgreSQL; the group-commit journal on
+/// Redis too (a fresh key prefix per run, its keys removed afterwards).
 /// </summary>
 public static class JournalBenchCommand
 {
     public const string DefaultPg = "Host=127.0.0.1;Port=5432;Username=daytrading;Password=daytrading;Database=daytrading_test";
 
+    /// <summary>The test Redis server (scripts/ensure-redis.sh).</summary>
+    public const string DefaultRedis = "127.0.0.1:6390";
+
     public static Command Create()
     {
         var plugin = new Option<string>("--plugin") { Description = "groupcommit | sql | inmem (Akka in-memory journal: ceiling of the actor side)", DefaultValueFactory = _ => "groupcommit" };
-        var db = new Option<string>("--db") { Description = "sqlite | postgres", DefaultValueFactory = _ => "sqlite" };
+        var db = new Option<string>("--db") { Description = "sqlite | postgres | redis (groupcommit only)", DefaultValueFactory = _ => "sqlite" };
+        var redis = new Option<string>("--redis") { Description = $"with --db redis: the Redis server, host:port (a fresh key prefix per run, deleted afterwards)", DefaultValueFactory = _ => DefaultRedis };
         var actors = new Option<int>("--actors") { Description = "number of persistent actors", DefaultValueFactory = _ => 1200 };
         var events = new Option<int>("--events-per-actor") { Description = "events each actor persists", DefaultValueFactory = _ => 100 };
         var connection = new Option<string?>("--connection") { Description = "connection string (default: temp SQLite file / local daytrading_test PG)" };
@@ -34,7 +39,7 @@ public static class JournalBenchCommand
         var timeout = new Option<int>("--timeout-seconds") { Description = "give up after this many seconds", DefaultValueFactory = _ => 180 };
 
         var cmd = new Command("journal-bench", "Benchmark an Akka.Persistence journal: N actors persisting events one at a time");
-        foreach (var o in new Option[] { plugin, db, actors, events, connection, tuned, sqlBatch, sqlPar, maxBatch, sync, pgMode, timeout })
+        foreach (var o in new Option[] { plugin, db, redis, actors, events, connection, tuned, sqlBatch, sqlPar, maxBatch, sync, pgMode, timeout })
             cmd.Options.Add(o);
 
         cmd.SetAction(async (pr, ct) =>
@@ -42,19 +47,21 @@ public static class JournalBenchCommand
             var opts = new BenchOptions(
                 pr.GetValue(plugin)!.ToLowerInvariant(), pr.GetValue(db)!.ToLowerInvariant(), pr.GetValue(actors), pr.GetValue(events),
                 pr.GetValue(connection), pr.GetValue(tuned), pr.GetValue(sqlBatch), pr.GetValue(sqlPar), pr.GetValue(maxBatch),
-                pr.GetValue(sync)!, pr.GetValue(pgMode)!, pr.GetValue(timeout));
+                pr.GetValue(sync)!, pr.GetValue(pgMode)!, pr.GetValue(timeout), pr.GetValue(redis)!);
             return await RunAsync(opts, ct);
         });
         return cmd;
     }
 
     public sealed record BenchOptions(string Plugin, string Db, int Actors, int EventsPerActor, string? Connection, bool Tuned,
-        int? SqlBatchSize, int? SqlParallelism, int MaxBatchSize, string SqliteSynchronous, string PgWriteMode, int TimeoutSeconds);
+        int? SqlBatchSize, int? SqlParallelism, int MaxBatchSize, string SqliteSynchronous, string PgWriteMode, int TimeoutSeconds,
+        string Redis = DefaultRedis);
 
     public static async Task<int> RunAsync(BenchOptions o, CancellationToken ct)
     {
         if (o.Plugin is not ("groupcommit" or "sql" or "inmem")) { Console.Error.WriteLine("--plugin must be groupcommit, sql or inmem"); return 2; }
-        if (o.Db is not ("sqlite" or "postgres" or "postgresql")) { Console.Error.WriteLine("--db must be sqlite or postgres"); return 2; }
+        if (o.Db is not ("sqlite" or "postgres" or "postgresql" or "redis")) { Console.Error.WriteLine("--db must be sqlite, postgres or redis"); return 2; }
+        if (o.Db == "redis") return await RunOnRedisAsync(o, ct);
         var isPg = o.Db != "sqlite";
         var conn = o.Connection ?? (isPg ? DefaultPg : $"Data Source={Path.Combine(Path.GetTempPath(), $"journal-bench-{o.Plugin}.db")}");
 
@@ -79,6 +86,72 @@ public static class JournalBenchCommand
         }
 
         var hocon = BuildHocon(o, isPg, conn, out var description);
+        return await RunBenchAsync(o, hocon, description, isPg ? conn : null, afterRun: null, ct);
+    }
+
+    /// <summary>
+    /// The group-commit journal on Redis: a key prefix of its own on the server (several runs and the tests share
+    /// it), the rows written counted there afterwards, and every key under the prefix deleted (SCAN + DEL) however
+    /// the run ended.
+    /// </summary>
+    private static async Task<int> RunOnRedisAsync(BenchOptions o, CancellationToken ct)
+    {
+        if (o.Plugin != "groupcommit") { Console.Error.WriteLine("--db redis runs the group-commit journal only: give --plugin groupcommit"); return 2; }
+        var server = o.Connection ?? o.Redis;
+        var prefix = "jb_" + Guid.NewGuid().ToString("N")[..12]; // letters, digits and _ only, as --db-schema
+        var store = DayTradingPersistence.Store("redis", server, prefix);
+        if (await DayTradingPersistence.PreflightProblemAsync(store) is { } problem) { Console.Error.WriteLine("error: " + problem); return 2; }
+        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server + ",connectTimeout=5000,allowAdmin=true"); // INFO commandstats
+        var db = redis.GetDatabase();
+        long scriptsBefore = 0;
+        try
+        {
+            var hocon = DayTradingPersistence.Hocon("redis", server, o.MaxBatchSize, schema: prefix);
+            return await RunBenchAsync(o, hocon, $"max-batch-size={o.MaxBatchSize} redis={server}", null, async total =>
+            {
+                // What the server holds, not what the journal said: every event one entry of the log.
+                var stored = await db.SortedSetLengthAsync(prefix + ":log");
+                var scripts = await ScriptCalls(redis) - scriptsBefore;
+                var counted = $" stored={stored} scripts={scripts} (eventsPerScript~{(scripts == 0 ? 0 : (double)total / scripts):F1})";
+                return stored == total ? (true, counted) : (false, $"{counted}: {total - stored} events acknowledged but not in Redis");
+            }, ct, beforeRun: async () => scriptsBefore = await ScriptCalls(redis));
+        }
+        finally
+        {
+            var removed = 0L;
+            var endpoint = redis.GetServers().First();
+            var batch = new List<StackExchange.Redis.RedisKey>(1000);
+            await foreach (var key in endpoint.KeysAsync(pattern: prefix + ":*", pageSize: 1000))
+            {
+                batch.Add(key);
+                if (batch.Count < 1000) continue;
+                removed += await db.KeyDeleteAsync(batch.ToArray());
+                batch.Clear();
+            }
+            if (batch.Count > 0) removed += await db.KeyDeleteAsync(batch.ToArray());
+            Console.WriteLine($"removed {removed} keys under {prefix}:");
+        }
+    }
+
+    /// <summary>Lua scripts the server has run (EVAL and EVALSHA): one per group-commit batch, as a SQL store's commits.</summary>
+    private static async Task<long> ScriptCalls(StackExchange.Redis.ConnectionMultiplexer redis)
+    {
+        var stats = await redis.GetServers().First().InfoAsync("commandstats");
+        long calls = 0;
+        foreach (var (key, value) in stats.SelectMany(g => g))
+        {
+            if (key is not ("cmdstat_eval" or "cmdstat_evalsha")) continue;
+            var field = value.Split(',').First(f => f.StartsWith("calls=", StringComparison.Ordinal));
+            calls += long.Parse(field["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return calls;
+    }
+
+    private static async Task<int> RunBenchAsync(BenchOptions o, string hocon, string description, string? pgConnection,
+        Func<long, Task<(bool Ok, string Figures)>>? afterRun, CancellationToken ct, Func<Task>? beforeRun = null)
+    {
+        var isPg = pgConnection is not null;
+        var conn = pgConnection ?? "";
         var config = ConfigurationFactory.ParseString(hocon).WithFallback(ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.actor.serializers.bench = "{{typeof(BenchEventSerializer).AssemblyQualifiedName}}"
@@ -103,6 +176,7 @@ public static class JournalBenchCommand
             if (!ready.Wait(TimeSpan.FromSeconds(60), ct)) { Console.Error.WriteLine("actors did not recover within 60 s"); return 1; }
 
             long pgCommitsBefore = isPg ? await PgCommits(conn, ct) : 0; // after recovery: count only the write phase
+            if (beforeRun is not null) await beforeRun();
             var sw = Stopwatch.StartNew();
             foreach (var r in refs) r.Tell(BenchActor.Start.Instance);
             var finished = await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(o.TimeoutSeconds), ct));
@@ -121,9 +195,17 @@ public static class JournalBenchCommand
                 extra = $" batches={m.Batches} avgAtomicWritesPerBatch={m.AverageAtomicWritesPerBatch:F1} maxBatch={m.MaxBatchAtomicWrites}";
             }
             if (isPg) extra += $" pgCommits={pgCommits} (eventsPerCommit~{(pgCommits == 0 ? 0 : (double)total / pgCommits):F1})";
+            var counted = true;
+            if (afterRun is not null)
+            {
+                var (ok, figures) = await afterRun(total);
+                counted = ok;
+                extra += figures;
+            }
             Console.WriteLine($"journal-bench plugin={o.Plugin} db={o.Db} {description} actors={o.Actors} events/actor={o.EventsPerActor} " +
                               $"events={total} wall={sw.Elapsed.TotalSeconds:F2}s rate={total / sw.Elapsed.TotalSeconds:F0} events/s{extra}");
-            return 0;
+            if (!counted) Console.Error.WriteLine("FAILED: the store holds fewer events than were acknowledged");
+            return counted ? 0 : 1;
         }
         finally
         {
