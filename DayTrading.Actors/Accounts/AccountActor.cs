@@ -527,7 +527,17 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     /// <summary>The answer to a request the journal could not take or the account could not recover for.</summary>
     internal static TradeReply JournalUnavailable(TradeRequest request, Exception cause) =>
         TradeReply.Failure(request, RefusalReason.OutcomeUnknown,
-            $"{JournalUnavailablePrefix} ({(cause is AggregateException ? cause.GetBaseException() : cause).Message}); the outcome is unknown, retry with the same run id and transaction number");
+            $"{JournalUnavailablePrefix} ({Brief(cause)}); the outcome is unknown, retry with the same run id and transaction number");
+
+    // The answer is one protocol line for a client: the store's own first sentence, not the driver's diagnostics
+    // (StackExchange.Redis appends a kilobyte of connection state after "; "). The runtime log has the whole exception.
+    private static string Brief(Exception cause)
+    {
+        var text = (cause is AggregateException ? cause.GetBaseException() : cause).Message.ReplaceLineEndings(" ");
+        var clause = text.IndexOf("; ", StringComparison.Ordinal);
+        if (clause > 0) text = text[..clause];
+        return text.Length <= 200 ? text : text[..200] + "…";
+    }
 
     /// <summary>How <see cref="JournalUnavailable"/>'s text starts (clients tell it from a refusal by it).</summary>
     public const string JournalUnavailablePrefix = "journal unavailable";

@@ -88,6 +88,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         }, ct)));
         output.WriteLine($"Redis server killed after {settled} of {commands.Count} requests were settled; {duringOutage.Count} sent while it was down");
         Assert.NotEmpty(duringOutage);
+        output.WriteLine("e.g. " + duringOutage.First().Answer.Raw);
         foreach (var (command, answer) in duringOutage)
         {
             Assert.False(answer.Ok, $"'{command.Line}' while the Redis server was down: {answer.Raw}");
