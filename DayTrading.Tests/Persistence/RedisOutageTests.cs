@@ -214,7 +214,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         private readonly List<string> _output = [];
         private Process? _server;
 
-        private OwnRedisServer() => Port = PgCluster.FreePort();
+        private OwnRedisServer() => Port = NodeCluster.FreePort();
 
         public int Port { get; }
         public string Endpoint => $"127.0.0.1:{Port}";
