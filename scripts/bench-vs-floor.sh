@@ -8,7 +8,10 @@
 #   e.g. bash scripts/bench-vs-floor.sh /tmp/w1200k.txt
 #        bash scripts/bench-vs-floor.sh /tmp/w1200k.txt --quote-latency lab
 #        bash scripts/bench-vs-floor.sh /tmp/w1200k.txt -- --rate 10000
-# Env: SKIP_FLOOR=1 runs the node only; SKIP_NODE=1 the floor only; NODE_DLL overrides the node build.
+# Env: SKIP_FLOOR=1 runs the node only; SKIP_NODE=1 the floor only; NODE_DLL overrides the node build;
+#      ALSO="<node options>" runs a second fresh node with these options right after the first (same run, same floor),
+#      e.g. ALSO="--journal redis --redis 127.0.0.1:6390 --db-schema bench1" for SQLite against Redis; with
+#      --journal redis in either node's options the Redis server's own CPU per request is printed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workload=$1; shift
@@ -69,17 +72,39 @@ if [ -z "${SKIP_FLOOR:-}" ]; then
   kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
 fi
 
-if [ -z "${SKIP_NODE:-}" ]; then
-  nport=$((20000 + RANDOM % 20000))
-  : >"$work/node.out"
-  dotnet "$node_dll" --data-dir "$work/node-data" --tcp-port "$nport" --cluster-port 0 --admin-port -1 --web-port 0 \
-    --log-level Warning "${node_args[@]}" >"$work/node.out" 2>&1 &
+# run_node NAME OPTIONS…: a fresh node with OPTIONS, replayed against (and the Redis server's CPU beside it when
+# the options name one).
+run_node() {
+  local name=$1; shift
+  local nport=$((20000 + RANDOM % 20000)) redis_pid="" redis_before="" prev=""
+  for a in "$@"; do
+    if [ "$prev" = "--redis" ]; then redis_pid=$(ss -ltnpH "sport = :${a##*:}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2); fi
+    prev=$a
+  done
+  : >"$work/$name.out"
+  dotnet "$node_dll" --data-dir "$work/$name-data" --tcp-port "$nport" --cluster-port 0 --admin-port -1 --web-port 0 \
+    --log-level Warning "$@" >"$work/$name.out" 2>&1 &
   server=$!
-  wait_ready "$work/node.out" "ready:"
-  run_one node "$nport"
+  wait_ready "$work/$name.out" "ready:"
+  [ -n "$redis_pid" ] && redis_before=$(cpu_ticks "$redis_pid")
+  run_one "$name" "$nport"
+  if [ -n "$redis_pid" ]; then
+    awk -v c=$(( $(cpu_ticks "$redis_pid") - redis_before )) -v hz="$hz" -v a="$(jq -r '.answered' "$work/$name-report/report.json")" -v n="$name" \
+      'BEGIN { printf "%-6s redis-server CPU %6.1f us/req (pid of the --redis port)\n", n, c * 1e6 / hz / a }' | tee -a "$work/results"
+  fi
   kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
+}
+
+if [ -z "${SKIP_NODE:-}" ]; then
+  run_node node "${node_args[@]}"
+  if [ -n "${ALSO:-}" ]; then
+    read -r -a also_args <<<"$ALSO"
+    run_node node2 "${also_args[@]}"
+  fi
 fi
 
-if [ -f "$work/floor.rps" ] && [ -f "$work/node.rps" ]; then
-  awk -v f="$(cat "$work/floor.rps")" -v n="$(cat "$work/node.rps")" 'BEGIN { printf "ratio node/floor: %.2f\n", n / f }'
-fi
+for n in node node2; do
+  if [ -f "$work/floor.rps" ] && [ -f "$work/$n.rps" ]; then
+    awk -v f="$(cat "$work/floor.rps")" -v r="$(cat "$work/$n.rps")" -v n="$n" 'BEGIN { printf "ratio %s/floor: %.2f\n", n, r / f }'
+  fi
+done
