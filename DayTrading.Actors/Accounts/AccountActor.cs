@@ -44,7 +44,7 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
     // Well within the gateway's 30 s: without an answer the gateway sends the request again, and this one is refused anew.
     private static readonly TimeSpan RecorderTimeout = TimeSpan.FromSeconds(10);
 
-    private sealed record RefusalRecorded(IActorRef ReplyTo, long CorrelationId, TradeReply Reply, Exception? Failure);
+    private sealed record RefusalRecorded(TradeRequest Request, IActorRef ReplyTo, long CorrelationId, TradeReply Reply, Exception? Failure);
 
     private sealed class ExpiryDue
     {
@@ -322,8 +322,8 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
             request.Symbol, AuditProjection.HasFunds(request.Kind) ? request.Amount : null, request.FileName, refused.Error!);
         var replyTo = Sender;
         _settings.AuditRecorder!.Ask<Done>(rejected, RecorderTimeout)
-            .PipeTo(Self, success: _ => new RefusalRecorded(replyTo, correlationId, reply, null),
-                failure: ex => new RefusalRecorded(replyTo, correlationId, reply, ex));
+            .PipeTo(Self, success: _ => new RefusalRecorded(request, replyTo, correlationId, reply, null),
+                failure: ex => new RefusalRecorded(request, replyTo, correlationId, reply, ex));
         Become(AwaitingRecorder);
         return true;
     }
@@ -334,9 +334,15 @@ public sealed class AccountActor : ReceivePersistentActor, IWithTimers
         {
             Become(Ready);
             Stash.UnstashAll();
-            // Not recorded, not answered: the gateway asks again under the same run id and N.
             if (r.Failure is null) Reply(r.ReplyTo, r.CorrelationId, r.Reply);
-            else _log.Warning("refusal of [{0}] for unknown user {1} not recorded: {2}", r.Reply.TxNum, _state.UserId, r.Failure.GetBaseException().Message);
+            else
+            {
+                // Not recorded, so not refused yet: the requester hears at once that the journal (through the
+                // recorder) could not take it and retries under the same run id and N, which the recorder
+                // deduplicates; no waiting for the gateway's time-out while the store is down.
+                _log.Warning("refusal of [{0}] for unknown user {1} not recorded: {2}", r.Reply.TxNum, _state.UserId, r.Failure.GetBaseException().Message);
+                Reply(r.ReplyTo, r.CorrelationId, JournalUnavailable(r.Request, r.Failure));
+            }
             PassivateIfAbsent();
         });
         Command<IdleCheck>(_ => { });

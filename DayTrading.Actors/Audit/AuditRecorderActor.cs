@@ -225,6 +225,22 @@ public sealed class AuditRecorderActor : ReceivePersistentActor
         foreach (var replyTo in rejected.ReplyTo) replyTo.Tell(new Status.Failure(cause));
     }
 
+    // A failed write stops the recorder (it is restarted with back-off) and would drop everyone waiting on it, the
+    // batch being written and the one gathering behind it: they are told now, and retry (a store outage must not
+    // leave each of them to its own time-out).
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        var failure = new Status.Failure(cause);
+        foreach (var waiting in _writing.Concat(_batch))
+        {
+            foreach (var replyTo in waiting.ReplyTo) replyTo.Tell(failure);
+        }
+        _writing.Clear();
+        _batch.Clear();
+        _batchByKey.Clear();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
     private readonly record struct RecordKey(string RunId, long TxNum, bool Failure);
 }
 

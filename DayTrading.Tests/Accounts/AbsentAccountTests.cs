@@ -128,7 +128,7 @@ public sealed class AbsentAccountTests : TestKit
     }
 
     [Fact]
-    public void The_refusal_is_answered_only_once_recorded_and_not_at_all_when_recording_fails()
+    public void The_refusal_is_answered_only_once_recorded_and_as_outcome_unknown_when_recording_fails()
     {
         var recorder = CreateTestProbe();
         var (shard, observer) = Entity("ghost", recorder.Ref);
@@ -146,7 +146,11 @@ public sealed class AbsentAccountTests : TestKit
         other.Tell(new TradeRequest(8, CommandKind.Quote, "ghost", "ABC", RunId: "run-2"), TestActor);
         recorder.ExpectMsg<RequestRejected>(Wait, cancellationToken: Ct);
         recorder.Reply(new Status.Failure(new InvalidOperationException("journal down")));
-        // Not recorded, so not answered: the gateway asks again. The entity still goes.
+        // Not recorded, so not refused yet: the requester is told at once that the outcome is unknown (retry under the
+        // same run id and N), not the refusal. The entity still goes.
+        var unknown = ExpectMsg<TradeReply>(Wait, cancellationToken: Ct);
+        Assert.Equal(RefusalReason.OutcomeUnknown, unknown.Reason);
+        Assert.StartsWith(AccountActor.JournalUnavailablePrefix + " (journal down)", unknown.Error);
         observer2.ExpectMsg<Passivate>(Wait, cancellationToken: Ct);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300), Ct);
     }

@@ -96,6 +96,14 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             Assert.Contains("retry with the same run id", answer.Reason);
         }
 
+        // A user with no account: its refusal is the node's audit recorder's to write, and that write fails too. The
+        // answer is the same clear error (not the gateway's "no answer from account" at its time-out). It is not sent
+        // again later, so it never reaches the log the checks below compare with the workload.
+        var ghost = await clients.Clients[0].SendAsync("[900001] BUY,outage-ghost-user,ABC,10.00", ct).WaitAsync(RequestTimeout + TimeSpan.FromSeconds(15), ct);
+        output.WriteLine("a user with no account, while the server was down: " + ghost.Raw);
+        Assert.False(ghost.Ok, ghost.Raw);
+        Assert.StartsWith(AccountActor.JournalUnavailablePrefix, ghost.Reason);
+
         // The node says it is not ready while the server is down, and turns new TCP connections away with the reason.
         var (status, body) = await WaitForReadiness(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30), ct);
         Assert.Contains("journal", body);
