@@ -39,13 +39,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     }
 
     // Node 3 is a plain member: its shards move. Node 1 is the seed and the oldest: the shard coordinator and the
-    // QuoteManager, AutoTxManager and Auditor singletons move too.
+    // QuoteManager, AutoTxManager and Auditor singletons move too (on Redis as well: the hardest of the two).
     [SharedDataTheory]
-    [InlineData(2)]
-    [InlineData(0)]
-    public async Task A_node_leaving_gracefully_mid_workload_fails_no_request(int victimIndex)
+    [InlineData(2, "postgresql")]
+    [InlineData(0, "postgresql")]
+    [InlineData(0, "redis")]
+    public async Task A_node_leaving_gracefully_mid_workload_fails_no_request(int victimIndex, string store)
     {
-        var (cluster, victim, answers, outcome, metrics) = await RunWithNodeLoss(graceful: true, victimIndex);
+        var (cluster, victim, answers, outcome, metrics) = await RunWithNodeLoss(graceful: true, victimIndex, store);
         await using var _ = cluster;
         Assert.Null(outcome.FatalError);
         // Every request gets its real outcome the first time it is answered: no edge has to say "outcome unknown"

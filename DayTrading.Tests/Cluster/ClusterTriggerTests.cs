@@ -12,11 +12,12 @@ namespace DayTrading.Tests.Cluster;
 [Collection(ClusterProcessCollection.Name)]
 public sealed class ClusterTriggerTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Triggers_fire_exactly_once_when_the_singletons_node_dies()
+    [Theory]
+    [MemberData(nameof(NodeCluster.Stores), MemberType = typeof(NodeCluster))]
+    public async Task Triggers_fire_exactly_once_when_the_singletons_node_dies(string store)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = new NodeCluster(autoTx: true) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
+        await using var cluster = new NodeCluster(autoTx: true, store) { ExtraArgs = ["--trigger-refresh-seconds", "1"] };
         await cluster.StartAsync(3);
         await NodeCluster.WaitForMembers(cluster.Nodes[0], r => r.Members.Count == 3 && r.Members.All(m => m.Status == "Up"), TimeSpan.FromSeconds(60));
         var oldest = cluster.Nodes[0];
