@@ -112,6 +112,26 @@ public sealed class RedisDialect : IPersistenceDialect
     public string Provider => "redis";
 
     /// <summary>
+    /// Deletes every key under <paramref name="prefix"/> (found with SCAN, deleted a thousand at a time): what dropping
+    /// a schema is on the SQL stores, for a server other prefixes share (never FLUSHALL). Answers how many were deleted.
+    /// </summary>
+    public static async Task<long> DeleteKeysUnderAsync(IConnectionMultiplexer redis, string prefix)
+    {
+        var db = redis.GetDatabase();
+        var removed = 0L;
+        var page = new List<RedisKey>(1000);
+        await foreach (var key in redis.GetServers()[0].KeysAsync(pattern: prefix + ":*", pageSize: 1000).ConfigureAwait(false))
+        {
+            page.Add(key);
+            if (page.Count < 1000) continue;
+            removed += await db.KeyDeleteAsync(page.ToArray()).ConfigureAwait(false);
+            page.Clear();
+        }
+        if (page.Count > 0) removed += await db.KeyDeleteAsync(page.ToArray()).ConfigureAwait(false);
+        return removed;
+    }
+
+    /// <summary>
     /// The server's connection settings. A server that goes away must give every caller an error at once and be
     /// reconnected to by itself when it is back:
     /// <list type="bullet">

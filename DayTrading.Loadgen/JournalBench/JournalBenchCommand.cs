@@ -118,18 +118,7 @@ public static class JournalBenchCommand
         }
         finally
         {
-            var removed = 0L;
-            var endpoint = redis.GetServers().First();
-            var batch = new List<StackExchange.Redis.RedisKey>(1000);
-            await foreach (var key in endpoint.KeysAsync(pattern: prefix + ":*", pageSize: 1000))
-            {
-                batch.Add(key);
-                if (batch.Count < 1000) continue;
-                removed += await db.KeyDeleteAsync(batch.ToArray());
-                batch.Clear();
-            }
-            if (batch.Count > 0) removed += await db.KeyDeleteAsync(batch.ToArray());
-            Console.WriteLine($"removed {removed} keys under {prefix}:");
+            Console.WriteLine($"removed {await RedisDialect.DeleteKeysUnderAsync(redis, prefix)} keys under {prefix}:");
         }
     }
 

@@ -13,10 +13,10 @@ namespace DayTrading.Tests.Persistence;
 /// </summary>
 public sealed class TestStore : IDisposable
 {
-    public const string DefaultPg = "Host=127.0.0.1;Port=5432;Username=daytrading;Password=daytrading;Database=daytrading_test";
+    public const string DefaultPg = DayTrading.Loadgen.JournalBench.JournalBenchCommand.DefaultPg;
 
     /// <summary>The test Redis server (scripts/ensure-redis.sh), or DAYTRADING_REDIS.</summary>
-    public static string DefaultRedis => Environment.GetEnvironmentVariable("DAYTRADING_REDIS") is { Length: > 0 } env ? env : "127.0.0.1:6390";
+    public static string DefaultRedis => Environment.GetEnvironmentVariable("DAYTRADING_REDIS") is { Length: > 0 } env ? env : DayTrading.Loadgen.JournalBench.JournalBenchCommand.DefaultRedis;
 
     public string Provider { get; }
     public string ConnectionString { get; }
@@ -79,9 +79,7 @@ public sealed class TestStore : IDisposable
         try
         {
             using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect(connectionString);
-            var server = redis.GetServers()[0];
-            var db = redis.GetDatabase();
-            foreach (var page in server.Keys(pattern: prefix + ":*", pageSize: 1000).Chunk(1000)) db.KeyDelete(page);
+            RedisDialect.DeleteKeysUnderAsync(redis, prefix).GetAwaiter().GetResult();
         }
         catch { /* best effort */ }
     }
